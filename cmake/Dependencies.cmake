@@ -1,0 +1,52 @@
+# Every dependency is a Debian 12 package (see DEVELOPERS.md); CUDA/NCCL are optional.
+find_package(Torch REQUIRED)
+find_package(MPI REQUIRED COMPONENTS CXX)
+find_package(fmt REQUIRED)
+find_package(spdlog REQUIRED)
+find_package(nlohmann_json REQUIRED)
+find_package(tomlplusplus REQUIRED)
+find_package(CLI11 REQUIRED)
+find_package(ZLIB REQUIRED)
+find_package(HDF5 REQUIRED COMPONENTS C)
+find_package(Threads REQUIRED)
+
+find_path(SENTENCEPIECE_INCLUDE_DIR sentencepiece_processor.h REQUIRED)
+find_library(SENTENCEPIECE_LIBRARY sentencepiece REQUIRED)
+find_library(SENTENCEPIECE_TRAIN_LIBRARY sentencepiece_train REQUIRED)
+find_library(PROTOBUF_LIBRARY protobuf REQUIRED)
+
+# LibTorch ships a -D_GLIBCXX_USE_CXX11_ABI flag and include dirs in TORCH_CXX_FLAGS.
+add_library(ptuner_torch INTERFACE)
+target_link_libraries(ptuner_torch INTERFACE ${TORCH_LIBRARIES})
+target_include_directories(ptuner_torch INTERFACE ${TORCH_INCLUDE_DIRS})
+
+# Debian's libsentencepiece exports the protobuf-lite it bundles under the same names as the
+# libprotobuf LibTorch uses. ptuner therefore never links sentencepiece: data/SentencePieceLibrary
+# dlopen()s it with RTLD_DEEPBIND at run time, and executables keep libprotobuf loaded first.
+add_library(ptuner_protobuf_first INTERFACE)
+target_link_libraries(ptuner_protobuf_first INTERFACE
+  -Wl,--no-as-needed ${PROTOBUF_LIBRARY} -Wl,--as-needed)
+
+# Headers only (the libraries are found above so that a missing package fails at configure time).
+add_library(ptuner_sentencepiece INTERFACE)
+target_include_directories(ptuner_sentencepiece INTERFACE ${SENTENCEPIECE_INCLUDE_DIR})
+target_link_libraries(ptuner_sentencepiece INTERFACE ${CMAKE_DL_LIBS})
+
+add_library(ptuner_hdf5 INTERFACE)
+target_include_directories(ptuner_hdf5 INTERFACE ${HDF5_C_INCLUDE_DIRS} ${HDF5_INCLUDE_DIRS})
+target_link_libraries(ptuner_hdf5 INTERFACE ${HDF5_C_LIBRARIES} ${HDF5_LIBRARIES})
+
+# Optional CUDA + NCCL: compiled in only where both are found.
+set(PTUNER_HAVE_NCCL OFF)
+if(PTUNER_WITH_NCCL)
+  find_package(CUDAToolkit QUIET)
+  if(CUDAToolkit_FOUND)
+    find_path(NCCL_INCLUDE_DIR nccl.h HINTS ${CUDAToolkit_INCLUDE_DIRS} $ENV{NCCL_HOME}/include)
+    find_library(NCCL_LIBRARY NAMES nccl libnccl.so.2
+      HINTS ${CUDAToolkit_LIBRARY_DIR} $ENV{NCCL_HOME}/lib)
+    if(NCCL_INCLUDE_DIR AND NCCL_LIBRARY)
+      set(PTUNER_HAVE_NCCL ON)
+    endif()
+  endif()
+endif()
+message(STATUS "ptuner: NCCL backend ${PTUNER_HAVE_NCCL}")

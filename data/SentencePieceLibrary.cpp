@@ -1,0 +1,139 @@
+#include "data/SentencePieceLibrary.h"
+
+#include <dlfcn.h>
+#include <sentencepiece_processor.h>
+#include <sentencepiece_trainer.h>
+#include <spdlog/spdlog.h>
+
+#include <new>
+
+#include "dist/Check.h"
+
+namespace ptuner::data {
+
+using sentencepiece::SentencePieceProcessor;
+using sentencepiece::util::Status;
+using TrainKwargs = std::unordered_map<std::string, std::string>;
+
+namespace {
+
+constexpr const char* kLibrary = "libsentencepiece.so.0";
+constexpr const char* kTrainLibrary = "libsentencepiece_train.so.0";
+
+// Itanium C++ ABI names of the non-virtual functions used (std::string = std::__cxx11).
+constexpr const char* kProcessorCtor = "_ZN13sentencepiece22SentencePieceProcessorC1Ev";
+constexpr const char* kStatusDtor = "_ZN13sentencepiece4util6StatusD1Ev";
+constexpr const char* kStatusMessage = "_ZNK13sentencepiece4util6Status13error_messageEv";
+constexpr const char* kSetSeed = "_ZN13sentencepiece22SetRandomGeneratorSeedEj";
+constexpr const char* kTrainKwargs =
+    "_ZN13sentencepiece20SentencePieceTrainer5TrainERKSt13unordered_mapINSt7__cxx1112basic_"
+    "stringIcSt11char_traitsIcESaIcEEES7_St4hashIS7_ESt8equal_toIS7_ESaISt4pairIKS7_S7_EEEPNS_"
+    "16SentenceIteratorEPS7_";
+
+void* open_library(const char* name) {
+  dlerror();
+  void* handle = dlopen(name, RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
+  if (handle == nullptr) {
+    const char* err = dlerror();
+    PTUNER_FAIL("SentencePieceLibrary: cannot load {}: {}", name, err ? err : "unknown error");
+  }
+  return handle;
+}
+
+template <class Fn>
+Fn find_symbol(void* handle, const char* library, const char* symbol) {
+  dlerror();
+  void* p = dlsym(handle, symbol);
+  PTUNER_CHECK(p != nullptr, "SentencePieceLibrary: {} lacks symbol {} (not sentencepiece 0.1.9x?)",
+               library, symbol);
+  return reinterpret_cast<Fn>(p);
+}
+
+}  // namespace
+
+struct SentencePieceLibrary::Symbols {
+  void (*processor_ctor)(void* self) = nullptr;
+  void (*status_dtor)(Status* self) = nullptr;
+  const char* (*status_message)(const Status* self) = nullptr;
+  void (*set_seed)(unsigned int seed) = nullptr;
+  Status (*train)(const TrainKwargs& kwargs, sentencepiece::SentenceIterator* it,
+                  std::string* serialized) = nullptr;
+
+  // Runs `call` (returning a Status) and turns the Status into "" or its message. The Status
+  // is built in place (C++17 guaranteed elision) and destroyed through the library's
+  // destructor, so this file references no sentencepiece symbol.
+  template <class Call>
+  std::string status_of(Call&& call) const {
+    alignas(Status) unsigned char storage[sizeof(Status)];
+    Status* status = ::new (static_cast<void*>(storage)) Status(call());
+    std::string message;
+    if (!status->ok()) {
+      const char* m = status_message(status);
+      message = (m != nullptr && *m != '\0') ? m : "unknown sentencepiece error";
+    }
+    status_dtor(status);
+    return message;
+  }
+};
+
+SentencePieceLibrary::SentencePieceLibrary() {
+  // RTLD_NOLOAD only answers whether it is already mapped (and then it is not ours).
+  if (void* already = dlopen(kLibrary, RTLD_NOW | RTLD_NOLOAD); already != nullptr) {
+    isolated_ = false;
+    spdlog::warn(
+        "SentencePieceLibrary: {} was linked into this program directly; its bundled protobuf "
+        "may clash with LibTorch's libprotobuf",
+        kLibrary);
+  }
+  void* lib = open_library(kLibrary);
+  void* train_lib = open_library(kTrainLibrary);
+  auto sym = std::make_shared<Symbols>();
+  sym->processor_ctor = find_symbol<decltype(sym->processor_ctor)>(lib, kLibrary, kProcessorCtor);
+  sym->status_dtor = find_symbol<decltype(sym->status_dtor)>(lib, kLibrary, kStatusDtor);
+  sym->status_message = find_symbol<decltype(sym->status_message)>(lib, kLibrary, kStatusMessage);
+  sym->set_seed = find_symbol<decltype(sym->set_seed)>(lib, kLibrary, kSetSeed);
+  sym->train = find_symbol<decltype(sym->train)>(train_lib, kTrainLibrary, kTrainKwargs);
+  sym_ = std::move(sym);
+  // The libraries stay loaded for the life of the process.
+}
+
+const SentencePieceLibrary& SentencePieceLibrary::instance() {
+  static const SentencePieceLibrary library;
+  return library;
+}
+
+std::shared_ptr<SentencePieceProcessor> SentencePieceLibrary::new_processor() const {
+  void* memory = ::operator new(sizeof(SentencePieceProcessor));
+  try {
+    sym_->processor_ctor(memory);
+  } catch (...) {
+    ::operator delete(memory);
+    throw;
+  }
+  // The destructor is virtual: `delete` goes through the vtable into the library.
+  return std::shared_ptr<SentencePieceProcessor>(static_cast<SentencePieceProcessor*>(memory),
+                                                 [](SentencePieceProcessor* p) { delete p; });
+}
+
+std::string SentencePieceLibrary::load(SentencePieceProcessor& sp, const std::string& path) const {
+  return sym_->status_of([&] { return sp.Load(path); });
+}
+
+std::string SentencePieceLibrary::encode(const SentencePieceProcessor& sp, const std::string& text,
+                                         std::vector<int>& ids) const {
+  return sym_->status_of([&] { return sp.Encode(text, &ids); });
+}
+
+std::string SentencePieceLibrary::decode(const SentencePieceProcessor& sp,
+                                         const std::vector<int>& ids, std::string& text) const {
+  return sym_->status_of([&] { return sp.Decode(ids, &text); });
+}
+
+std::string SentencePieceLibrary::train(const TrainKwargs& kwargs,
+                                        std::string* serialized_model) const {
+  return sym_->status_of([&] { return sym_->train(kwargs, nullptr, serialized_model); });
+}
+
+void SentencePieceLibrary::set_random_seed(unsigned int seed) const { sym_->set_seed(seed); }
+
+}  // namespace ptuner::data

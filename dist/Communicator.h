@@ -1,0 +1,41 @@
+#pragma once
+// One communicator interface over a group of ranks. MpiCommunicator serves CPU tensors,
+// NcclCommunicator (when compiled in) CUDA tensors. All collectives work in place or return
+// new tensors; every call is collective over the group unless it says otherwise.
+#include <torch/torch.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace ptuner::dist {
+
+enum class ReduceOp { Sum, Avg, Max };
+
+class Communicator {
+ public:
+  virtual ~Communicator() = default;
+  virtual int rank() const = 0;
+  virtual int size() const = 0;
+  virtual std::string backend() const = 0;
+
+  // t <- op over ranks of t (in place). bf16/f16 are reduced in f32.
+  virtual void all_reduce(torch::Tensor& t, ReduceOp op = ReduceOp::Sum) = 0;
+  // t on every rank <- t on root (in place; shapes must already agree).
+  virtual void broadcast(torch::Tensor& t, int root) = 0;
+  // x: [n, ...] on each rank -> [size·n, ...], rank-major.
+  virtual torch::Tensor all_gather(const torch::Tensor& x) = 0;
+  // x: [size·n, ...] -> [n, ...]: this rank's block of the sum over ranks.
+  virtual torch::Tensor reduce_scatter(const torch::Tensor& x) = 0;
+  // Point to point; recv fills t, whose shape and dtype the caller knows.
+  virtual void send(const torch::Tensor& t, int dst, int tag = 0) = 0;
+  virtual void recv(torch::Tensor& t, int src, int tag = 0) = 0;
+  virtual void barrier() = 0;
+  // Host-side helpers for small control values (seeds, flags, counts).
+  virtual void broadcast_bytes(std::string& bytes, int root) = 0;
+  virtual double all_reduce_scalar(double v, ReduceOp op) = 0;
+  // Ranks passing the same colour form a new group, ordered by key.
+  virtual std::shared_ptr<Communicator> split(int color, int key) = 0;
+};
+
+}  // namespace ptuner::dist

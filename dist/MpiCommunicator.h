@@ -1,0 +1,44 @@
+#pragma once
+#include <mpi.h>
+
+#include "dist/Communicator.h"
+
+namespace ptuner::dist {
+
+// Throws ptuner::Error naming the call when an MPI function does not return MPI_SUCCESS.
+void check_mpi(int code, const char* what);
+
+// Communicator over an MPI communicator, for CPU tensors (f32, f64, bf16, f16, i64, i32, u8).
+class MpiCommunicator : public Communicator {
+ public:
+  // Takes ownership of `comm` unless it is MPI_COMM_WORLD or MPI_COMM_SELF.
+  explicit MpiCommunicator(MPI_Comm comm);
+  ~MpiCommunicator() override;
+  MpiCommunicator(const MpiCommunicator&) = delete;
+  MpiCommunicator& operator=(const MpiCommunicator&) = delete;
+
+  static std::shared_ptr<MpiCommunicator> world();
+
+  int rank() const override { return rank_; }
+  int size() const override { return size_; }
+  std::string backend() const override { return "mpi"; }
+  MPI_Comm comm() const { return comm_; }
+
+  void all_reduce(torch::Tensor& t, ReduceOp op) override;
+  void broadcast(torch::Tensor& t, int root) override;
+  torch::Tensor all_gather(const torch::Tensor& x) override;
+  torch::Tensor reduce_scatter(const torch::Tensor& x) override;
+  void send(const torch::Tensor& t, int dst, int tag) override;
+  void recv(torch::Tensor& t, int src, int tag) override;
+  void barrier() override;
+  void broadcast_bytes(std::string& bytes, int root) override;
+  double all_reduce_scalar(double v, ReduceOp op) override;
+  std::shared_ptr<Communicator> split(int color, int key) override;
+
+ private:
+  MPI_Comm comm_;
+  int rank_ = 0;
+  int size_ = 1;
+};
+
+}  // namespace ptuner::dist

@@ -1,0 +1,17 @@
+#pragma once
+// The `ptuner` subcommands. Each registers its options on the CLI11 app and returns the function
+// that runs it (called after parsing, inside MPI).
+#include <CLI/CLI.hpp>
+
+#include <functional>
+
+namespace ptuner::launch {
+
+using Command = std::function<int()>;
+
+Command add_init_model(CLI::App& app);
+Command add_train(CLI::App& app);
+Command add_eval(CLI::App& app);
+Command add_tokenize(CLI::App& app);
+
+}  // namespace ptuner::launch

@@ -1,0 +1,24 @@
+#pragma once
+// Token-level cross-entropy (+ optional z-loss) over labels ≠ −100, returned as sums so that
+// the caller normalises by the global number of target tokens (the same at any DP size).
+//   ce_i = logsumexp(logits_i) − logits_i[label_i];   z_i = z_loss · logsumexp(logits_i)²
+// Computed in fp32.
+#include <torch/torch.h>
+
+namespace ptuner::mp {
+
+constexpr int64_t kIgnoreIndex = -100;
+
+struct LossSums {
+  torch::Tensor total;  // Σ (ce_i + z_i), differentiable scalar
+  torch::Tensor ce;     // Σ ce_i, detached
+  int64_t tokens = 0;   // number of labels ≠ −100
+};
+
+// logits: [B, T, V], labels: [B, T]
+LossSums cross_entropy_sums(const torch::Tensor& logits, const torch::Tensor& labels, double z_loss);
+
+// Decoder inputs: labels shifted right, decoder_start_token_id first, −100 replaced by pad.
+torch::Tensor shift_right(const torch::Tensor& labels, int64_t decoder_start_token_id, int64_t pad_token_id);
+
+}  // namespace ptuner::mp

@@ -1,0 +1,25 @@
+#pragma once
+// Which contiguous blocks of the 2·L (encoder then decoder) a pipeline stage holds, and
+// whether it holds the embedding (first stage) and the LM head (last stage).
+#include <cstdint>
+#include <string>
+
+#include "model_parallel/T5Config.h"
+
+namespace ptuner::mp {
+
+struct StageSpec {
+  int64_t encoder_begin = 0, encoder_end = 0;  // encoder blocks [begin, end)
+  int64_t decoder_begin = 0, decoder_end = 0;  // decoder blocks [begin, end)
+  bool first = true;                          // holds the input embedding and the prompt
+  bool last = true;                           // holds the final norms' ends, the LM head and the loss
+
+  bool has_encoder() const { return encoder_end > encoder_begin; }
+  bool has_decoder() const { return decoder_end > decoder_begin; }
+  std::string str() const;
+
+  // The whole model on one stage.
+  static StageSpec whole(const T5Config& config);
+};
+
+}  // namespace ptuner::mp

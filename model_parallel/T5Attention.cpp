@@ -1,0 +1,39 @@
+#include "model_parallel/T5Attention.h"
+
+#include "dist/Check.h"
+#include "model_parallel/TensorParallelOps.h"
+
+namespace ptuner::mp {
+
+T5AttentionImpl::T5AttentionImpl(const T5Config& c, dist::Communicator& tp)
+    : tp_(&tp), d_kv_(c.d_kv), dropout_(c.dropout_rate) {
+  PTUNER_CHECK(c.num_heads % tp.size() == 0, "num_heads {} is not divisible by tp={}", c.num_heads, tp.size());
+  local_heads_ = c.num_heads / tp.size();
+  const int64_t inner = local_heads_ * c.d_kv;
+  q = register_module("q", FrozenLinear(FrozenLinearOptions(c.d_model, inner)));
+  k = register_module("k", FrozenLinear(FrozenLinearOptions(c.d_model, inner)));
+  v = register_module("v", FrozenLinear(FrozenLinearOptions(c.d_model, inner)));
+  o = register_module("o", FrozenLinear(FrozenLinearOptions(inner, c.d_model)));
+}
+
+torch::Tensor T5AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& kv, const torch::Tensor& bias) {
+  const int64_t B = x.size(0), S = x.size(1);
+  auto xin = copy_to_tp(x, *tp_);
+  auto src = kv.defined() ? copy_to_tp(kv, *tp_) : xin;
+  const int64_t K = src.size(1);
+  // [B, L, heads·d_kv] -> [B, heads, L, d_kv]
+  auto split = [&](const torch::Tensor& t, int64_t len) {
+    return t.view({B, len, local_heads_, d_kv_}).transpose(1, 2);
+  };
+  auto qh = split(q(xin), S);
+  auto kh = split(k(src), K);
+  auto vh = split(v(src), K);
+  auto scores = torch::matmul(qh, kh.transpose(-1, -2));  // [B, heads, S, K]
+  if (bias.defined()) scores = scores + bias;
+  auto weights = torch::softmax(scores.to(torch::kFloat32), -1).to(scores.scalar_type());
+  weights = torch::dropout(weights, dropout_, is_training());
+  auto ctx = torch::matmul(weights, vh).transpose(1, 2).reshape({B, S, local_heads_ * d_kv_});
+  return reduce_from_tp(o(ctx), *tp_);
+}
+
+}  // namespace ptuner::mp

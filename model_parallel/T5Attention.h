@@ -1,0 +1,30 @@
+#pragma once
+// T5 multi-head attention, tensor-parallel over heads (Megatron): q, k, v column-parallel,
+// o row-parallel. No 1/√d_kv scaling (T5 folds it into the initialisation). Scores and softmax
+// in fp32. The caller passes the additive bias (relative position bias and/or mask).
+#include <torch/torch.h>
+
+#include "dist/Communicator.h"
+#include "model_parallel/FrozenLinear.h"
+#include "model_parallel/T5Config.h"
+
+namespace ptuner::mp {
+
+class T5AttentionImpl : public torch::nn::Module {
+ public:
+  T5AttentionImpl(const T5Config& config, dist::Communicator& tp);
+
+  // x: [B, S, d_model]; kv: [B, K, d_model] for cross-attention (undefined: self-attention);
+  // bias: broadcastable to [B, heads/tp, S, K] (position bias + mask) -> [B, S, d_model]
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& kv, const torch::Tensor& bias);
+
+  FrozenLinear q{nullptr}, k{nullptr}, v{nullptr}, o{nullptr};
+
+ private:
+  dist::Communicator* tp_;
+  int64_t local_heads_, d_kv_;
+  double dropout_;
+};
+TORCH_MODULE(T5Attention);
+
+}  // namespace ptuner::mp

@@ -1,0 +1,45 @@
+#include "model_parallel/T5Block.h"
+
+namespace ptuner::mp {
+
+T5AttentionLayerImpl::T5AttentionLayerImpl(const T5Config& c, dist::Communicator& tp, bool cross)
+    : dropout_(c.dropout_rate) {
+  attention = register_module(cross ? "EncDecAttention" : "SelfAttention", T5Attention(c, tp));
+  layer_norm = register_module("layer_norm", RMSNorm(c.d_model, c.layer_norm_epsilon));
+}
+
+torch::Tensor T5AttentionLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& kv,
+                                            const torch::Tensor& bias) {
+  return x + torch::dropout(attention(layer_norm(x), kv, bias), dropout_, is_training());
+}
+
+T5FeedForwardLayerImpl::T5FeedForwardLayerImpl(const T5Config& c, dist::Communicator& tp)
+    : dropout_(c.dropout_rate) {
+  ffn = register_module("DenseReluDense", T5FeedForward(c, tp));
+  layer_norm = register_module("layer_norm", RMSNorm(c.d_model, c.layer_norm_epsilon));
+}
+
+torch::Tensor T5FeedForwardLayerImpl::forward(const torch::Tensor& x) {
+  return x + torch::dropout(ffn(layer_norm(x)), dropout_, is_training());
+}
+
+T5BlockImpl::T5BlockImpl(const T5Config& c, dist::Communicator& tp, bool is_decoder) {
+  auto layers = register_module("layer", torch::nn::ModuleList());
+  self_ = T5AttentionLayer(c, tp, /*cross=*/false);
+  layers->push_back(self_);
+  if (is_decoder) {
+    cross_ = T5AttentionLayer(c, tp, /*cross=*/true);
+    layers->push_back(cross_);
+  }
+  ff_ = T5FeedForwardLayer(c, tp);
+  layers->push_back(ff_);
+}
+
+torch::Tensor T5BlockImpl::forward(const torch::Tensor& x, const torch::Tensor& self_bias, const torch::Tensor& enc,
+                                   const torch::Tensor& cross_bias) {
+  auto h = self_(x, torch::Tensor(), self_bias);
+  if (cross_) h = cross_(h, enc, cross_bias);
+  return ff_(h);
+}
+
+}  // namespace ptuner::mp

@@ -1,0 +1,72 @@
+#include "model_parallel/T5Model.h"
+
+#include <cmath>
+
+#include "dist/Check.h"
+#include "model_parallel/TensorParallelOps.h"
+
+namespace ptuner::mp {
+
+T5ModelImpl::T5ModelImpl(const T5Config& c, const dist::ParallelState& ps, const StageSpec& stage)
+    : config_(c), stage_(stage), ps_(&ps) {
+  auto& tp = ps.tp();
+  PTUNER_CHECK(c.vocab_size % tp.size() == 0, "vocab_size {} is not divisible by tp={}", c.vocab_size, tp.size());
+  if (stage.first || (stage.last && c.tie_word_embeddings))
+    shared = register_module("shared", VocabEmbedding(c.vocab_size, c.d_model, tp));
+  if (stage.has_encoder())
+    encoder = register_module("encoder", T5Stack(c, tp, false, stage.encoder_begin, stage.encoder_end));
+  if (stage.has_decoder())
+    decoder = register_module("decoder", T5Stack(c, tp, true, stage.decoder_begin, stage.decoder_end));
+  if (stage.last && !c.tie_word_embeddings)
+    lm_head = register_module("lm_head", FrozenLinear(FrozenLinearOptions(c.d_model, c.vocab_size / tp.size())));
+}
+
+void T5ModelImpl::set_dtype(torch::ScalarType dtype) {
+  dtype_ = dtype;
+  to(dtype);
+}
+
+torch::Tensor T5ModelImpl::encode(const torch::Tensor& ids, const torch::Tensor& mask, const PromptInjection& prompt,
+                                  torch::Tensor* full_mask) {
+  PTUNER_CHECK(encoder && shared && encoder->begin() == 0 && encoder->ends_stack(),
+               "T5Model::encode needs the whole encoder on this stage ({})", stage_.str());
+  auto h = shared(ids).to(dtype_);
+  auto m = mask;
+  if (prompt.encoder_prefix.defined()) {
+    const int64_t B = ids.size(0), p = prompt.prefix_length();
+    auto prefix = prompt.encoder_prefix.to(dtype_);
+    if (prefix.dim() == 2) prefix = prefix.unsqueeze(0).expand({B, p, config_.d_model});
+    h = torch::cat({prefix, h}, 1);
+    m = torch::cat({torch::ones({B, p}, mask.options()), mask}, 1);
+  }
+  if (full_mask) *full_mask = m;
+  return encoder(h, m);
+}
+
+torch::Tensor T5ModelImpl::decode(const torch::Tensor& decoder_ids, const torch::Tensor& enc,
+                                  const torch::Tensor& enc_mask) {
+  PTUNER_CHECK(decoder && shared && decoder->begin() == 0 && decoder->ends_stack(),
+               "T5Model::decode needs the whole decoder on this stage ({})", stage_.str());
+  return decoder(shared(decoder_ids).to(dtype_), torch::Tensor(), enc, enc_mask);
+}
+
+torch::Tensor T5ModelImpl::lm_logits(const torch::Tensor& hidden) {
+  PTUNER_CHECK(stage_.last, "lm_logits on a stage without the LM head ({})", stage_.str());
+  torch::Tensor logits;
+  if (config_.tie_word_embeddings) {
+    auto scaled = hidden * std::pow(static_cast<double>(config_.d_model), -0.5);
+    logits = frozen_linear(copy_to_tp(scaled, ps_->tp()), shared->weight);
+  } else {
+    logits = lm_head(copy_to_tp(hidden, ps_->tp()));
+  }
+  return gather_from_tp(logits, ps_->tp());
+}
+
+torch::Tensor T5ModelImpl::forward(const torch::Tensor& ids, const torch::Tensor& mask,
+                                   const torch::Tensor& decoder_ids, const PromptInjection& prompt) {
+  torch::Tensor enc_mask;
+  auto enc = encode(ids, mask, prompt, &enc_mask);
+  return lm_logits(decode(decoder_ids, enc, enc_mask));
+}
+
+}  // namespace ptuner::mp

@@ -1,0 +1,53 @@
+#pragma once
+// The frozen T5 encoder-decoder (HF T5ForConditionalGeneration), or the part of it one
+// pipeline stage holds, sharded over TP. Parameter names are HF's tensor names, so loading is
+// a walk over named_parameters() (see WeightLoader). Every parameter has requires_grad = false.
+#include <torch/torch.h>
+
+#include "dist/ParallelState.h"
+#include "model_parallel/FrozenLinear.h"
+#include "model_parallel/PromptInjection.h"
+#include "model_parallel/StageSpec.h"
+#include "model_parallel/T5Config.h"
+#include "model_parallel/T5Stack.h"
+#include "model_parallel/VocabEmbedding.h"
+
+namespace ptuner::mp {
+
+class T5ModelImpl : public torch::nn::Module {
+ public:
+  T5ModelImpl(const T5Config& config, const dist::ParallelState& ps, const StageSpec& stage);
+
+  // ids: [B, S], mask: [B, S] -> encoder output [B, p+S, d] with the prompt prepended;
+  // *full_mask receives the matching [B, p+S] mask.
+  torch::Tensor encode(const torch::Tensor& ids, const torch::Tensor& mask, const PromptInjection& prompt,
+                       torch::Tensor* full_mask);
+  // decoder_ids: [B, T] -> decoder output [B, T, d]
+  torch::Tensor decode(const torch::Tensor& decoder_ids, const torch::Tensor& enc, const torch::Tensor& enc_mask);
+  // hidden: [B, T, d] -> logits [B, T, vocab] (tied: hidden scaled by d_model^-0.5 first)
+  torch::Tensor lm_logits(const torch::Tensor& hidden);
+  // Full forward on a single stage: -> logits [B, T, vocab]
+  torch::Tensor forward(const torch::Tensor& ids, const torch::Tensor& mask, const torch::Tensor& decoder_ids,
+                        const PromptInjection& prompt);
+
+  // The input embedding rows for ids (used by prompt initialisers).
+  torch::Tensor embed(const torch::Tensor& ids) { return shared(ids); }
+
+  const T5Config& config() const { return config_; }
+  const StageSpec& stage() const { return stage_; }
+  torch::ScalarType dtype() const { return dtype_; }
+  void set_dtype(torch::ScalarType dtype);
+
+  VocabEmbedding shared{nullptr};
+  T5Stack encoder{nullptr}, decoder{nullptr};
+  FrozenLinear lm_head{nullptr};
+
+ private:
+  T5Config config_;
+  StageSpec stage_;
+  const dist::ParallelState* ps_;
+  torch::ScalarType dtype_ = torch::kFloat32;
+};
+TORCH_MODULE(T5Model);
+
+}  // namespace ptuner::mp

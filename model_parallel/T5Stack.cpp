@@ -1,0 +1,69 @@
+#include "model_parallel/T5Stack.h"
+
+#include <limits>
+
+#include "dist/Check.h"
+
+namespace ptuner::mp {
+
+namespace {
+double lowest(torch::ScalarType dtype) {
+  switch (dtype) {
+    case torch::kBFloat16: return -3.3895313892515355e38;
+    case torch::kFloat16: return -65504.0;
+    case torch::kFloat64: return std::numeric_limits<double>::lowest();
+    default: return std::numeric_limits<float>::lowest();
+  }
+}
+}  // namespace
+
+torch::Tensor additive_mask(const torch::Tensor& mask, torch::ScalarType dtype) {
+  auto m = mask.to(dtype).unsqueeze(1).unsqueeze(2);  // [B, 1, 1, K]
+  return (1.0 - m) * lowest(dtype);
+}
+
+torch::Tensor causal_mask(int64_t T, torch::ScalarType dtype, torch::Device device) {
+  auto upper = torch::ones({T, T}, torch::TensorOptions().dtype(dtype).device(device)).triu(1);
+  return (upper * lowest(dtype)).view({1, 1, T, T});
+}
+
+T5StackImpl::T5StackImpl(const T5Config& c, dist::Communicator& tp, bool is_decoder, int64_t begin, int64_t end)
+    : is_decoder_(is_decoder), begin_(begin), end_(end),
+      total_(is_decoder ? c.num_decoder_layers : c.num_layers), dropout_(c.dropout_rate) {
+  PTUNER_CHECK(0 <= begin && begin < end && end <= total_, "{} stage blocks [{}, {}) are outside [0, {})",
+               is_decoder ? "decoder" : "encoder", begin, end, total_);
+  PTUNER_CHECK(c.num_heads % tp.size() == 0, "num_heads {} is not divisible by tp={}", c.num_heads, tp.size());
+  relative_attention_bias = register_module(
+      "relative_attention_bias",
+      RelativePositionBias(RelativePositionBiasOptions(c.relative_attention_num_buckets,
+                                                       c.relative_attention_max_distance,
+                                                       c.num_heads / tp.size(), !is_decoder)));
+  auto container = register_module("block", std::make_shared<torch::nn::Module>());
+  for (int64_t i = begin; i < end; ++i) {
+    blocks_.push_back(T5Block(c, tp, is_decoder));
+    container->register_module(std::to_string(i), blocks_.back());
+  }
+  if (ends_stack()) final_layer_norm = register_module("final_layer_norm", RMSNorm(c.d_model, c.layer_norm_epsilon));
+}
+
+torch::Tensor T5StackImpl::forward(const torch::Tensor& h_in, const torch::Tensor& mask, const torch::Tensor& enc,
+                                   const torch::Tensor& enc_mask) {
+  auto h = begin_ == 0 ? torch::dropout(h_in, dropout_, is_training()) : h_in;
+  const int64_t S = h.size(1);
+  const auto dtype = h.scalar_type();
+  // Position bias is computed once and shared by every block of the stack (as HF does).
+  auto self_bias = relative_attention_bias(S, S).to(dtype);
+  torch::Tensor cross_bias;
+  if (is_decoder_) {
+    self_bias = self_bias + causal_mask(S, dtype, h.device());
+    PTUNER_CHECK(enc.defined() && enc_mask.defined(), "decoder stage needs the encoder output and its mask");
+    cross_bias = additive_mask(enc_mask, dtype);
+  } else if (mask.defined()) {
+    self_bias = self_bias + additive_mask(mask, dtype);
+  }
+  for (auto& block : blocks_) h = block(h, self_bias, enc, cross_bias);
+  if (ends_stack()) h = torch::dropout(final_layer_norm(h), dropout_, is_training());
+  return h;
+}
+
+}  // namespace ptuner::mp

@@ -1,0 +1,46 @@
+#pragma once
+// The blocks of one stack (encoder or decoder) that a stage holds, with the stack's relative
+// position bias (HF keeps it in block 0; every stage holding blocks of the stack needs it) and,
+// on the stage holding the stack's last block, the final layer norm.
+#include <torch/torch.h>
+
+#include <vector>
+
+#include "model_parallel/RMSNorm.h"
+#include "model_parallel/RelativePositionBias.h"
+#include "model_parallel/T5Block.h"
+
+namespace ptuner::mp {
+
+class T5StackImpl : public torch::nn::Module {
+ public:
+  // Blocks [begin, end) of a stack of `total` blocks.
+  T5StackImpl(const T5Config& config, dist::Communicator& tp, bool is_decoder, int64_t begin, int64_t end);
+
+  // h: [B, S, d] (embeddings when begin == 0); mask: [B, S] 1 = real token (encoder self-attention
+  // mask; unused by the causal decoder); enc, enc_mask: [B, K, d], [B, K] for the decoder.
+  // -> [B, S, d] (normed and dropped out when this stage ends the stack)
+  torch::Tensor forward(const torch::Tensor& h, const torch::Tensor& mask, const torch::Tensor& enc = {},
+                        const torch::Tensor& enc_mask = {});
+
+  bool ends_stack() const { return end_ == total_; }
+  int64_t begin() const { return begin_; }
+  int64_t end() const { return end_; }
+
+  RelativePositionBias relative_attention_bias{nullptr};
+  RMSNorm final_layer_norm{nullptr};
+
+ private:
+  std::vector<T5Block> blocks_;
+  bool is_decoder_;
+  int64_t begin_, end_, total_;
+  double dropout_;
+};
+TORCH_MODULE(T5Stack);
+
+// mask [B, K] of 1/0 -> additive [B, 1, 1, K] with 0 / finfo(dtype).min.
+torch::Tensor additive_mask(const torch::Tensor& mask, torch::ScalarType dtype);
+// Causal additive mask [1, 1, T, T]: finfo(dtype).min above the diagonal.
+torch::Tensor causal_mask(int64_t T, torch::ScalarType dtype, torch::Device device);
+
+}  // namespace ptuner::mp

@@ -1,0 +1,198 @@
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "data/SentencePieceLibrary.h"
+#include "data/Tokenizer.h"
+#include "data/TokenizerTrainer.h"
+#include "dist/Check.h"
+
+namespace fs = std::filesystem;
+using ptuner::data::Tokenizer;
+using ptuner::data::train_t5_tokenizer;
+
+namespace {
+
+// Concatenation of vectors: ids(a) ++ ids(b) ...
+std::vector<int64_t> cat(std::initializer_list<std::vector<int64_t>> parts) {
+  std::vector<int64_t> out;
+  for (const auto& p : parts) out.insert(out.end(), p.begin(), p.end());
+  return out;
+}
+
+}  // namespace
+
+class TokenizerTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = fs::temp_directory_path() / ("ptuner_tokenizer_test_" + std::to_string(::getpid()));
+    fs::create_directories(dir_);
+    model_ = (dir_ / "tiny.model").string();
+    train_t5_tokenizer(std::string(PTUNER_SOURCE_DIR) + "/data/assets/tiny_corpus.txt", model_,
+                       1000, 1234);
+    tok_ = std::make_unique<Tokenizer>(model_);
+  }
+  static void TearDownTestSuite() {
+    tok_.reset();
+    fs::remove_all(dir_);
+  }
+  static inline fs::path dir_;
+  static inline std::string model_;
+  static inline std::unique_ptr<Tokenizer> tok_;
+};
+
+TEST_F(TokenizerTest, SpecialIdsFollowT5) {
+  const Tokenizer& t = *tok_;
+  EXPECT_EQ(t.pad_id(), 0);
+  EXPECT_EQ(t.eos_id(), 1);
+  EXPECT_EQ(t.unk_id(), 2);
+  EXPECT_EQ(t.pieces({0, 1, 2}), (std::vector<std::string>{"<pad>", "</s>", "<unk>"}));
+  // hard_vocab_limit=false: about 1000 pieces, possibly fewer on a small corpus.
+  EXPECT_GT(t.piece_size(), 500);
+  EXPECT_LE(t.piece_size(), 1000);
+  EXPECT_EQ(t.vocab_size(), t.piece_size() + 100);
+}
+
+TEST_F(TokenizerTest, EncodeAppendsEos) {
+  const Tokenizer& t = *tok_;
+  const auto with = t.encode("The cat sleeps in the garden.");
+  const auto without = t.encode("The cat sleeps in the garden.", /*add_eos=*/false);
+  ASSERT_FALSE(without.empty());
+  ASSERT_EQ(with.size(), without.size() + 1);
+  EXPECT_EQ(with.back(), 1);
+  EXPECT_EQ(std::vector<int64_t>(with.begin(), with.end() - 1), without);
+  for (const int64_t id : without) {
+    EXPECT_GT(id, 2);
+    EXPECT_LT(id, t.piece_size());
+  }
+  EXPECT_EQ(t.encode(""), std::vector<int64_t>{1});
+}
+
+TEST_F(TokenizerTest, SentinelsSitAtTheTopOfTheVocabulary) {
+  const Tokenizer& t = *tok_;
+  const int64_t p = t.piece_size();
+  EXPECT_EQ(t.sentinel_id(0), p + 99);
+  EXPECT_EQ(t.sentinel_id(1), p + 98);
+  EXPECT_EQ(t.sentinel_id(99), p);
+  EXPECT_EQ(t.sentinel_index(p + 99), 0);
+  EXPECT_EQ(t.sentinel_index(p), 99);
+  EXPECT_EQ(t.sentinel_index(5), -1);
+  EXPECT_EQ(t.encode("<extra_id_0>"), (std::vector<int64_t>{p + 99, 1}));
+  EXPECT_EQ(t.encode("<extra_id_99>", false), (std::vector<int64_t>{p}));
+  EXPECT_EQ(t.pieces({p + 99, p}), (std::vector<std::string>{"<extra_id_0>", "<extra_id_99>"}));
+  EXPECT_THROW(t.sentinel_id(100), ptuner::Error);
+  EXPECT_THROW(t.sentinel_id(-1), ptuner::Error);
+  // With the real 32,000-piece vocabulary this is T5's <extra_id_0> = 32099.
+  const Tokenizer few(model_, 3);
+  EXPECT_EQ(few.vocab_size(), p + 3);
+  EXPECT_EQ(few.sentinel_id(0), p + 2);
+}
+
+TEST_F(TokenizerTest, EncodeSplitsAtSentinelMarkers) {
+  const Tokenizer& t = *tok_;
+  const auto a = t.encode("a", false);
+  const auto b = t.encode("b", false);
+  const int64_t s0 = t.sentinel_id(0), s1 = t.sentinel_id(1);
+  EXPECT_EQ(t.encode("a <extra_id_0> b"), cat({a, {s0}, b, {1}}));
+  // Whitespace touching a marker is dropped, so spacing does not change the ids.
+  EXPECT_EQ(t.encode("a<extra_id_0>b"), cat({a, {s0}, b, {1}}));
+  EXPECT_EQ(t.encode("  a   <extra_id_0>   b  "), t.encode("a <extra_id_0> b"));
+  const auto the_cat = t.encode("the cat", false);
+  const auto sleeps = t.encode("sleeps", false);
+  EXPECT_EQ(t.encode("<extra_id_0> the cat <extra_id_1> sleeps <extra_id_0>", false),
+            cat({{s0}, the_cat, {s1}, sleeps, {s0}}));
+  // Not markers: out of range, leading zero, unterminated. They are plain text.
+  for (const std::string text : {"<extra_id_100>", "<extra_id_01>", "<extra_id_3", "<extra_id_>"}) {
+    for (const int64_t id : t.encode(text)) EXPECT_LT(id, t.piece_size()) << text;
+  }
+}
+
+TEST_F(TokenizerTest, DecodeRoundTrip) {
+  const Tokenizer& t = *tok_;
+  const std::string text = "The cat sleeps on the warm windowsill for most of the afternoon.";
+  const auto ids = t.encode(text);
+  EXPECT_EQ(t.decode(ids), text);
+  // Pad skipped, stops at the first eos, ids past the vocabulary skipped.
+  auto noisy = ids;
+  noisy.insert(noisy.begin(), 0);
+  noisy.insert(noisy.begin() + 3, t.vocab_size() + 5);
+  noisy.push_back(t.encode("more text")[0]);
+  EXPECT_EQ(t.decode(noisy), text);
+  EXPECT_EQ(t.decode({0, 0, 1}), "");
+  // Sentinels come back as markers.
+  EXPECT_EQ(t.decode(t.encode("a <extra_id_0> b")), "a <extra_id_0> b");
+  EXPECT_EQ(t.decode(t.encode("<extra_id_3> yes")), "<extra_id_3> yes");
+  EXPECT_EQ(t.decode(t.encode("review: positive")), "review: positive");
+}
+
+TEST_F(TokenizerTest, UnknownCharactersMapToUnk) {
+  const auto ids = tok_->encode("\xE6\xBC\xA2");  // a CJK character absent from the corpus
+  EXPECT_NE(std::find(ids.begin(), ids.end(), 2), ids.end());
+}
+
+TEST_F(TokenizerTest, MostCommonIdsExcludeSpecials) {
+  const Tokenizer& t = *tok_;
+  const auto ids = t.most_common_ids(50);
+  ASSERT_EQ(ids.size(), 50u);
+  EXPECT_EQ(std::set<int64_t>(ids.begin(), ids.end()).size(), 50u);
+  for (const int64_t id : ids) {
+    EXPECT_GT(id, 2);
+    EXPECT_LT(id, t.piece_size());
+  }
+  // The first of them are frequent pieces of the corpus: "▁the" is among the top 50.
+  const auto pieces = t.pieces(ids);
+  EXPECT_NE(std::find(pieces.begin(), pieces.end(), "\xE2\x96\x81the"), pieces.end());
+  // The best-first order is a prefix order.
+  const auto ten = t.most_common_ids(10);
+  EXPECT_EQ(ten, std::vector<int64_t>(ids.begin(), ids.begin() + 10));
+  // Asking for more than there are gives every ordinary piece.
+  const auto all = t.most_common_ids(1000000);
+  EXPECT_EQ(static_cast<int64_t>(all.size()), t.piece_size() - 3);
+  EXPECT_TRUE(t.most_common_ids(0).empty());
+}
+
+TEST_F(TokenizerTest, MissingOrInvalidModelNamesThePath) {
+  const std::string missing = (dir_ / "no_such.model").string();
+  try {
+    Tokenizer t(missing);
+    FAIL() << "no error";
+  } catch (const ptuner::Error& e) {
+    EXPECT_NE(std::string(e.what()).find(missing), std::string::npos) << e.what();
+  }
+  const std::string garbage = (dir_ / "garbage.model").string();
+  std::ofstream(garbage) << "this is not a sentencepiece model";
+  try {
+    Tokenizer t(garbage);
+    FAIL() << "no error";
+  } catch (const ptuner::Error& e) {
+    EXPECT_NE(std::string(e.what()).find(garbage), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(TokenizerTest, WrongSpecialIdsAreNamed) {
+  // sentencepiece's own defaults: unk 0, bos 1, eos 2, pad disabled.
+  const std::string prefix = (dir_ / "default_ids").string();
+  const std::string error = ptuner::data::SentencePieceLibrary::instance().train(
+      {{"input", std::string(PTUNER_SOURCE_DIR) + "/data/assets/tiny_corpus.txt"},
+       {"model_prefix", prefix},
+       {"vocab_size", "300"},
+       {"hard_vocab_limit", "false"},
+       {"num_threads", "1"},
+       {"minloglevel", "1"}});
+  ASSERT_EQ(error, "");
+  try {
+    Tokenizer t(prefix + ".model");
+    FAIL() << "no error";
+  } catch (const ptuner::Error& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("pad id -1"), std::string::npos) << msg;
+    EXPECT_NE(msg.find(prefix + ".model"), std::string::npos) << msg;
+  }
+}

@@ -1,0 +1,82 @@
+#include "train/Checkpoint.h"
+
+#include <cstdio>
+#include <sstream>
+
+#include "dist/Check.h"
+#include "train/H5File.h"
+
+namespace ptuner::train {
+
+namespace {
+constexpr int64_t kFormat = 1;
+
+std::string join_lines(const std::map<std::string, torch::Tensor>& m) {
+  std::string out;
+  for (const auto& [k, v] : m) out += (out.empty() ? "" : "\n") + k;
+  return out;
+}
+
+std::vector<std::string> split_lines(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  for (std::string line; std::getline(ss, line);)
+    if (!line.empty()) out.push_back(line);
+  return out;
+}
+}  // namespace
+
+void Checkpoint::save(const std::string& path) const {
+  const std::string tmp = path + ".tmp";
+  {
+    H5File f(tmp, H5File::Mode::Truncate);
+    f.write_int("meta/format", kFormat);
+    f.write_int("meta/step", step);
+    f.write_string("meta/method", method);
+    f.write_string("meta/optimizer", optimizer_name);
+    f.write_string("meta/fingerprint", model_fingerprint);
+    f.write_string("meta/config", config_toml);
+    f.write_double("meta/best_metric", best_metric);
+    f.write_int("meta/best_step", best_step);
+    f.write_string("prompt/names", join_lines(params));
+    for (const auto& [name, t] : params) f.write_tensor("prompt/" + name, t.detach().contiguous());
+    f.write_string("optimizer/slots", join_lines(optimizer));
+    for (const auto& [name, t] : optimizer) f.write_tensor("optimizer/" + name, t.contiguous());
+    f.write_int("data/epoch", data_position.epoch);
+    f.write_int("data/batches_in_epoch", data_position.batches_in_epoch);
+    if (rng_state.defined()) f.write_tensor("rng/torch_cpu", rng_state);
+    f.close();
+  }
+  PTUNER_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, "cannot rename checkpoint {} to {}", tmp, path);
+}
+
+Checkpoint Checkpoint::load(const std::string& path) {
+  H5File f(path, H5File::Mode::Read);
+  PTUNER_CHECK(f.has("meta/format"), "{} is not a ptuner checkpoint (no meta/format)", path);
+  const int64_t format = f.read_int("meta/format");
+  PTUNER_CHECK(format == kFormat, "checkpoint {} has format {}, this ptuner reads format {}", path, format, kFormat);
+  Checkpoint c;
+  c.step = f.read_int("meta/step");
+  c.method = f.read_string("meta/method");
+  c.optimizer_name = f.read_string("meta/optimizer");
+  c.model_fingerprint = f.read_string("meta/fingerprint");
+  c.config_toml = f.read_string("meta/config");
+  c.best_metric = f.read_double("meta/best_metric");
+  c.best_step = f.read_int("meta/best_step");
+  for (const auto& name : split_lines(f.read_string("prompt/names"))) c.params[name] = f.read_tensor("prompt/" + name);
+  for (const auto& name : split_lines(f.read_string("optimizer/slots")))
+    c.optimizer[name] = f.read_tensor("optimizer/" + name);
+  c.data_position.epoch = f.read_int("data/epoch");
+  c.data_position.batches_in_epoch = f.read_int("data/batches_in_epoch");
+  if (f.has("rng/torch_cpu")) c.rng_state = f.read_tensor("rng/torch_cpu");
+  return c;
+}
+
+void Checkpoint::check_model(const std::string& fingerprint, const std::string& path) const {
+  PTUNER_CHECK(model_fingerprint == fingerprint,
+               "prompt checkpoint {} was trained on a different frozen model (fingerprint {}), "
+               "but the configured model has fingerprint {}: refusing to load it",
+               path, model_fingerprint, fingerprint);
+}
+
+}  // namespace ptuner::train

@@ -1,0 +1,40 @@
+#pragma once
+// A prompt-only checkpoint: one HDF5 file holding the trained parameters, the optimizer state,
+// the step, the data position, the RNG state, the run config and the frozen model's fingerprint.
+// No frozen weight is ever written. Layout in the file:
+//   /prompt/<param>          trainable tensors (fp32)
+//   /optimizer/<slot>        optimizer state; /optimizer/slots lists the slot names
+//   /meta/{format,step,method,optimizer,fingerprint,config,best_metric,best_step}
+//   /data/{epoch,batches_in_epoch}
+//   /rng/torch_cpu
+#include <torch/torch.h>
+
+#include <limits>
+#include <map>
+#include <string>
+
+#include "data/DataLoader.h"
+
+namespace ptuner::train {
+
+struct Checkpoint {
+  int64_t step = 0;
+  std::string method;
+  std::map<std::string, torch::Tensor> params;
+  std::string optimizer_name;
+  std::map<std::string, torch::Tensor> optimizer;
+  data::LoaderPosition data_position;
+  torch::Tensor rng_state;  // uint8, the CPU generator's state
+  std::string config_toml;
+  std::string model_fingerprint;
+  double best_metric = -std::numeric_limits<double>::infinity();
+  int64_t best_step = -1;
+
+  // Written to path + ".tmp", then renamed over path.
+  void save(const std::string& path) const;
+  static Checkpoint load(const std::string& path);
+  // Refuses a prompt trained on another frozen model, naming both fingerprints.
+  void check_model(const std::string& fingerprint, const std::string& path) const;
+};
+
+}  // namespace ptuner::train

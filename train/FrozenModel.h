@@ -1,0 +1,21 @@
+#pragma once
+// The frozen T5 of a run, built on this rank's stage and TP shard: from an HF directory
+// (model.path) or a named preset with random weights (model.preset).
+#include <string>
+
+#include "dist/ParallelState.h"
+#include "model_parallel/T5Model.h"
+#include "train/RunConfig.h"
+
+namespace ptuner::train {
+
+struct FrozenModel {
+  mp::T5Config config;
+  mp::T5Model model{nullptr};
+  std::string fingerprint;
+  std::string source;  // directory or "preset NAME"
+};
+
+FrozenModel build_frozen_model(const RunConfig& config, const dist::ParallelState& ps);
+
+}  // namespace ptuner::train

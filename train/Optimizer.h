@@ -1,0 +1,29 @@
+#pragma once
+// Optimizers for the (small, replicated) trainable prompt state. State is named so that it can
+// be written to and read from checkpoints exactly.
+#include <torch/torch.h>
+
+#include <map>
+#include <memory>
+#include <string>
+
+namespace ptuner::train {
+
+struct OptimConfig;
+
+class Optimizer {
+ public:
+  virtual ~Optimizer() = default;
+  virtual std::string name() const = 0;
+  // One update of every parameter from its .grad(), at learning rate lr.
+  virtual void step(const std::map<std::string, torch::Tensor>& params, double lr) = 0;
+  // "<param>/<slot>" -> tensor, plus "step".
+  virtual std::map<std::string, torch::Tensor> state() const = 0;
+  virtual void load_state(const std::map<std::string, torch::Tensor>& state) = 0;
+  int64_t steps_taken() const { return count_; }
+
+ protected:
+  int64_t count_ = 0;
+};
+
+}  // namespace ptuner::train

@@ -1,0 +1,79 @@
+#pragma once
+// A run's configuration, read from TOML. Every key is known: a typo is an error naming the key
+// and the file. `--set section.key=value` overrides are applied before validation.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "dist/ParallelState.h"
+
+namespace ptuner::train {
+
+struct RunConfig {
+  struct Run {
+    std::string dir = "runs/default";
+  } run;
+  struct Model {
+    std::string path;    // HF model directory (config.json, model.safetensors[.index.json], spiece.model)
+    std::string preset;  // or a named architecture with random weights (benchmarks, planning)
+    uint64_t seed = 0;   // for preset weights
+    std::string dtype = "float32";  // float32 | bfloat16
+    std::string tokenizer;          // default: <path>/spiece.model
+  } model;
+  struct Data {
+    std::string train;
+    std::string dev;
+    int64_t max_input_length = 512;   // counting the prompt
+    int64_t max_target_length = 128;
+    std::string on_error = "fail";    // fail | skip
+    int64_t shuffle_buffer = 10000;
+    int64_t eval_max_examples = 0;    // 0: the whole dev file
+  } data;
+  struct Train {
+    int64_t steps = 1000;
+    int64_t batch_size = 32;   // global examples per optimizer step
+    int64_t grad_accum = 1;    // micro-batches per step on each DP rank
+    uint64_t seed = 0;
+    int64_t log_every = 10;
+    int64_t eval_every = 0;    // 0: no periodic evaluation
+    int64_t save_every = 0;    // 0: save at the end only
+    std::string best_metric = "exact_match";
+    double z_loss = 1e-4;
+  } train;
+  struct Prompt {
+    std::string method = "prompt-tuning";
+    int64_t length = 100;
+    std::string init = "sampled-vocab";  // uniform | sampled-vocab | class-labels | text
+    std::string init_text;
+    std::vector<std::string> class_labels;
+    int64_t sample_top = 5000;           // sampled-vocab draws from the most common tokens
+  } prompt;
+  struct Optim {
+    std::string name = "adafactor";  // adafactor | adamw
+    double lr = 0.3;
+    std::string schedule = "constant";  // constant | warmup-constant | warmup-linear | warmup-rsqrt
+    int64_t warmup_steps = 0;
+    double decay_rate = 0.8;            // adafactor
+    double clipping_threshold = 1.0;    // adafactor
+    double weight_decay = 1e-5;
+    bool factored = false;              // adafactor
+    double beta1 = 0.9;                 // adamw (adafactor: none)
+    double beta2 = 0.999;               // adamw
+    double eps = 1e-8;                  // adamw
+  } optim;
+  dist::Layout parallel;
+
+  std::string source;  // file it was read from
+  std::string toml;    // the effective configuration, as TOML (stored in checkpoints)
+
+  static RunConfig from_file(const std::string& path, const std::vector<std::string>& overrides = {});
+  static RunConfig from_string(const std::string& text, const std::string& source,
+                               const std::vector<std::string>& overrides = {});
+  // Checks values that need no files: sizes, names, divisibility of the batch.
+  void validate() const;
+  // Micro-batch per DP rank: batch_size / (dp · grad_accum).
+  int64_t micro_batch_size() const;
+  std::string tokenizer_path() const;
+};
+
+}  // namespace ptuner::train

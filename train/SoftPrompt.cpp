@@ -1,0 +1,69 @@
+#include "train/SoftPrompt.h"
+
+#include "dist/Check.h"
+
+namespace ptuner::train {
+
+namespace {
+
+// Drop the EOS that Tokenizer::encode appends.
+std::vector<int64_t> tokens_of(const data::Tokenizer& tok, const std::string& text) {
+  return tok.encode(text, /*add_eos=*/false);
+}
+
+torch::Tensor ids_tensor(const std::vector<int64_t>& ids) {
+  return torch::tensor(ids, torch::TensorOptions().dtype(torch::kLong));
+}
+
+}  // namespace
+
+SoftPrompt::SoftPrompt(int64_t length, int64_t d_model) {
+  embedding = register_parameter("embedding", torch::zeros({length, d_model}));
+}
+
+mp::PromptInjection SoftPrompt::injection() {
+  mp::PromptInjection inj;
+  inj.encoder_prefix = embedding;
+  return inj;
+}
+
+void SoftPrompt::initialise(const SoftPromptInit& init, const data::Tokenizer& tokenizer,
+                            const std::function<torch::Tensor(const torch::Tensor&)>& embed) {
+  torch::NoGradGuard no_grad;
+  const int64_t p = embedding.size(0);
+  auto gen = at::detail::createCPUGenerator(init.seed);
+  auto sampled_rows = [&](int64_t n) {
+    auto pool = tokenizer.most_common_ids(static_cast<int>(init.sample_top));
+    PTUNER_CHECK(!pool.empty(), "sampled-vocab init: the tokenizer {} has no ordinary pieces", tokenizer.model_path());
+    auto pick = torch::randperm(static_cast<int64_t>(pool.size()), gen, torch::TensorOptions().dtype(torch::kLong));
+    if (static_cast<int64_t>(pool.size()) < n)  // fewer candidates than rows: draw with replacement
+      pick = torch::randint(static_cast<int64_t>(pool.size()), {n}, gen, torch::TensorOptions().dtype(torch::kLong));
+    auto ids = ids_tensor(pool).index_select(0, pick.narrow(0, 0, n));
+    return embed(ids).to(torch::kFloat32);
+  };
+
+  if (init.kind == "uniform") {
+    embedding.uniform_(-0.5, 0.5, gen);
+  } else if (init.kind == "sampled-vocab") {
+    embedding.copy_(sampled_rows(p));
+  } else if (init.kind == "class-labels") {
+    const int64_t n = static_cast<int64_t>(init.class_labels.size());
+    PTUNER_CHECK(n <= p, "class-labels init: {} labels do not fit a prompt of length {}", n, p);
+    for (int64_t i = 0; i < n; ++i) {
+      auto ids = tokens_of(tokenizer, init.class_labels[i]);
+      PTUNER_CHECK(!ids.empty(), "class-labels init: label '{}' has no tokens", init.class_labels[i]);
+      embedding[i].copy_(embed(ids_tensor(ids)).to(torch::kFloat32).mean(0));
+    }
+    if (n < p) embedding.narrow(0, n, p - n).copy_(sampled_rows(p - n));
+  } else if (init.kind == "text") {
+    auto ids = tokens_of(tokenizer, init.text);
+    PTUNER_CHECK(!ids.empty(), "text init: '{}' has no tokens", init.text);
+    std::vector<int64_t> rows(p);
+    for (int64_t i = 0; i < p; ++i) rows[i] = ids[i % ids.size()];
+    embedding.copy_(embed(ids_tensor(rows)).to(torch::kFloat32));
+  } else {
+    PTUNER_FAIL("unknown prompt init '{}' (uniform, sampled-vocab, class-labels, text)", init.kind);
+  }
+}
+
+}  // namespace ptuner::train
