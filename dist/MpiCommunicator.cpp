@@ -61,9 +61,9 @@ void MpiCommunicator::all_reduce(torch::Tensor& t, ReduceOp op) {
     return;
   }
   MPI_Op mop = op == ReduceOp::Max ? MPI_MAX : MPI_SUM;
+  const MPI_Datatype type = mpi_type(t.scalar_type());  // validated on one rank too
   if (size_ > 1)
-    check_mpi(MPI_Allreduce(MPI_IN_PLACE, t.data_ptr(), static_cast<int>(t.numel()),
-                            mpi_type(t.scalar_type()), mop, comm_),
+    check_mpi(MPI_Allreduce(MPI_IN_PLACE, t.data_ptr(), static_cast<int>(t.numel()), type, mop, comm_),
               "MPI_Allreduce");
   if (op == ReduceOp::Avg) {
     PTUNER_CHECK(t.is_floating_point(), "all_reduce(Avg) needs a floating tensor, got {}",
@@ -74,6 +74,7 @@ void MpiCommunicator::all_reduce(torch::Tensor& t, ReduceOp op) {
 
 void MpiCommunicator::broadcast(torch::Tensor& t, int root) {
   check_cpu_contiguous(t, "broadcast");
+  if (!reduced_in_f32(t.scalar_type())) mpi_type(t.scalar_type());  // validated on one rank too
   if (size_ == 1) return;
   if (reduced_in_f32(t.scalar_type())) {
     // Same bytes either way: broadcast the raw 16-bit payload.

@@ -28,7 +28,7 @@ void Adafactor::step(const std::map<std::string, torch::Tensor>& params, double 
   const double mixing = 1.0 - decay;
   for (const auto& [name, p] : params) {
     PTUNER_CHECK(p.grad().defined(), "adafactor: parameter '{}' has no gradient", name);
-    auto g = p.grad().to(torch::kFloat32);
+    auto g = p.grad().to(math_dtype(p));
     auto g2 = g * g + options_.epsilon1;
     torch::Tensor u;
     auto dims = options_.factored ? factored_dims(p, options_.min_dim_size_to_factor) : std::nullopt;

@@ -12,7 +12,7 @@ void AdamW::step(const std::map<std::string, torch::Tensor>& params, double lr) 
   const double bc1 = 1.0 - std::pow(options_.beta1, t), bc2 = 1.0 - std::pow(options_.beta2, t);
   for (const auto& [name, p] : params) {
     PTUNER_CHECK(p.grad().defined(), "adamw: parameter '{}' has no gradient", name);
-    auto g = p.grad().to(torch::kFloat32);
+    auto g = p.grad().to(math_dtype(p));
     auto& m = slots_[name + "/m"];
     auto& v = slots_[name + "/v"];
     if (!m.defined()) m = torch::zeros_like(g), v = torch::zeros_like(g);

@@ -11,6 +11,11 @@ namespace ptuner::train {
 
 struct OptimConfig;
 
+// The precision optimizer arithmetic runs in: fp32, or fp64 for fp64 parameters.
+inline torch::ScalarType math_dtype(const torch::Tensor& p) {
+  return p.scalar_type() == torch::kFloat64 ? torch::kFloat64 : torch::kFloat32;
+}
+
 class Optimizer {
  public:
   virtual ~Optimizer() = default;

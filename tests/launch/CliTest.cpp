@@ -1,0 +1,91 @@
+// The `ptuner` executable as a user runs it: init-model, tokenize, train and eval, and the
+// errors a typo or a wrong layout gives.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "tests/TestSupport.h"
+
+namespace {
+
+struct Result {
+  int code;
+  std::string output;
+};
+
+Result run(const std::string& args) {
+  std::string cmd = std::string(PTUNER_BINARY) + " " + args + " 2>&1";
+  FILE* pipe = popen(cmd.c_str(), "r");
+  std::string out;
+  std::array<char, 4096> buf;
+  while (size_t n = fread(buf.data(), 1, buf.size(), pipe)) out.append(buf.data(), n);
+  int status = pclose(pipe);
+  return {WEXITSTATUS(status), out};
+}
+
+struct Cli : ::testing::Test {
+  static void SetUpTestSuite() {
+    root_ = ptuner::testing::temp_dir("cli");
+    auto r = run("init-model --preset t5-tiny --out " + root_ + "/model --seed 3");
+    ASSERT_EQ(r.code, 0) << r.output;
+    ptuner::testing::write_sentiment_jsonl(root_ + "/train.jsonl", 64, 1);
+    ptuner::testing::write_sentiment_jsonl(root_ + "/dev.jsonl", 8, 2);
+    std::ofstream(root_ + "/run.toml") << "[run]\ndir = \"" << root_ << "/run\"\n[model]\npath = \"" << root_
+                                       << "/model\"\n[data]\ntrain = \"" << root_ << "/train.jsonl\"\ndev = \""
+                                       << root_ << "/dev.jsonl\"\nmax_input_length = 32\nmax_target_length = 4\n"
+                                       << "[train]\nsteps = 4\nbatch_size = 4\nlog_every = 2\n[prompt]\nlength = 4\n";
+  }
+  static std::string root_;
+};
+std::string Cli::root_;
+
+TEST_F(Cli, InitModelWritesAnHfDirectory) {
+  for (const char* f : {"config.json", "model.safetensors", "spiece.model"})
+    EXPECT_TRUE(std::filesystem::exists(root_ + "/model/" + f)) << f;
+  auto again = run("init-model --preset t5-tiny --out " + root_ + "/model");
+  EXPECT_NE(again.code, 0);
+  EXPECT_NE(again.output.find("refusing to overwrite"), std::string::npos) << again.output;
+  auto bad = run("init-model --preset t5-huge --out " + root_ + "/x");
+  EXPECT_NE(bad.output.find("unknown model preset 't5-huge'"), std::string::npos) << bad.output;
+}
+
+TEST_F(Cli, TokenizeMapsSentinelsAndAppendsEos) {
+  auto r = run("tokenize --tokenizer " + root_ + "/model/spiece.model --json \"good <extra_id_0> food\"");
+  ASSERT_EQ(r.code, 0) << r.output;
+  auto j = nlohmann::json::parse(r.output.substr(r.output.find('{')));
+  auto ids = j["ids"].get<std::vector<int64_t>>();
+  EXPECT_EQ(ids.back(), 1);
+  EXPECT_NE(std::find(ids.begin(), ids.end(), 1099), ids.end());  // 1000 pieces + 99 − 0
+  EXPECT_EQ(j["pieces"].back(), "</s>");
+}
+
+TEST_F(Cli, TrainThenEvalPrintsMetricsAsJson) {
+  auto t = run("train " + root_ + "/run.toml");
+  ASSERT_EQ(t.code, 0) << t.output;
+  EXPECT_NE(t.output.find("step 4/4"), std::string::npos) << t.output;
+  auto e = run("eval " + root_ + "/run.toml --prompt " + root_ + "/run/checkpoint-last.h5");
+  ASSERT_EQ(e.code, 0) << e.output;
+  auto j = nlohmann::json::parse(e.output.substr(e.output.rfind("{\"checkpoint")));
+  EXPECT_EQ(j["examples"].get<double>(), 8.0);
+  EXPECT_EQ(j["step"].get<int64_t>(), 4);
+  EXPECT_GE(j["exact_match"].get<double>(), 0.0);
+}
+
+TEST_F(Cli, ConfigTypoFailsNamingTheKey) {
+  auto r = run("train " + root_ + "/run.toml --set optim.learning_rate=0.1");
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.output.find("unknown key 'optim.learning_rate'"), std::string::npos) << r.output;
+}
+
+TEST_F(Cli, WrongLayoutFailsBeforeTraining) {
+  auto r = run("train " + root_ + "/run.toml --set parallel.tp=2 --set run.dir=\\\"" + root_ + "/run-tp\\\"");
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.output.find("needs tp·pp·dp = 2 ranks, but the job has 1"), std::string::npos) << r.output;
+  EXPECT_FALSE(std::filesystem::exists(root_ + "/run-tp"));
+}
+
+}  // namespace
