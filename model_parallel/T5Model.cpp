@@ -50,23 +50,38 @@ torch::Tensor T5ModelImpl::decode(const torch::Tensor& decoder_ids, const torch:
   return decoder(shared(decoder_ids).to(dtype_), torch::Tensor(), enc, enc_mask);
 }
 
-torch::Tensor T5ModelImpl::lm_logits(const torch::Tensor& hidden) {
+torch::Tensor T5ModelImpl::lm_logits_local(const torch::Tensor& hidden) {
   PTUNER_CHECK(stage_.last, "lm_logits on a stage without the LM head ({})", stage_.str());
-  torch::Tensor logits;
   if (config_.tie_word_embeddings) {
     auto scaled = hidden * std::pow(static_cast<double>(config_.d_model), -0.5);
-    logits = frozen_linear(copy_to_tp(scaled, ps_->tp()), shared->weight);
-  } else {
-    logits = lm_head(copy_to_tp(hidden, ps_->tp()));
+    return frozen_linear(copy_to_tp(scaled, ps_->tp()), shared->weight);
   }
-  return gather_from_tp(logits, ps_->tp());
+  return lm_head(copy_to_tp(hidden, ps_->tp()));
+}
+
+torch::Tensor T5ModelImpl::lm_logits(const torch::Tensor& hidden) {
+  return gather_from_tp(lm_logits_local(hidden), ps_->tp());
+}
+
+int64_t T5ModelImpl::vocab_begin() const { return ps_->tp_rank() * (config_.vocab_size / ps_->tp_size()); }
+
+torch::Tensor T5ModelImpl::forward_local(const torch::Tensor& ids, const torch::Tensor& mask,
+                                         const torch::Tensor& decoder_ids, const PromptInjection& prompt) {
+  torch::Tensor enc_mask;
+  auto enc = encode(ids, mask, prompt, &enc_mask);
+  return lm_logits_local(decode(decoder_ids, enc, enc_mask));
 }
 
 torch::Tensor T5ModelImpl::forward(const torch::Tensor& ids, const torch::Tensor& mask,
                                    const torch::Tensor& decoder_ids, const PromptInjection& prompt) {
-  torch::Tensor enc_mask;
-  auto enc = encode(ids, mask, prompt, &enc_mask);
-  return lm_logits(decode(decoder_ids, enc, enc_mask));
+  return gather_from_tp(forward_local(ids, mask, decoder_ids, prompt), ps_->tp());
+}
+
+LossSums T5ModelImpl::loss_sums(const torch::Tensor& ids, const torch::Tensor& mask, const torch::Tensor& labels,
+                                const PromptInjection& prompt, double z_loss) {
+  auto decoder_ids = shift_right(labels, config_.decoder_start_token_id, config_.pad_token_id);
+  auto logits = forward_local(ids, mask, decoder_ids, prompt);
+  return cross_entropy_sums(logits, labels, z_loss, ps_->tp(), vocab_begin());
 }
 
 }  // namespace ptuner::mp

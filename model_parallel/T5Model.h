@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include "dist/ParallelState.h"
+#include "model_parallel/CrossEntropy.h"
 #include "model_parallel/FrozenLinear.h"
 #include "model_parallel/PromptInjection.h"
 #include "model_parallel/StageSpec.h"
@@ -24,11 +25,21 @@ class T5ModelImpl : public torch::nn::Module {
                        torch::Tensor* full_mask);
   // decoder_ids: [B, T] -> decoder output [B, T, d]
   torch::Tensor decode(const torch::Tensor& decoder_ids, const torch::Tensor& enc, const torch::Tensor& enc_mask);
-  // hidden: [B, T, d] -> logits [B, T, vocab] (tied: hidden scaled by d_model^-0.5 first)
+  // hidden: [B, T, d] -> this TP rank's logit columns [B, T, vocab/tp], starting at
+  // vocab_begin() (tied: hidden scaled by d_model^-0.5 first)
+  torch::Tensor lm_logits_local(const torch::Tensor& hidden);
+  // ... gathered over TP: [B, T, vocab] (decoding)
   torch::Tensor lm_logits(const torch::Tensor& hidden);
-  // Full forward on a single stage: -> logits [B, T, vocab]
+  int64_t vocab_begin() const;
+  // Full forward on a single stage: -> local logits [B, T, vocab/tp]
+  torch::Tensor forward_local(const torch::Tensor& ids, const torch::Tensor& mask, const torch::Tensor& decoder_ids,
+                              const PromptInjection& prompt);
+  // ... gathered: [B, T, vocab]
   torch::Tensor forward(const torch::Tensor& ids, const torch::Tensor& mask, const torch::Tensor& decoder_ids,
                         const PromptInjection& prompt);
+  // Σ cross-entropy (+ z-loss) of a full forward, vocabulary-parallel over TP.
+  LossSums loss_sums(const torch::Tensor& ids, const torch::Tensor& mask, const torch::Tensor& labels,
+                     const PromptInjection& prompt, double z_loss);
 
   // The input embedding rows for ids (used by prompt initialisers).
   torch::Tensor embed(const torch::Tensor& ids) { return shared(ids); }

@@ -1,4 +1,5 @@
 #include "tests/TestSupport.h"
+#include "tests/MpiSupport.h"
 
 #include <gtest/gtest.h>
 
@@ -64,6 +65,14 @@ void write_sentiment_jsonl(const std::string& path, int n, uint64_t seed) {
     out << "{\"inputs\": \"review: the " << things[rng() % 8] << " was " << (pos ? good[rng() % 5] : bad[rng() % 5])
         << "\", \"targets\": \"" << (pos ? "positive" : "negative") << "\"}\n";
   }
+}
+
+std::string shared_dir(const std::string& name) {
+  auto w = dist::MpiCommunicator::world();
+  std::string path;
+  if (w->rank() == 0) path = temp_dir(name);
+  w->broadcast_bytes(path, 0);
+  return path;
 }
 
 std::string read_file(const std::string& path) {

@@ -7,7 +7,6 @@
 #include <limits>
 
 #include "dist/Check.h"
-#include "model_parallel/CrossEntropy.h"
 #include "train/AdamW.h"
 #include "train/Adafactor.h"
 #include "train/Evaluator.h"
@@ -115,11 +114,9 @@ StepResult Trainer::step() {
   const double global_targets = ps_.dp().all_reduce_scalar(local_targets, dist::ReduceOp::Sum);
   PTUNER_CHECK(global_targets > 0, "step {}: the global batch has no target tokens", step_);
   double ce = 0, total = 0;
-  const auto& c = frozen_.config;
   for (auto& b : micro) {
-    auto decoder_ids = mp::shift_right(b.labels, c.decoder_start_token_id, c.pad_token_id);
-    auto logits = frozen_.model->forward(b.input_ids, b.attention_mask, decoder_ids, prompt_->injection());
-    auto sums = mp::cross_entropy_sums(logits, b.labels, config_.train.z_loss);
+    auto sums = frozen_.model->loss_sums(b.input_ids, b.attention_mask, b.labels, prompt_->injection(),
+                                         config_.train.z_loss);
     (sums.total / global_targets).backward();
     ce += sums.ce.item<double>();
     total += sums.total.item<double>();

@@ -1,0 +1,90 @@
+// MPI communicator collectives on the whole world, each checked against values every rank can
+// work out from its rank alone.
+#include <gtest/gtest.h>
+
+#include "dist/ParallelState.h"
+#include "tests/MpiSupport.h"
+
+namespace ptuner::dist {
+namespace {
+
+using ptuner::testing::world;
+
+TEST(MpiCommunicator, AllReduceSumAvgMaxAcrossDtypes) {
+  auto w = world();
+  const int n = w->size(), r = w->rank();
+  const double sum = n * (n + 1) / 2.0;  // Σ (rank + 1)
+  for (auto dtype : {torch::kFloat32, torch::kFloat64, torch::kBFloat16, torch::kFloat16, torch::kInt64}) {
+    auto t = torch::full({3}, r + 1, torch::TensorOptions().dtype(dtype));
+    w->all_reduce(t, ReduceOp::Sum);
+    EXPECT_EQ(t.scalar_type(), dtype);
+    EXPECT_DOUBLE_EQ(t[1].item<double>(), sum) << c10::toString(dtype);
+    auto m = torch::full({2}, r + 1, torch::TensorOptions().dtype(dtype));
+    w->all_reduce(m, ReduceOp::Max);
+    EXPECT_DOUBLE_EQ(m[0].item<double>(), n) << c10::toString(dtype);
+  }
+  auto a = torch::full({2}, static_cast<float>(r + 1));
+  w->all_reduce(a, ReduceOp::Avg);
+  EXPECT_FLOAT_EQ(a[0].item<float>(), static_cast<float>(sum / n));
+  EXPECT_DOUBLE_EQ(w->all_reduce_scalar(r, ReduceOp::Max), n - 1);
+}
+
+TEST(MpiCommunicator, GatherScatterBroadcastPointToPoint) {
+  auto w = world();
+  const int n = w->size(), r = w->rank();
+  auto g = w->all_gather(torch::full({2, 3}, static_cast<float>(r)));
+  ASSERT_EQ(g.sizes(), torch::IntArrayRef({2 * n, 3}));
+  for (int i = 0; i < n; ++i) EXPECT_EQ(g[2 * i][0].item<float>(), static_cast<float>(i));
+  // reduce_scatter of rows [k] = k + rank: this rank's block of Σ_r (k + r)
+  auto x = torch::arange(2 * n, torch::kFloat32).unsqueeze(1) + r;
+  auto rs = w->reduce_scatter(x);
+  ASSERT_EQ(rs.size(0), 2);
+  EXPECT_FLOAT_EQ(rs[0][0].item<float>(), static_cast<float>(n * (2 * r) + n * (n - 1) / 2));
+  auto b = torch::full({4}, static_cast<float>(r == n - 1 ? 7 : 0));
+  w->broadcast(b, n - 1);
+  EXPECT_TRUE(torch::equal(b, torch::full({4}, 7.0f)));
+  std::string bytes = r == 0 ? "layout tp=2" : "";
+  w->broadcast_bytes(bytes, 0);
+  EXPECT_EQ(bytes, "layout tp=2");
+  // A ring: send to the next rank, receive from the previous.
+  auto out = torch::full({5}, static_cast<double>(r), torch::kFloat64);
+  auto in = torch::empty({5}, torch::kFloat64);
+  if (r % 2 == 0) {
+    w->send(out, (r + 1) % n, 3);
+    w->recv(in, (r + n - 1) % n, 3);
+  } else {
+    w->recv(in, (r + n - 1) % n, 3);
+    w->send(out, (r + 1) % n, 3);
+  }
+  EXPECT_DOUBLE_EQ(in[0].item<double>(), (r + n - 1) % n);
+  w->barrier();
+}
+
+TEST(ParallelState, GroupsFollowTheMegatronOrder) {
+  auto w = world();
+  const int n = w->size();
+  for (int tp : {1, 2}) {
+    if (n % tp) continue;
+    Layout l{tp, 1, n / tp};
+    ParallelState ps(l, w);
+    EXPECT_EQ(ps.tp().size(), tp);
+    EXPECT_EQ(ps.dp().size(), n / tp);
+    // Sum of world ranks in my TP group: consecutive ranks [dp·tp, dp·tp + tp).
+    double tp_sum = ps.tp().all_reduce_scalar(w->rank(), ReduceOp::Sum);
+    const int base = ps.dp_rank() * tp;
+    EXPECT_DOUBLE_EQ(tp_sum, tp * base + tp * (tp - 1) / 2.0);
+    // My DP group: ranks tp_rank + k·tp.
+    double dp_sum = ps.dp().all_reduce_scalar(w->rank(), ReduceOp::Sum);
+    const int m = n / tp;
+    EXPECT_DOUBLE_EQ(dp_sum, m * ps.tp_rank() + tp * m * (m - 1) / 2.0);
+  }
+  if (n == 4) {
+    ParallelState ps(Layout{1, 2, 2}, w);  // rank = pp·2 + dp
+    EXPECT_EQ(ps.pp_rank(), w->rank() / 2);
+    EXPECT_EQ(ps.next_rank(), ps.is_last_stage() ? -1 : w->rank() + 2);
+    EXPECT_EQ(ps.prev_rank(), ps.is_first_stage() ? -1 : w->rank() - 2);
+  }
+}
+
+}  // namespace
+}  // namespace ptuner::dist
