@@ -217,10 +217,19 @@ const TensorInfo& SafetensorsFile::info(const std::string& name) const {
   return it->second;
 }
 
+void SafetensorsFile::release(const TensorInfo& meta) const {
+  if (meta.end == meta.begin) return;
+  const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const auto first = reinterpret_cast<uintptr_t>(tensor_bytes(meta)) / page * page;
+  const auto last = reinterpret_cast<uintptr_t>(tensor_bytes(meta) + (meta.end - meta.begin));
+  ::madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);  // advisory: failure is harmless
+}
+
 torch::Tensor SafetensorsFile::load(const std::string& name, torch::ScalarType dtype) const {
   const TensorInfo& meta = info(name);
   torch::Tensor out = torch::empty(meta.shape, torch::TensorOptions().dtype(meta.scalar_type));
   if (meta.end > meta.begin) std::memcpy(out.data_ptr(), tensor_bytes(meta), meta.end - meta.begin);
+  release(meta);
   return out.to(dtype);
 }
 
@@ -256,6 +265,7 @@ torch::Tensor SafetensorsFile::load_slice(const std::string& name, int64_t dim, 
     torch::from_blob(out.data_ptr(), dst_shape, torch::TensorOptions().dtype(torch::kUInt8))
         .copy_(src);
   }
+  release(meta);
   return out.to(dtype);
 }
 

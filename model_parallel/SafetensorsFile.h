@@ -45,6 +45,9 @@ class SafetensorsFile {
   void parse_header(const std::string& header, uint64_t data_size);
   void check_tiling(uint64_t data_size) const;
   const uint8_t* tensor_bytes(const TensorInfo& info) const { return data_ + info.begin; }
+  // Drops the tensor's mapped pages from this process's resident set once copied: reading a
+  // column slice touches every page of the tensor, and they must not add up across tensors.
+  void release(const TensorInfo& info) const;
 
   std::string path_;
   void* map_ = nullptr;  // whole file, PROT_READ

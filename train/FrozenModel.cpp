@@ -1,13 +1,34 @@
 #include "train/FrozenModel.h"
 
+#include <spdlog/spdlog.h>
+
 #include <filesystem>
 
 #include "dist/Check.h"
+#include "dist/ProcessMemory.h"
 #include "model_parallel/ModelFingerprint.h"
 #include "model_parallel/WeightLoader.h"
 #include "model_parallel/WeightStore.h"
 
 namespace ptuner::train {
+
+namespace {
+
+// One line on the writer: this stage's share of the model and every rank's peak memory so far.
+void log_loaded(const FrozenModel& fm, const dist::ParallelState& ps) {
+  int64_t params = 0, bytes = 0;
+  for (const auto& p : fm.model->parameters()) params += p.numel(), bytes += p.numel() * p.element_size();
+  auto peak = torch::tensor({static_cast<double>(dist::peak_rss_bytes())}, torch::kFloat64);
+  auto all = ps.world().all_gather(peak);
+  std::string per_rank;
+  for (int64_t r = 0; r < all.size(0); ++r)
+    per_rank += fmt::format("{}{:.0f}", r ? ", " : "", all[r].item<double>() / (1 << 20));
+  spdlog::info("loaded {} ({} parameters) at {}: {} parameters, {:.1f} MiB of weights on this rank; "
+               "peak RSS per rank [MiB]: {}",
+               fm.source, fm.config.num_parameters(), ps.layout().str(), params, bytes / 1048576.0, per_rank);
+}
+
+}  // namespace
 
 FrozenModel build_frozen_model(const RunConfig& rc, const dist::ParallelState& ps) {
   PTUNER_CHECK(ps.pp_size() == 1, "parallel.pp = {}: pipeline parallelism is not available yet; use pp = 1",
@@ -23,6 +44,7 @@ FrozenModel build_frozen_model(const RunConfig& rc, const dist::ParallelState& p
     fm.config = mp::T5Config::preset(rc.model.preset);
     fm.source = "preset " + rc.model.preset;
   }
+  if (rc.model.dropout_rate >= 0) fm.config.dropout_rate = rc.model.dropout_rate;
   const auto& c = fm.config;
   PTUNER_CHECK(c.num_heads % ps.tp_size() == 0 && c.d_ff % ps.tp_size() == 0 && c.vocab_size % ps.tp_size() == 0,
                "parallel.tp = {} must divide num_heads {}, d_ff {} and the vocabulary {} of {}", ps.tp_size(),
@@ -36,6 +58,7 @@ FrozenModel build_frozen_model(const RunConfig& rc, const dist::ParallelState& p
     fm.fingerprint = mp::preset_fingerprint(c, rc.model.preset, rc.model.seed);
   }
   if (rc.model.dtype == "bfloat16") fm.model->set_dtype(torch::kBFloat16);
+  log_loaded(fm, ps);
   return fm;
 }
 

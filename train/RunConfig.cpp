@@ -16,7 +16,7 @@ namespace {
 const std::map<std::string, std::set<std::string>>& known_keys() {
   static const std::map<std::string, std::set<std::string>> keys = {
       {"run", {"dir"}},
-      {"model", {"path", "preset", "seed", "dtype", "tokenizer"}},
+      {"model", {"path", "preset", "seed", "dtype", "tokenizer", "dropout_rate"}},
       {"data", {"train", "dev", "max_input_length", "max_target_length", "on_error", "shuffle_buffer",
                 "eval_max_examples"}},
       {"train", {"steps", "batch_size", "grad_accum", "seed", "log_every", "eval_every", "save_every",
@@ -139,6 +139,7 @@ RunConfig RunConfig::from_string(const std::string& text, const std::string& sou
   get(root, "model", "seed", c.model.seed, source);
   get(root, "model", "dtype", c.model.dtype, source);
   get(root, "model", "tokenizer", c.model.tokenizer, source);
+  get(root, "model", "dropout_rate", c.model.dropout_rate, source);
   get(root, "data", "train", c.data.train, source);
   get(root, "data", "dev", c.data.dev, source);
   get(root, "data", "max_input_length", c.data.max_input_length, source);
@@ -202,6 +203,7 @@ void RunConfig::validate() const {
   for (const auto& [key, v] : positive) PTUNER_CHECK(v > 0, "{}: {} must be positive, got {}", s, key, v);
   PTUNER_CHECK(train.eval_every >= 0 && train.save_every >= 0 && optim.warmup_steps >= 0,
                "{}: train.eval_every, train.save_every and optim.warmup_steps must be >= 0", s);
+  PTUNER_CHECK(model.dropout_rate < 1.0, "{}: model.dropout_rate must be below 1, got {}", s, model.dropout_rate);
   PTUNER_CHECK(optim.lr > 0, "{}: optim.lr must be positive, got {}", s, optim.lr);
   PTUNER_CHECK(train.z_loss >= 0, "{}: train.z_loss must be >= 0, got {}", s, train.z_loss);
   PTUNER_CHECK(prompt.length < data.max_input_length,

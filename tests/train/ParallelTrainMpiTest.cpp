@@ -67,6 +67,21 @@ TEST_F(ParallelTrain, StepsMatchOneRankAndPromptsAgreeBitwise) {
   for (int r = 0; r < w->size(); ++r) EXPECT_TRUE(torch::equal(all[r], mine)) << "rank " << r;
 }
 
+TEST_F(ParallelTrain, WithDropoutEveryRankStillHoldsTheSamePrompt) {
+  // Replicated activations must get the same dropout mask on every TP rank, or the TP ranks'
+  // prompts drift apart.
+  auto w = ptuner::testing::world();
+  const auto layout = ptuner::testing::test_layout();
+  dist::ParallelState ps(layout, w);
+  auto c = config("dropout", layout, 3);
+  c = RunConfig::from_string(c.toml, "test.toml", {"model.dropout_rate=0.1"});
+  Trainer t(c, ps);
+  for (int i = 0; i < 3; ++i) t.step();
+  auto mine = embedding(t).detach().contiguous();
+  auto all = w->all_gather(mine.unsqueeze(0));
+  for (int r = 0; r < w->size(); ++r) EXPECT_TRUE(torch::equal(all[r], mine)) << "rank " << r;
+}
+
 TEST_F(ParallelTrain, CheckpointFromTheLayoutResumesOnOneRank) {
   auto w = ptuner::testing::world();
   const auto layout = ptuner::testing::test_layout();

@@ -50,6 +50,8 @@ TEST(RunConfig, OverridesApplyAndAreValidated) {
   EXPECT_EQ(c.parallel.dp, 2);
   EXPECT_EQ(c.micro_batch_size(), 4);
   EXPECT_EQ(c.run.dir, "a b");
+  EXPECT_LT(c.model.dropout_rate, 0);  // keep config.json's unless set
+  EXPECT_DOUBLE_EQ(RunConfig::from_string(kMinimal, "cfg.toml", {"model.dropout_rate=0.0"}).model.dropout_rate, 0.0);
   EXPECT_NE(error_of(kMinimal, {"train.stepz=7"}).find("unknown key 'train.stepz'"), std::string::npos);
   EXPECT_NE(error_of(kMinimal, {"steps=7"}).find("section.key"), std::string::npos);
   EXPECT_NE(error_of(kMinimal, {"train.steps=abc"}).find("train.steps must be an integer"), std::string::npos);
