@@ -67,6 +67,23 @@ TEST_F(ParallelTrain, StepsMatchOneRankAndPromptsAgreeBitwise) {
   for (int r = 0; r < w->size(); ++r) EXPECT_TRUE(torch::equal(all[r], mine)) << "rank " << r;
 }
 
+TEST_F(ParallelTrain, GradientAccumulationWithDataParallelEqualsOneRank) {
+  auto w = ptuner::testing::world();
+  const auto layout = ptuner::testing::test_layout();
+  if (8 % (2 * layout.dp)) GTEST_SKIP() << "batch 8 does not split into 2 micro-batches per DP rank";
+  dist::ParallelState ps(layout, w);
+  dist::ParallelState single(dist::Layout{}, ptuner::testing::self());
+  auto c = config("accum", layout, 2);
+  c = RunConfig::from_string(c.toml, "test.toml", {"train.grad_accum=2"});
+  Trainer parallel(c, ps);
+  Trainer reference(config("accum-ref-" + std::to_string(w->rank()), dist::Layout{}, 2), single);
+  for (int step = 0; step < 2; ++step) {
+    auto a = reference.step(), b = parallel.step();
+    EXPECT_LT(std::abs(b.loss - a.loss) / a.loss, 1e-5) << "step " << step;
+  }
+  EXPECT_LT(rel_diff(embedding(parallel), embedding(reference)), 1e-5);
+}
+
 TEST_F(ParallelTrain, WithDropoutEveryRankStillHoldsTheSamePrompt) {
   // Replicated activations must get the same dropout mask on every TP rank, or the TP ranks'
   // prompts drift apart.
