@@ -30,6 +30,8 @@ class Communicator {
   // Point to point; recv fills t, whose shape and dtype the caller knows.
   virtual void send(const torch::Tensor& t, int dst, int tag = 0) = 0;
   virtual void recv(torch::Tensor& t, int src, int tag = 0) = 0;
+  // Both at once (neither waits for the other to finish): the paired pipeline exchanges.
+  virtual void sendrecv(const torch::Tensor& send, int dst, torch::Tensor& recv, int src, int tag = 0) = 0;
   virtual void barrier() = 0;
   // Host-side helpers for small control values (seeds, flags, counts).
   virtual void broadcast_bytes(std::string& bytes, int root) = 0;

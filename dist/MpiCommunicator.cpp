@@ -122,6 +122,17 @@ void MpiCommunicator::recv(torch::Tensor& t, int src, int tag) {
             "MPI_Recv");
 }
 
+void MpiCommunicator::sendrecv(const torch::Tensor& send, int dst, torch::Tensor& recv, int src, int tag) {
+  auto c = send.contiguous();
+  check_cpu_contiguous(c, "sendrecv");
+  check_cpu_contiguous(recv, "sendrecv");
+  MPI_Status status;
+  check_mpi(MPI_Sendrecv(c.data_ptr(), static_cast<int>(c.numel() * c.element_size()), MPI_BYTE, dst, tag,
+                         recv.data_ptr(), static_cast<int>(recv.numel() * recv.element_size()), MPI_BYTE, src, tag,
+                         comm_, &status),
+            "MPI_Sendrecv");
+}
+
 void MpiCommunicator::barrier() { check_mpi(MPI_Barrier(comm_), "MPI_Barrier"); }
 
 void MpiCommunicator::broadcast_bytes(std::string& bytes, int root) {

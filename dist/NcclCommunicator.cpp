@@ -184,6 +184,21 @@ void NcclCommunicator::recv(torch::Tensor& t, int src, int) {
   wait("recv");
 }
 
+void NcclCommunicator::sendrecv(const torch::Tensor& send, int dst, torch::Tensor& recv, int src, int) {
+  auto c = send.contiguous();
+  check_cuda_tensor(c, "sendrecv");
+  check_cuda_tensor(recv, "sendrecv");
+  check_cuda(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
+  check_nccl(ncclGroupStart(), "ncclGroupStart");
+  check_nccl(ncclSend(c.data_ptr(), c.numel(), nccl_type(c.scalar_type()), dst, state_->comm, state_->stream),
+             "ncclSend");
+  check_nccl(ncclRecv(recv.data_ptr(), recv.numel(), nccl_type(recv.scalar_type()), src, state_->comm,
+                      state_->stream),
+             "ncclRecv");
+  check_nccl(ncclGroupEnd(), "ncclGroupEnd");
+  wait("sendrecv");
+}
+
 void NcclCommunicator::barrier() {
   // A one-element all-reduce on the device orders the GPUs as well as the hosts.
   void* one = nullptr;

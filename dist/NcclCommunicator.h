@@ -33,6 +33,7 @@ class NcclCommunicator : public Communicator {
   torch::Tensor reduce_scatter(const torch::Tensor& x) override;
   void send(const torch::Tensor& t, int dst, int tag) override;
   void recv(torch::Tensor& t, int src, int tag) override;
+  void sendrecv(const torch::Tensor& send, int dst, torch::Tensor& recv, int src, int tag) override;
   void barrier() override;
   void broadcast_bytes(std::string& bytes, int root) override { mpi_->broadcast_bytes(bytes, root); }
   double all_reduce_scalar(double v, ReduceOp op) override { return mpi_->all_reduce_scalar(v, op); }

@@ -11,7 +11,9 @@ T5ModelImpl::T5ModelImpl(const T5Config& c, const dist::ParallelState& ps, const
     : config_(c), stage_(stage), ps_(&ps) {
   auto& tp = ps.tp();
   PTUNER_CHECK(c.vocab_size % tp.size() == 0, "vocab_size {} is not divisible by tp={}", c.vocab_size, tp.size());
-  if (stage.first || (stage.last && c.tie_word_embeddings))
+  // The embedding: input ids (first stage), decoder input ids (the stage starting the decoder),
+  // the tied LM head (last stage). Stages other than the first hold a replica.
+  if (stage.first || (stage.has_decoder() && stage.decoder_begin == 0) || (stage.last && c.tie_word_embeddings))
     shared = register_module("shared", VocabEmbedding(c.vocab_size, c.d_model, tp));
   if (stage.has_encoder())
     encoder = register_module("encoder", T5Stack(c, tp, false, stage.encoder_begin, stage.encoder_end));

@@ -31,6 +31,7 @@ class T5ModelImpl : public torch::nn::Module {
   // ... gathered over TP: [B, T, vocab] (decoding)
   torch::Tensor lm_logits(const torch::Tensor& hidden);
   int64_t vocab_begin() const;
+  dist::Communicator& tp_comm() const { return ps_->tp(); }
   // Full forward on a single stage: -> local logits [B, T, vocab/tp]
   torch::Tensor forward_local(const torch::Tensor& ids, const torch::Tensor& mask, const torch::Tensor& decoder_ids,
                               const PromptInjection& prompt);

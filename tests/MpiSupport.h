@@ -12,12 +12,14 @@ namespace ptuner::testing {
 inline std::shared_ptr<dist::MpiCommunicator> world() { return dist::MpiCommunicator::world(); }
 inline std::shared_ptr<dist::MpiCommunicator> self() { return std::make_shared<dist::MpiCommunicator>(MPI_COMM_SELF); }
 
-// TP size for this run (PTUNER_TEST_TP, default 1); DP fills the rest of the world.
+// TP and PP sizes for this run (PTUNER_TEST_TP, PTUNER_TEST_PP, default 1); DP fills the world.
 inline dist::Layout test_layout() {
-  const char* env = std::getenv("PTUNER_TEST_TP");
+  const char* tp = std::getenv("PTUNER_TEST_TP");
+  const char* pp = std::getenv("PTUNER_TEST_PP");
   dist::Layout l;
-  l.tp = env ? std::atoi(env) : 1;
-  l.dp = world()->size() / l.tp;
+  l.tp = tp ? std::atoi(tp) : 1;
+  l.pp = pp ? std::atoi(pp) : 1;
+  l.dp = world()->size() / (l.tp * l.pp);
   return l;
 }
 

@@ -7,6 +7,7 @@
 #include "dist/Check.h"
 #include "dist/ProcessMemory.h"
 #include "model_parallel/ModelFingerprint.h"
+#include "model_parallel/StageSplit.h"
 #include "model_parallel/WeightLoader.h"
 #include "model_parallel/WeightStore.h"
 
@@ -23,16 +24,15 @@ void log_loaded(const FrozenModel& fm, const dist::ParallelState& ps) {
   std::string per_rank;
   for (int64_t r = 0; r < all.size(0); ++r)
     per_rank += fmt::format("{}{:.0f}", r ? ", " : "", all[r].item<double>() / (1 << 20));
-  spdlog::info("loaded {} ({} parameters) at {}: {} parameters, {:.1f} MiB of weights on this rank; "
-               "peak RSS per rank [MiB]: {}",
-               fm.source, fm.config.num_parameters(), ps.layout().str(), params, bytes / 1048576.0, per_rank);
+  spdlog::info("loaded {} ({} parameters) at {}: stage 0 holds {}; {} parameters, {:.1f} MiB of weights on "
+               "this rank; peak RSS per rank [MiB]: {}",
+               fm.source, fm.config.num_parameters(), ps.layout().str(), fm.stage.str(), params, bytes / 1048576.0,
+               per_rank);
 }
 
 }  // namespace
 
 FrozenModel build_frozen_model(const RunConfig& rc, const dist::ParallelState& ps) {
-  PTUNER_CHECK(ps.pp_size() == 1, "parallel.pp = {}: pipeline parallelism is not available yet; use pp = 1",
-               ps.pp_size());
   FrozenModel fm;
   std::unique_ptr<mp::WeightStore> store;
   if (!rc.model.path.empty()) {
@@ -49,7 +49,9 @@ FrozenModel build_frozen_model(const RunConfig& rc, const dist::ParallelState& p
   PTUNER_CHECK(c.num_heads % ps.tp_size() == 0 && c.d_ff % ps.tp_size() == 0 && c.vocab_size % ps.tp_size() == 0,
                "parallel.tp = {} must divide num_heads {}, d_ff {} and the vocabulary {} of {}", ps.tp_size(),
                c.num_heads, c.d_ff, c.vocab_size, fm.source);
-  fm.model = mp::T5Model(c, ps, mp::StageSpec::whole(c));
+  const auto costs = mp::StageCosts::of(c, rc.data.max_input_length, rc.data.max_target_length);
+  fm.stage = mp::split_stages(c, ps.pp_size(), costs, rc.pipeline.stage_blocks).at(ps.pp_rank());
+  fm.model = mp::T5Model(c, ps, fm.stage);
   if (store) {
     mp::load_weights(fm.model, *store, ps.tp());
     fm.fingerprint = mp::model_fingerprint(c, *store);

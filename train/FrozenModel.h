@@ -11,6 +11,7 @@ namespace ptuner::train {
 
 struct FrozenModel {
   mp::T5Config config;
+  mp::StageSpec stage;  // this rank's pipeline stage
   mp::T5Model model{nullptr};
   std::string fingerprint;
   std::string source;  // directory or "preset NAME"

@@ -24,7 +24,7 @@ const std::map<std::string, std::set<std::string>>& known_keys() {
       {"prompt", {"method", "length", "init", "init_text", "class_labels", "sample_top"}},
       {"optim", {"name", "lr", "schedule", "warmup_steps", "decay_rate", "clipping_threshold", "weight_decay",
                  "factored", "beta1", "beta2", "eps"}},
-      {"parallel", {"tp", "pp", "dp"}},
+      {"parallel", {"tp", "pp", "dp", "micro_batches", "schedule", "stage_blocks"}},
   };
   return keys;
 }
@@ -176,6 +176,16 @@ RunConfig RunConfig::from_string(const std::string& text, const std::string& sou
   get(root, "parallel", "tp", c.parallel.tp, source);
   get(root, "parallel", "pp", c.parallel.pp, source);
   get(root, "parallel", "dp", c.parallel.dp, source);
+  get(root, "parallel", "micro_batches", c.pipeline.micro_batches, source);
+  get(root, "parallel", "schedule", c.pipeline.schedule, source);
+  if (auto* arr = root["parallel"]["stage_blocks"].as_array()) {
+    for (const auto& e : *arr) {
+      PTUNER_CHECK(e.is_integer(), "{}: parallel.stage_blocks must be an array of integers", source);
+      c.pipeline.stage_blocks.push_back(*e.value<int64_t>());
+    }
+  } else {
+    PTUNER_CHECK(!root["parallel"]["stage_blocks"], "{}: parallel.stage_blocks must be an array of integers", source);
+  }
   std::stringstream ss;
   ss << root;
   c.toml = ss.str();
@@ -199,7 +209,7 @@ void RunConfig::validate() const {
       {"prompt.length", prompt.length},   {"data.max_input_length", data.max_input_length},
       {"data.max_target_length", data.max_target_length}, {"data.shuffle_buffer", data.shuffle_buffer},
       {"parallel.tp", parallel.tp},       {"parallel.pp", parallel.pp},
-      {"parallel.dp", parallel.dp}};
+      {"parallel.dp", parallel.dp}, {"parallel.micro_batches", pipeline.micro_batches}};
   for (const auto& [key, v] : positive) PTUNER_CHECK(v > 0, "{}: {} must be positive, got {}", s, key, v);
   PTUNER_CHECK(train.eval_every >= 0 && train.save_every >= 0 && optim.warmup_steps >= 0,
                "{}: train.eval_every, train.save_every and optim.warmup_steps must be >= 0", s);
@@ -209,16 +219,27 @@ void RunConfig::validate() const {
   PTUNER_CHECK(prompt.length < data.max_input_length,
                "{}: prompt.length {} leaves no room for input tokens within data.max_input_length {}", s,
                prompt.length, data.max_input_length);
-  PTUNER_CHECK(train.batch_size % (parallel.dp * train.grad_accum) == 0,
-               "{}: train.batch_size {} is not divisible by parallel.dp {} × train.grad_accum {}", s,
-               train.batch_size, parallel.dp, train.grad_accum);
+  PTUNER_CHECK(train.batch_size % (parallel.dp * train.grad_accum * pipeline.micro_batches) == 0,
+               "{}: train.batch_size {} is not divisible by parallel.dp {} × train.grad_accum {} × "
+               "parallel.micro_batches {}",
+               s, train.batch_size, parallel.dp, train.grad_accum, pipeline.micro_batches);
+  check_one_of<std::string>(pipeline.schedule, {"1f1b", "gpipe"}, "parallel.schedule");
+  PTUNER_CHECK(pipeline.stage_blocks.empty() || static_cast<int>(pipeline.stage_blocks.size()) == parallel.pp,
+               "{}: parallel.stage_blocks has {} entries but parallel.pp is {}", s, pipeline.stage_blocks.size(),
+               parallel.pp);
+  PTUNER_CHECK(parallel.pp == 1 || train.eval_every == 0,
+               "{}: evaluation through the pipeline is not available yet: with parallel.pp = {} set "
+               "train.eval_every = 0 and evaluate checkpoints with `ptuner eval` at pp = 1",
+               s, parallel.pp);
   PTUNER_CHECK(prompt.init != "class-labels" || !prompt.class_labels.empty(),
                "{}: prompt.init = \"class-labels\" needs prompt.class_labels", s);
   PTUNER_CHECK(prompt.init != "text" || !prompt.init_text.empty(), "{}: prompt.init = \"text\" needs prompt.init_text",
                s);
 }
 
-int64_t RunConfig::micro_batch_size() const { return train.batch_size / (parallel.dp * train.grad_accum); }
+int64_t RunConfig::micro_batch_size() const {
+  return train.batch_size / (parallel.dp * train.grad_accum * pipeline.micro_batches);
+}
 
 std::string RunConfig::tokenizer_path() const {
   if (!model.tokenizer.empty()) return model.tokenizer;

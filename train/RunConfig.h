@@ -63,6 +63,11 @@ struct RunConfig {
     double eps = 1e-8;                  // adamw
   } optim;
   dist::Layout parallel;
+  struct Pipeline {
+    int64_t micro_batches = 1;          // per optimizer step (and grad_accum flush) on each DP replica
+    std::string schedule = "1f1b";      // 1f1b | gpipe
+    std::vector<int64_t> stage_blocks;  // blocks per stage, overriding the balanced split
+  } pipeline;
 
   std::string source;  // file it was read from
   std::string toml;    // the effective configuration, as TOML (stored in checkpoints)
@@ -72,7 +77,7 @@ struct RunConfig {
                                const std::vector<std::string>& overrides = {});
   // Checks values that need no files: sizes, names, divisibility of the batch.
   void validate() const;
-  // Micro-batch per DP rank: batch_size / (dp · grad_accum).
+  // Micro-batch per DP rank: batch_size / (dp · grad_accum · micro_batches).
   int64_t micro_batch_size() const;
   std::string tokenizer_path() const;
 };

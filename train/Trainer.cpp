@@ -37,6 +37,21 @@ void set_cpu_rng_state(const torch::Tensor& state) {
 
 }  // namespace
 
+std::vector<mp::MicroBatch> split_micro_batches(const data::Batch& batch, int64_t n) {
+  PTUNER_CHECK(batch.size() % n == 0, "a batch of {} examples does not split into {} micro-batches", batch.size(), n);
+  std::vector<mp::MicroBatch> out;
+  const auto ids = batch.input_ids.chunk(n, 0), masks = batch.attention_mask.chunk(n, 0),
+             labels = batch.labels.chunk(n, 0);
+  for (int64_t i = 0; i < n; ++i) {
+    // Padding is at the end of each row: keep the columns up to the longest row of this chunk.
+    const int64_t s = std::max<int64_t>(masks[i].sum(1).max().item<int64_t>(), 1);
+    const int64_t t = std::max<int64_t>((labels[i] != mp::kIgnoreIndex).sum(1).max().item<int64_t>(), 1);
+    out.push_back({ids[i].narrow(1, 0, s).contiguous(), masks[i].narrow(1, 0, s).contiguous(),
+                   labels[i].narrow(1, 0, t).contiguous()});
+  }
+  return out;
+}
+
 std::shared_ptr<PromptMethod> make_prompt(const RunConfig& c, const data::Tokenizer& tokenizer, FrozenModel& fm) {
   auto prompt = std::make_shared<SoftPrompt>(c.prompt.length, fm.config.d_model);
   SoftPromptInit init;
@@ -45,6 +60,7 @@ std::shared_ptr<PromptMethod> make_prompt(const RunConfig& c, const data::Tokeni
   init.sample_top = c.prompt.sample_top;
   init.class_labels = c.prompt.class_labels;
   init.text = c.prompt.init_text;
+  if (!fm.stage.first) return prompt;
   auto model = fm.model;
   prompt->initialise(init, tokenizer, [model](const torch::Tensor& ids) mutable {
     torch::NoGradGuard no_grad;
@@ -83,7 +99,9 @@ Trainer::Trainer(const RunConfig& config, const dist::ParallelState& ps)
   optimizer_ = make_optimizer(config_);
   data::LoaderOptions lo;
   lo.path = config_.data.train;
-  lo.batch_size = config_.micro_batch_size();
+  // Each DP rank's share of a step; split into micro-batches here, so that a loader position
+  // counts steps whatever the layout.
+  lo.batch_size = config_.train.batch_size / config_.parallel.dp;
   lo.max_input_len = config_.data.max_input_length - config_.prompt.length;
   lo.max_target_len = config_.data.max_target_length;
   lo.seed = config_.train.seed;
@@ -92,6 +110,8 @@ Trainer::Trainer(const RunConfig& config, const dist::ParallelState& ps)
   lo.dp_size = ps_.dp_size();
   lo.on_error = config_.data.on_error == "skip" ? data::OnError::Skip : data::OnError::Fail;
   loader_ = std::make_unique<data::DataLoader>(lo, tokenizer_);
+  stage_ = std::make_unique<mp::PipelineStage>(frozen_.model, config_.prompt.length);
+  schedule_runner_ = std::make_unique<PipelineSchedule>(*stage_, ps_, config_.pipeline.schedule);
   frozen_.model->train();  // dropout as configured (Lester: dropout_rate 0)
 }
 
@@ -104,26 +124,30 @@ std::map<std::string, torch::Tensor> Trainer::trainable() const {
 StepResult Trainer::step() {
   const auto params = trainable();
   for (auto& [name, p] : params) p.mutable_grad() = torch::zeros_like(p);
-  std::vector<data::Batch> micro;
-  double local_targets = 0, local_tokens = 0;
-  for (int64_t i = 0; i < config_.train.grad_accum; ++i) {
-    micro.push_back(loader_->next());
-    local_targets += static_cast<double>(micro.back().num_target_tokens);
-    local_tokens += static_cast<double>(micro.back().num_target_tokens + micro.back().num_input_tokens);
-  }
+  // grad_accum pipeline flushes of micro_batches micro-batches each, on every DP replica.
+  const int64_t per_flush = config_.pipeline.micro_batches;
+  const auto batch = loader_->next();
+  const auto micro = split_micro_batches(batch, config_.train.grad_accum * per_flush);
+  const double local_targets = static_cast<double>(batch.num_target_tokens);
+  const double local_tokens = static_cast<double>(batch.num_target_tokens + batch.num_input_tokens);
   const double global_targets = ps_.dp().all_reduce_scalar(local_targets, dist::ReduceOp::Sum);
   PTUNER_CHECK(global_targets > 0, "step {}: the global batch has no target tokens", step_);
   double ce = 0, total = 0;
-  for (auto& b : micro) {
-    auto sums = frozen_.model->loss_sums(b.input_ids, b.attention_mask, b.labels, prompt_->injection(),
-                                         config_.train.z_loss);
-    (sums.total / global_targets).backward();
-    ce += sums.ce.item<double>();
-    total += sums.total.item<double>();
+  for (int64_t g = 0; g < config_.train.grad_accum; ++g) {
+    std::vector<mp::MicroBatch> flush(micro.begin() + g * per_flush, micro.begin() + (g + 1) * per_flush);
+    auto sums = schedule_runner_->run(flush, *prompt_, config_.train.z_loss, global_targets);
+    ce += sums.ce;
+    total += sums.total;
   }
-  // Each rank's gradient is its share of the global mean: the sum over DP is the full gradient.
-  for (auto& [name, p] : params) ps_.dp().all_reduce(p.mutable_grad(), dist::ReduceOp::Sum);
-  optimizer_->step(params, schedule_.at(step_));
+  // The loss lives on the last stage: share it along the pipeline.
+  ce = ps_.pp().all_reduce_scalar(ce, dist::ReduceOp::Sum);
+  total = ps_.pp().all_reduce_scalar(total, dist::ReduceOp::Sum);
+  // Only the first stage owns the prompt. Each DP rank's gradient is its share of the global
+  // mean: the sum over DP is the full gradient.
+  if (ps_.is_first_stage()) {
+    for (auto& [name, p] : params) ps_.dp().all_reduce(p.mutable_grad(), dist::ReduceOp::Sum);
+    optimizer_->step(params, schedule_.at(step_));
+  }
   ++step_;
   StepResult r;
   r.loss = ps_.dp().all_reduce_scalar(ce, dist::ReduceOp::Sum) / global_targets;

@@ -14,6 +14,7 @@
 #include "train/LrSchedule.h"
 #include "train/MetricsLog.h"
 #include "train/Optimizer.h"
+#include "train/PipelineSchedule.h"
 #include "train/PromptMethod.h"
 #include "train/RunConfig.h"
 
@@ -43,6 +44,7 @@ class Trainer {
   void restore(const Checkpoint& checkpoint, const std::string& path);
 
   PromptMethod& prompt() { return *prompt_; }
+  PipelineSchedule& schedule() { return *schedule_runner_; }
   FrozenModel& frozen() { return frozen_; }
   int64_t current_step() const { return step_; }
 
@@ -59,14 +61,20 @@ class Trainer {
   std::unique_ptr<Optimizer> optimizer_;
   LrSchedule schedule_;
   std::unique_ptr<data::DataLoader> loader_;
+  std::unique_ptr<mp::PipelineStage> stage_;
+  std::unique_ptr<PipelineSchedule> schedule_runner_;
   int64_t step_ = 0;
   double best_metric_;
   int64_t best_step_ = -1;
 };
 
-// The prompt method a config asks for, initialised as configured.
+// The prompt method a config asks for, initialised as configured (on the first pipeline stage,
+// which holds the embedding; other stages keep zeros and never use it).
 std::shared_ptr<PromptMethod> make_prompt(const RunConfig& config, const data::Tokenizer& tokenizer,
                                           FrozenModel& frozen);
 std::unique_ptr<Optimizer> make_optimizer(const RunConfig& config);
+// A DP rank's step batch cut into n micro-batches of consecutive rows, each trimmed to its own
+// longest input and target.
+std::vector<mp::MicroBatch> split_micro_batches(const data::Batch& batch, int64_t n);
 
 }  // namespace ptuner::train

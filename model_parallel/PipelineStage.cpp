@@ -1,0 +1,81 @@
+#include "model_parallel/PipelineStage.h"
+
+#include "dist/Check.h"
+
+namespace ptuner::mp {
+
+PipelineStage::PipelineStage(T5Model model, int64_t prefix_length) : model_(std::move(model)), prefix_(prefix_length) {}
+
+int64_t PipelineStage::first_block() const {
+  const auto& s = model_->stage();
+  return s.has_encoder() ? s.encoder_begin : model_->config().num_layers + s.decoder_begin;
+}
+
+int64_t PipelineStage::end_block() const {
+  const auto& s = model_->stage();
+  return s.has_decoder() ? model_->config().num_layers + s.decoder_end : s.encoder_end;
+}
+
+std::vector<std::vector<int64_t>> PipelineStage::boundary_shapes(int64_t k, const MicroBatch& mb) const {
+  const auto& c = model_->config();
+  const int64_t B = mb.input_ids.size(0), S = prefix_ + mb.input_ids.size(1), T = mb.labels.size(1);
+  if (k < c.num_layers) return {{B, S, c.d_model}};
+  if (k == c.num_layers) return {{B, S, c.d_model}};
+  return {{B, T, c.d_model}, {B, S, c.d_model}};
+}
+
+std::vector<std::vector<int64_t>> PipelineStage::input_shapes(const MicroBatch& mb) const {
+  return model_->stage().first ? std::vector<std::vector<int64_t>>{} : boundary_shapes(first_block(), mb);
+}
+
+std::vector<std::vector<int64_t>> PipelineStage::output_shapes(const MicroBatch& mb) const {
+  return model_->stage().last ? std::vector<std::vector<int64_t>>{} : boundary_shapes(end_block(), mb);
+}
+
+std::vector<torch::Tensor> PipelineStage::forward(const MicroBatch& mb, const std::vector<torch::Tensor>& inputs,
+                                                  const PromptInjection& prompt, double z_loss, LossSums* loss) {
+  const auto& c = model_->config();
+  const auto& s = model_->stage();
+  const int64_t L = c.num_layers, B = mb.input_ids.size(0);
+  auto enc_mask = prefix_ > 0 ? torch::cat({torch::ones({B, prefix_}, mb.attention_mask.options()), mb.attention_mask}, 1)
+                              : mb.attention_mask;
+  torch::Tensor h, enc;
+  const int64_t k = first_block();
+  if (s.first) {
+    PTUNER_CHECK(prompt.prefix_length() == prefix_, "stage expects a prompt of {} rows, got {}", prefix_,
+                 prompt.prefix_length());
+    h = model_->shared(mb.input_ids).to(model_->dtype());
+    if (prompt.encoder_prefix.defined()) {
+      auto prefix = prompt.encoder_prefix.to(model_->dtype());
+      if (prefix.dim() == 2) prefix = prefix.unsqueeze(0).expand({B, prefix_, c.d_model});
+      h = torch::cat({prefix, h}, 1);
+    }
+  } else if (k < L) {
+    h = inputs.at(0);
+  } else if (k == L) {
+    enc = inputs.at(0);
+  } else {
+    h = inputs.at(0);
+    enc = inputs.at(1);
+  }
+  if (s.has_encoder()) {
+    h = model_->encoder(h, enc_mask);
+    if (model_->encoder->ends_stack()) enc = h, h = torch::Tensor();
+  }
+  if (s.has_decoder()) {
+    auto decoder_ids = shift_right(mb.labels, c.decoder_start_token_id, c.pad_token_id);
+    if (s.decoder_begin == 0) h = model_->shared(decoder_ids).to(model_->dtype());
+    h = model_->decoder(h, torch::Tensor(), enc, enc_mask);
+  }
+  if (s.last) {
+    PTUNER_CHECK(loss, "the last stage needs somewhere to put the loss");
+    *loss = cross_entropy_sums(model_->lm_logits_local(h), mb.labels, z_loss, model_->tp_comm(), model_->vocab_begin());
+    return {};
+  }
+  const int64_t e = end_block();
+  if (e < L) return {h};
+  if (e == L) return {enc};
+  return {h, enc};
+}
+
+}  // namespace ptuner::mp

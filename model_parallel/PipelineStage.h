@@ -1,0 +1,49 @@
+#pragma once
+// One pipeline stage's forward over a micro-batch. What crosses the boundary after the first
+// k of the 2·L blocks (k = 0..2L) depends only on k:
+//   k < L   {hidden}                    encoder hidden state   [B, p+S, d]
+//   k = L   {encoder_out}               encoder output         [B, p+S, d]
+//   k > L   {hidden, encoder_out}       decoder hidden state   [B, T, d], and the encoder output
+// so every rank derives the shapes from the micro-batch it already holds (no shape messages).
+// The encoder output's gradient flows back through every decoder stage and is summed there.
+#include <torch/torch.h>
+
+#include <vector>
+
+#include "model_parallel/CrossEntropy.h"
+#include "model_parallel/PromptInjection.h"
+#include "model_parallel/T5Model.h"
+
+namespace ptuner::mp {
+
+struct MicroBatch {
+  torch::Tensor input_ids;       // [B, S]
+  torch::Tensor attention_mask;  // [B, S]
+  torch::Tensor labels;          // [B, T]
+};
+
+class PipelineStage {
+ public:
+  // prefix_length: prompt rows prepended to the encoder input (known on every stage).
+  PipelineStage(T5Model model, int64_t prefix_length);
+
+  // Shapes of the tensors crossing the boundary after `blocks_before` blocks.
+  std::vector<std::vector<int64_t>> boundary_shapes(int64_t blocks_before, const MicroBatch& mb) const;
+  std::vector<std::vector<int64_t>> input_shapes(const MicroBatch& mb) const;   // from the previous stage
+  std::vector<std::vector<int64_t>> output_shapes(const MicroBatch& mb) const;  // to the next stage
+
+  // inputs: from the previous stage (empty on the first). Returns the tensors for the next
+  // stage, or on the last stage sets *loss (and returns nothing).
+  std::vector<torch::Tensor> forward(const MicroBatch& mb, const std::vector<torch::Tensor>& inputs,
+                                     const PromptInjection& prompt, double z_loss, LossSums* loss);
+
+  T5Model& model() { return model_; }
+  int64_t first_block() const;  // global index of this stage's first block
+  int64_t end_block() const;    // one past its last
+
+ private:
+  T5Model model_;
+  int64_t prefix_;
+};
+
+}  // namespace ptuner::mp

@@ -1,0 +1,30 @@
+#pragma once
+// Cutting the 2·L blocks (encoder then decoder) into pp contiguous pipeline stages.
+// Cost model, in multiply-adds per sequence (weights touched once per token, attention scores
+// ignored): with S input tokens (prompt included), T target tokens, f = 3 (gated) or 2 FFN mats,
+//   encoder block  S·(4·d·inner + f·d·d_ff)
+//   decoder block  T·(4·d·inner + 2·d·inner + f·d·d_ff) + S·2·d·inner   (self, cross q/o, FFN; cross k/v)
+//   LM head        T·d·V, on the last stage
+// The split minimises the most expensive stage (exact dynamic programme over cut points).
+#include <cstdint>
+#include <vector>
+
+#include "model_parallel/StageSpec.h"
+#include "model_parallel/T5Config.h"
+
+namespace ptuner::mp {
+
+struct StageCosts {
+  double encoder_block = 0, decoder_block = 0, lm_head = 0;
+  static StageCosts of(const T5Config& config, int64_t input_tokens, int64_t target_tokens);
+};
+
+// Stages 0..pp−1. `blocks_per_stage` (if not empty) overrides the balancing: pp counts that sum
+// to 2·L. Fails, naming the numbers, when pp exceeds the number of blocks or the counts are wrong.
+std::vector<StageSpec> split_stages(const T5Config& config, int pp, const StageCosts& costs,
+                                    const std::vector<int64_t>& blocks_per_stage = {});
+
+// The estimated cost of a stage under `costs`.
+double stage_cost(const StageSpec& stage, const StageCosts& costs);
+
+}  // namespace ptuner::mp
