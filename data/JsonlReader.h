@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "data/LineReader.h"
+#include "data/MalformedLog.h"
 #include "data/OnError.h"
 #include "data/TextToTextExample.h"
 
@@ -31,29 +33,19 @@ class JsonlReader {
   // 1-based line number of the record last returned (0 before the first).
   int64_t line() const { return record_line_; }
   // Malformed lines skipped since the start (or the last rewind()).
-  int64_t skipped() const { return skipped_; }
+  int64_t skipped() const { return malformed_.count(); }
   // "path:line: reason" of the first 10 of them.
-  const std::vector<std::string>& skip_reasons() const { return skip_reasons_; }
-  bool compressed() const { return compressed_; }
-  const std::string& path() const { return path_; }
+  const std::vector<std::string>& skip_reasons() const { return malformed_.reasons(); }
+  bool compressed() const { return lines_.compressed(); }
+  const std::string& path() const { return lines_.path(); }
 
   // Back to the first line; counters start again (records already logged are not logged again).
   void rewind();
 
  private:
-  struct Stream;
-  bool read_line(std::string& line);
-  void reject(const std::string& reason);
-
-  std::string path_;
-  OnError policy_;
-  std::unique_ptr<Stream> stream_;
-  bool compressed_ = false;
-  int64_t current_line_ = 0;
+  LineReader lines_;
+  MalformedLog malformed_;
   int64_t record_line_ = 0;
-  int64_t skipped_ = 0;
-  std::vector<std::string> skip_reasons_;
-  int64_t logged_ = 0;  // malformed records logged so far (kept across rewind)
 };
 
 }  // namespace ptuner::data

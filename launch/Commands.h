@@ -13,5 +13,6 @@ Command add_init_model(CLI::App& app);
 Command add_train(CLI::App& app);
 Command add_eval(CLI::App& app);
 Command add_tokenize(CLI::App& app);
+Command add_data_stats(CLI::App& app);
 
 }  // namespace ptuner::launch

@@ -23,6 +23,11 @@ T5ModelImpl::T5ModelImpl(const T5Config& c, const dist::ParallelState& ps, const
     lm_head = register_module("lm_head", FrozenLinear(FrozenLinearOptions(c.d_model, c.vocab_size / tp.size())));
 }
 
+void T5ModelImpl::set_recompute(bool on) {
+  if (encoder) encoder->set_recompute(on);
+  if (decoder) decoder->set_recompute(on);
+}
+
 void T5ModelImpl::set_dtype(torch::ScalarType dtype) {
   dtype_ = dtype;
   to(dtype);

@@ -49,6 +49,7 @@ class T5ModelImpl : public torch::nn::Module {
   const StageSpec& stage() const { return stage_; }
   torch::ScalarType dtype() const { return dtype_; }
   void set_dtype(torch::ScalarType dtype);
+  void set_recompute(bool on);
 
   VocabEmbedding shared{nullptr};
   T5Stack encoder{nullptr}, decoder{nullptr};

@@ -3,6 +3,7 @@
 #include <limits>
 
 #include "dist/Check.h"
+#include "model_parallel/BlockRecompute.h"
 
 namespace ptuner::mp {
 
@@ -61,7 +62,10 @@ torch::Tensor T5StackImpl::forward(const torch::Tensor& h_in, const torch::Tenso
   } else if (mask.defined()) {
     self_bias = self_bias + additive_mask(mask, dtype);
   }
-  for (auto& block : blocks_) h = block(h, self_bias, enc, cross_bias);
+  const bool recompute = recompute_ && torch::GradMode::is_enabled() &&
+                         (h.requires_grad() || (enc.defined() && enc.requires_grad()));
+  for (auto& block : blocks_)
+    h = recompute ? recomputed_block(block, h, self_bias, enc, cross_bias) : block(h, self_bias, enc, cross_bias);
   if (ends_stack()) h = torch::dropout(final_layer_norm(h), dropout_, is_training());
   return h;
 }

@@ -24,6 +24,8 @@ class T5StackImpl : public torch::nn::Module {
                         const torch::Tensor& enc_mask = {});
 
   bool ends_stack() const { return end_ == total_; }
+  // Recompute each block's activations in backward instead of keeping them (training only).
+  void set_recompute(bool on) { recompute_ = on; }
   int64_t begin() const { return begin_; }
   int64_t end() const { return end_; }
 
@@ -35,6 +37,7 @@ class T5StackImpl : public torch::nn::Module {
   bool is_decoder_;
   int64_t begin_, end_, total_;
   double dropout_;
+  bool recompute_ = false;
 };
 TORCH_MODULE(T5Stack);
 

@@ -20,7 +20,7 @@ const std::map<std::string, std::set<std::string>>& known_keys() {
       {"data", {"train", "dev", "max_input_length", "max_target_length", "on_error", "shuffle_buffer",
                 "eval_max_examples"}},
       {"train", {"steps", "batch_size", "grad_accum", "seed", "log_every", "eval_every", "save_every",
-                 "best_metric", "z_loss"}},
+                 "best_metric", "z_loss", "recompute"}},
       {"prompt", {"method", "length", "init", "init_text", "class_labels", "sample_top"}},
       {"optim", {"name", "lr", "schedule", "warmup_steps", "decay_rate", "clipping_threshold", "weight_decay",
                  "factored", "beta1", "beta2", "eps"}},
@@ -156,6 +156,7 @@ RunConfig RunConfig::from_string(const std::string& text, const std::string& sou
   get(root, "train", "save_every", c.train.save_every, source);
   get(root, "train", "best_metric", c.train.best_metric, source);
   get(root, "train", "z_loss", c.train.z_loss, source);
+  get(root, "train", "recompute", c.train.recompute, source);
   get(root, "prompt", "method", c.prompt.method, source);
   get(root, "prompt", "length", c.prompt.length, source);
   get(root, "prompt", "init", c.prompt.init, source);

@@ -40,6 +40,7 @@ struct RunConfig {
     int64_t save_every = 0;    // 0: save at the end only
     std::string best_metric = "exact_match";
     double z_loss = 1e-4;
+    bool recompute = false;    // recompute each block's activations in backward
   } train;
   struct Prompt {
     std::string method = "prompt-tuning";

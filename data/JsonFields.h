@@ -1,0 +1,37 @@
+#pragma once
+// Typed access to the fields of one JSON record, throwing MalformedRecord with a reason that
+// names the field by its path in the record: `missing "passage.text"`,
+// `"qas[0].query" is a JSON number, not a string`. `where` is the path of `obj` ("" for the
+// record itself, "passage", "qas[2]").
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+
+namespace ptuner::data::json_fields {
+
+// One line -> a JSON object; "broken JSON (...)" or "record is a JSON array, not an object".
+nlohmann::json parse_object(const std::string& line);
+
+// "key" or "where.key".
+std::string path_of(const std::string& where, const std::string& key);
+
+// True when `obj` holds `key` with a non-null value.
+bool has(const nlohmann::json& obj, const std::string& key);
+
+const nlohmann::json& require(const nlohmann::json& obj, const std::string& key,
+                              const std::string& where = "");
+std::string string_field(const nlohmann::json& obj, const std::string& key,
+                         const std::string& where = "");
+int64_t int_field(const nlohmann::json& obj, const std::string& key, const std::string& where = "");
+// A JSON boolean, or the integers 0 / 1.
+bool bool_field(const nlohmann::json& obj, const std::string& key, const std::string& where = "");
+const nlohmann::json& array_field(const nlohmann::json& obj, const std::string& key,
+                                  const std::string& where = "");
+const nlohmann::json& object_field(const nlohmann::json& obj, const std::string& key,
+                                   const std::string& where = "");
+// A string or an integer, as a string (ids: "idx": 12 -> "12").
+std::string id_field(const nlohmann::json& obj, const std::string& key,
+                     const std::string& where = "");
+
+}  // namespace ptuner::data::json_fields

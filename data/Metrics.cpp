@@ -1,0 +1,153 @@
+#include "data/Metrics.h"
+
+#include <algorithm>
+#include <set>
+
+#include "data/ClassificationMetrics.h"
+#include "data/ExactMatch.h"
+#include "data/SquadMetrics.h"
+#include "data/T5Text.h"
+#include "data/Task.h"
+#include "data/Utf8.h"
+#include "dist/Check.h"
+
+namespace ptuner::data {
+
+namespace {
+
+using Metrics = std::map<std::string, double>;
+using Examples = std::vector<TextToTextExample>;
+using Strings = std::vector<std::string>;
+
+// Predictions and gold labels of the labeled examples.
+void labeled(const Examples& examples, const Strings& predictions, Strings& preds, Strings& gold) {
+  for (size_t i = 0; i < examples.size(); ++i) {
+    if (examples[i].label.empty()) continue;
+    preds.push_back(predictions[i]);
+    gold.push_back(examples[i].label);
+  }
+}
+
+Metrics classification(const TaskSpec& spec, const Examples& examples, const Strings& predictions) {
+  Strings preds, gold;
+  labeled(examples, predictions, preds, gold);
+  Metrics m{{"accuracy", accuracy(preds, gold)}, {"examples", static_cast<double>(gold.size())}};
+  if (spec.name == "cb") m["f1_macro"] = macro_f1(preds, gold, spec.labels);
+  if (spec.name == "mrpc" || spec.name == "qqp") m["f1"] = binary_f1(preds, gold, spec.labels[1]);
+  return m;
+}
+
+Metrics multirc(const Examples& examples, const Strings& predictions) {
+  Strings preds, gold;
+  std::map<std::string, bool> question_right;  // group -> every answer right so far
+  for (size_t i = 0; i < examples.size(); ++i) {
+    const auto& ex = examples[i];
+    if (ex.label.empty()) continue;
+    preds.push_back(predictions[i]);
+    gold.push_back(ex.label);
+    const bool right = t5_text::trim(predictions[i]) == ex.label;
+    auto [it, fresh] = question_right.emplace(ex.group, right);
+    if (!fresh) it->second = it->second && right;
+  }
+  double all_right = 0;
+  for (const auto& [group, right] : question_right) all_right += right ? 1 : 0;
+  const double questions = static_cast<double>(question_right.size());
+  return {{"f1", binary_f1(preds, gold, "True")},
+          {"exact_match", questions > 0 ? all_right / questions : 0.0},
+          {"examples", static_cast<double>(gold.size())}};
+}
+
+// ReCoRD (dedupe = true: the first example of each group) and MRQA.
+Metrics qa(const Examples& examples, const Strings& predictions, bool dedupe) {
+  std::set<std::string> seen;
+  double em = 0, f1 = 0, n = 0;
+  for (size_t i = 0; i < examples.size(); ++i) {
+    const auto& ex = examples[i];
+    if (ex.answers.empty()) continue;
+    if (dedupe && !seen.insert(ex.group).second) continue;
+    em += squad::max_exact_match(predictions[i], ex.answers);
+    f1 += squad::max_f1(predictions[i], ex.answers);
+    ++n;
+  }
+  return {{"exact_match", n > 0 ? em / n : 0.0}, {"f1", n > 0 ? f1 / n : 0.0}, {"examples", n}};
+}
+
+Metrics wsc(const Examples& examples, const Strings& predictions) {
+  double right = 0, n = 0;
+  for (size_t i = 0; i < examples.size(); ++i) {
+    const auto& ex = examples[i];
+    if (ex.label.empty()) continue;
+    const bool named = wsc_names_referent(predictions[i], ex.targets);
+    right += (named == (ex.label == "True")) ? 1 : 0;
+    ++n;
+  }
+  return {{"accuracy", n > 0 ? right / n : 0.0}, {"examples", n}};
+}
+
+Metrics jsonl(const Examples& examples, const Strings& predictions) {
+  Strings preds;
+  std::vector<Strings> answers;
+  for (size_t i = 0; i < examples.size(); ++i) {
+    if (examples[i].answers.empty()) continue;
+    preds.push_back(predictions[i]);
+    answers.push_back(examples[i].answers);
+  }
+  return {{"exact_match", exact_match(preds, answers)},
+          {"examples", static_cast<double>(preds.size())}};
+}
+
+// Python's s.split(" "): empty strings between adjacent spaces are kept.
+Strings split_on_space(const std::string& s) {
+  Strings out(1);
+  for (const char c : s) {
+    if (c == ' ') {
+      out.emplace_back();
+    } else {
+      out.back() += c;
+    }
+  }
+  return out;
+}
+
+// strip, lower, drop determiners (T5's clean()).
+std::string wsc_clean(const std::string& s) {
+  static const std::set<std::string> determiners = {
+      "a",     "an",    "few",  "her",   "his",   "each",  "every", "many",  "much",    "my", "our",
+      "some", "that", "the", "their", "these", "this", "those", "which", "whose", "your"};
+  std::string out;
+  bool first = true;
+  for (const auto& w : split_on_space(utf8::lower(t5_text::trim(s)))) {
+    if (determiners.count(w) != 0) continue;
+    if (!first) out += ' ';
+    out += w;
+    first = false;
+  }
+  return out;
+}
+
+}  // namespace
+
+bool wsc_names_referent(const std::string& prediction, const std::string& referent) {
+  const std::string p = wsc_clean(prediction), r = wsc_clean(referent);
+  if ((p.find('\'') != std::string::npos) != (r.find('\'') != std::string::npos)) return false;
+  const Strings pw = split_on_space(p), rw = split_on_space(r);
+  const std::set<std::string> ps(pw.begin(), pw.end()), rs(rw.begin(), rw.end());
+  return std::includes(rs.begin(), rs.end(), ps.begin(), ps.end()) ||
+         std::includes(ps.begin(), ps.end(), rs.begin(), rs.end());
+}
+
+std::map<std::string, double> compute_metrics(const std::string& task, const Examples& examples,
+                                              const Strings& predictions) {
+  const TaskSpec& spec = task_spec(task);
+  PTUNER_CHECK(examples.size() == predictions.size(),
+               "compute_metrics ({}): {} examples but {} predictions", task, examples.size(),
+               predictions.size());
+  if (task == "multirc") return multirc(examples, predictions);
+  if (task == "record") return qa(examples, predictions, /*dedupe=*/true);
+  if (task == "mrqa") return qa(examples, predictions, /*dedupe=*/false);
+  if (task == "wsc") return wsc(examples, predictions);
+  if (task == "jsonl") return jsonl(examples, predictions);
+  return classification(spec, examples, predictions);
+}
+
+}  // namespace ptuner::data

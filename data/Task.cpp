@@ -1,0 +1,48 @@
+#include "data/Task.h"
+
+#include "dist/Check.h"
+
+namespace ptuner::data {
+
+const std::vector<TaskSpec>& task_specs() {
+  static const std::vector<TaskSpec> specs = {
+      {"boolq", "SuperGLUE BoolQ/{train,val,test}.jsonl", {"False", "True"}, {"accuracy"}},
+      {"cb",
+       "SuperGLUE CB/{train,val,test}.jsonl",
+       {"entailment", "contradiction", "neutral"},
+       {"f1_macro", "accuracy"}},
+      {"copa", "SuperGLUE COPA/{train,val,test}.jsonl", {"choice1", "choice2"}, {"accuracy"}},
+      {"multirc", "SuperGLUE MultiRC/{train,val,test}.jsonl", {"False", "True"},
+       {"f1", "exact_match"}},
+      {"record", "SuperGLUE ReCoRD/{train,val,test}.jsonl", {}, {"f1", "exact_match"}},
+      {"rte", "SuperGLUE RTE/{train,val,test}.jsonl", {"entailment", "not_entailment"},
+       {"accuracy"}},
+      {"wic", "SuperGLUE WiC/{train,val,test}.jsonl", {"False", "True"}, {"accuracy"}},
+      {"wsc", "SuperGLUE WSC/{train,val,test}.jsonl", {}, {"accuracy"}},
+      {"axb", "SuperGLUE AX-b/AX-b.jsonl", {"entailment", "not_entailment"}, {"accuracy"}},
+      {"axg", "SuperGLUE AX-g/AX-g.jsonl", {"entailment", "not_entailment"}, {"accuracy"}},
+      {"mrqa", "MRQA 2019 <Dataset>.jsonl.gz (header line, then one context per line)", {},
+       {"f1", "exact_match"}},
+      {"mrpc", "GLUE MRPC {train,dev,test}.tsv", {"not_equivalent", "equivalent"},
+       {"f1", "accuracy"}},
+      {"qqp", "GLUE QQP {train,dev,test}.tsv", {"not_duplicate", "duplicate"},
+       {"f1", "accuracy"}},
+      {"jsonl", "text-to-text JSONL {\"inputs\", \"targets\", \"answers\"?, \"id\"?}", {},
+       {"exact_match"}},
+  };
+  return specs;
+}
+
+std::string known_task_names() {
+  std::string out;
+  for (const auto& s : task_specs()) out += (out.empty() ? "" : ", ") + s.name;
+  return out;
+}
+
+const TaskSpec& task_spec(const std::string& name) {
+  for (const auto& s : task_specs())
+    if (s.name == name) return s;
+  PTUNER_FAIL("unknown task '{}' (known: {})", name, known_task_names());
+}
+
+}  // namespace ptuner::data

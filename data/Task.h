@@ -1,0 +1,29 @@
+#pragma once
+// The task registry: every benchmark task ptuner reads, the file it expects, its legal labels
+// and the metrics compute_metrics() reports for it. TaskReader (data/TaskReader.h) reads a
+// task's file; compute_metrics (data/Metrics.h) scores predictions on it.
+#include <string>
+#include <vector>
+
+namespace ptuner::data {
+
+struct TaskSpec {
+  // "boolq", "cb", "copa", "multirc", "record", "rte", "wic", "wsc", "axb", "axg", "mrqa",
+  // "mrpc", "qqp", "jsonl"
+  std::string name;
+  std::string file;  // what the reader expects, e.g. "SuperGLUE BoolQ/{train,val,test}.jsonl"
+  // Legal target strings of a classification task ({"False", "True"}); empty when the target is
+  // free text (ReCoRD, WSC, MRQA, JSONL).
+  std::vector<std::string> labels;
+  // Keys of compute_metrics() for this task, the headline metric first ("examples" comes too).
+  std::vector<std::string> metrics;
+};
+
+// Every task, in the order above.
+const std::vector<TaskSpec>& task_specs();
+// "boolq, cb, copa, ..."
+std::string known_task_names();
+// Throws ptuner::Error "unknown task 'x' (known: boolq, cb, ...)".
+const TaskSpec& task_spec(const std::string& name);
+
+}  // namespace ptuner::data

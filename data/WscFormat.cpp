@@ -1,0 +1,117 @@
+#include "data/WscFormat.h"
+
+#include <cctype>
+#include <cstdlib>
+#include <sstream>
+
+#include "data/JsonFields.h"
+#include "data/MalformedRecord.h"
+#include "data/Utf8.h"
+#include "dist/Check.h"
+
+namespace ptuner::data {
+
+namespace jf = json_fields;
+
+WscFormat::WscFormat(bool task_prefix, bool is_training)
+    : task_prefix_(task_prefix), is_training_(is_training) {}
+
+namespace {
+
+// Python's s.split(" ").
+std::vector<std::string> split_on_space(const std::string& s) {
+  std::vector<std::string> out(1);
+  for (const char c : s) {
+    if (c == ' ') {
+      out.emplace_back();
+    } else {
+      out.back() += c;
+    }
+  }
+  return out;
+}
+
+bool is_punct(char c) { return std::ispunct(static_cast<unsigned char>(c)) != 0; }
+
+// [begin, end) of `word` without leading and trailing ASCII punctuation.
+std::pair<size_t, size_t> core_of(const std::string& word) {
+  size_t b = 0, e = word.size();
+  while (b < e && is_punct(word[b])) ++b;
+  while (e > b && is_punct(word[e - 1])) --e;
+  return {b, e};
+}
+
+bool same_word(const std::string& word, const std::string& span) {
+  const auto [b, e] = core_of(word);
+  return utf8::lower(word.substr(b, e - b)) == utf8::lower(span);
+}
+
+}  // namespace
+
+std::string WscFormat::fix_span_text(const std::string& text, const std::string& span,
+                                     int64_t index) {
+  if (span.empty() || text.find(span) != std::string::npos) return span;
+  std::istringstream in(text);
+  std::string word;
+  for (int64_t i = 0; i <= index && in >> word;) ++i;
+  std::string fixed = span;
+  if (!word.empty()) {
+    const bool lower = std::islower(static_cast<unsigned char>(word[0])) != 0;
+    fixed[0] = static_cast<char>(lower ? std::tolower(static_cast<unsigned char>(fixed[0]))
+                                       : std::toupper(static_cast<unsigned char>(fixed[0])));
+  }
+  while (!fixed.empty() && fixed.back() == '.') fixed.pop_back();
+  for (char& c : fixed)
+    if (c == '\n') c = ' ';
+  return fixed;
+}
+
+bool WscFormat::parse(const std::string& line, bool, std::vector<TextToTextExample>& out) {
+  const nlohmann::json j = jf::parse_object(line);
+  const std::string text = jf::string_field(j, "text");
+  const auto& target = jf::object_field(j, "target");
+  const int64_t i1 = jf::int_field(target, "span1_index", "target");
+  const int64_t i2 = jf::int_field(target, "span2_index", "target");
+  const std::string s1 = fix_span_text(text, jf::string_field(target, "span1_text", "target"), i1);
+  const std::string s2 = fix_span_text(text, jf::string_field(target, "span2_text", "target"), i2);
+  std::vector<std::string> words = split_on_space(text);
+  const auto n = static_cast<int64_t>(words.size());
+  if (i2 < 0 || i2 >= n)
+    throw MalformedRecord(
+        fmt::format("\"target.span2_index\" {} is outside the text's {} words", i2, n));
+  // The pronoun: the word at i2, else the nearest word that is span2_text.
+  int64_t at = -1;
+  if (words[static_cast<size_t>(i2)] == s2) {
+    at = i2;
+  } else {
+    for (int64_t d = 0; d < n && at < 0; ++d)
+      for (const int64_t k : {i2 - d, i2 + d})
+        if (at < 0 && k >= 0 && k < n && same_word(words[static_cast<size_t>(k)], s2)) at = k;
+  }
+  if (at < 0)
+    throw MalformedRecord(fmt::format(
+        "\"target.span2_index\" {} points at '{}', and no word of the text is span2_text '{}'",
+        i2, words[static_cast<size_t>(i2)], s2));
+  std::string& w = words[static_cast<size_t>(at)];
+  const auto [b, e] = core_of(w);
+  w = w.substr(0, b) + "*" + w.substr(b, e - b) + "*" + w.substr(e);
+  TextToTextExample ex;
+  ex.inputs = task_prefix_ ? "wsc:" : "";
+  for (size_t k = 0; k < words.size(); ++k) {
+    if (k > 0 || task_prefix_) ex.inputs += ' ';
+    ex.inputs += words[k];
+  }
+  ex.targets = s1;
+  if (jf::has(j, "label")) {
+    ex.label = jf::bool_field(j, "label") ? "True" : "False";
+    if (ex.label == "True") ex.answers = {s1};
+  } else if (is_training_) {
+    throw MalformedRecord("missing \"label\" (an unlabeled test row cannot train)");
+  }
+  if (jf::has(j, "idx")) ex.id = jf::id_field(j, "idx");
+  ex.task = "wsc";
+  if (!is_training_ || ex.label == "True") out.push_back(std::move(ex));
+  return true;
+}
+
+}  // namespace ptuner::data

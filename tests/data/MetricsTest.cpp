@@ -1,0 +1,155 @@
+// compute_metrics per task, against values worked out by hand.
+#include <gtest/gtest.h>
+
+#include "data/Metrics.h"
+#include "dist/Check.h"
+
+using namespace ptuner::data;
+
+namespace {
+
+TextToTextExample labeled(const std::string& label, const std::string& group = "") {
+  TextToTextExample ex;
+  ex.targets = label;
+  ex.label = label;
+  ex.answers = {label};
+  ex.group = group;
+  return ex;
+}
+
+}  // namespace
+
+TEST(MetricsTest, AccuracyTasksIgnoreUnlabeledRows) {
+  // BoolQ: hit, miss, hit, and an unlabeled row (not scored) -> 2 / 3.
+  std::vector<TextToTextExample> ex = {labeled("True"), labeled("False"), labeled("False"),
+                                       TextToTextExample{}};
+  const auto m = compute_metrics("boolq", ex, {"True", "True", "False", "False"});
+  EXPECT_NEAR(m.at("accuracy"), 2.0 / 3.0, 1e-12);
+  EXPECT_EQ(m.at("examples"), 3);
+  EXPECT_EQ(m.size(), 2u);
+  for (const char* task : {"copa", "rte", "wic", "axb", "axg"})
+    EXPECT_DOUBLE_EQ(compute_metrics(task, {labeled("x")}, {"x"}).at("accuracy"), 1.0) << task;
+}
+
+TEST(MetricsTest, CbAccuracyAndMacroF1) {
+  // As ClassificationMetricsTest: accuracy 2/5, macro F1 7/18.
+  std::vector<TextToTextExample> ex = {labeled("entailment"), labeled("entailment"),
+                                       labeled("contradiction"), labeled("neutral"),
+                                       labeled("neutral")};
+  const auto m = compute_metrics(
+      "cb", ex, {"entailment", "contradiction", "contradiction", "entailment", "x"});
+  EXPECT_NEAR(m.at("accuracy"), 0.4, 1e-12);
+  EXPECT_NEAR(m.at("f1_macro"), 7.0 / 18.0, 1e-12);
+  EXPECT_EQ(m.at("examples"), 5);
+}
+
+TEST(MetricsTest, SizeMismatchAndUnknownTask) {
+  try {
+    compute_metrics("boolq", {labeled("True")}, {"True", "False"});
+    FAIL() << "no error";
+  } catch (const ptuner::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("1 examples but 2 predictions"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_THROW(compute_metrics("squad", {}, {}), ptuner::Error);
+}
+
+TEST(MetricsTest, MultiRcF1OverAnswersAndExactMatchPerQuestion) {
+  // question g1: gold T F T, predicted T F F  -> question wrong
+  // question g2: gold T F,   predicted T F    -> question right
+  // question g3: gold T,     predicted "yes"  -> illegal: wrong (an FN)
+  // answers: TP 2 (g1a0, g2a0), FN 2 (g1a2, g3a0), FP 0 -> F1 = 4 / 6; EM = 1 / 3.
+  std::vector<TextToTextExample> ex = {labeled("True", "g1"),  labeled("False", "g1"),
+                                       labeled("True", "g1"),  labeled("True", "g2"),
+                                       labeled("False", "g2"), labeled("True", "g3")};
+  const auto m = compute_metrics("multirc", ex, {"True", "False", "False", "True", "False", "yes"});
+  EXPECT_NEAR(m.at("f1"), 2.0 / 3.0, 1e-12);
+  EXPECT_NEAR(m.at("exact_match"), 1.0 / 3.0, 1e-12);
+  EXPECT_EQ(m.at("examples"), 6);
+}
+
+TEST(MetricsTest, ReCoRDOnePredictionPerQueryMaxOverAnswers) {
+  auto query = [](const std::string& group, std::vector<std::string> answers) {
+    TextToTextExample e;
+    e.group = group;
+    e.answers = std::move(answers);
+    e.targets = e.answers.front();
+    return e;
+  };
+  // g1: "the Eiffel Tower" -> EM 1, F1 1 (its duplicate "junk" is not scored)
+  // g2: "city of Paris, France" vs {"Paris", "the city of Paris"} -> EM 0, F1 max(0.4, 6/7)
+  // g3: "Bridge Tower" vs "Tower Bridge" -> EM 0, F1 1 (same tokens)
+  std::vector<TextToTextExample> ex = {query("g1", {"Eiffel Tower"}), query("g1", {"Eiffel Tower"}),
+                                       query("g2", {"Paris", "the city of Paris"}),
+                                       query("g3", {"Tower Bridge"})};
+  const auto m = compute_metrics("record", ex,
+                                 {"the Eiffel Tower", "junk", "city of Paris, France", "Bridge Tower"});
+  EXPECT_NEAR(m.at("exact_match"), 1.0 / 3.0, 1e-12);
+  EXPECT_NEAR(m.at("f1"), (1.0 + 6.0 / 7.0 + 1.0) / 3.0, 1e-12);
+  EXPECT_EQ(m.at("examples"), 3);
+}
+
+TEST(MetricsTest, WscNamesTheReferentAsT5Does) {
+  EXPECT_TRUE(wsc_names_referent("Mark", "Mark"));
+  EXPECT_TRUE(wsc_names_referent(" the city councilmen", "The city councilmen"));  // determiners
+  EXPECT_TRUE(wsc_names_referent("councilmen", "The city councilmen"));           // subset
+  EXPECT_TRUE(wsc_names_referent("the big fuzzy bunny", "bunny"));                // superset
+  EXPECT_FALSE(wsc_names_referent("Pete's book", "Pete"));                        // "'" in one
+  EXPECT_FALSE(wsc_names_referent("Pete", "Mark"));
+  EXPECT_FALSE(wsc_names_referent("", "Mark"));
+  // label False + prediction not the referent: right; label True + referent named: right;
+  // label True + another word: wrong; unlabeled: not scored -> 2 / 3.
+  auto wsc = [](const std::string& target, const std::string& label) {
+    TextToTextExample e;
+    e.targets = target;
+    e.label = label;
+    return e;
+  };
+  const auto m = compute_metrics("wsc",
+                                 {wsc("Mark", "False"), wsc("The city councilmen", "True"),
+                                  wsc("The magic pebble", "True"), wsc("trophy", "")},
+                                 {"Pete", "the councilmen", "the safe", "trophy"});
+  EXPECT_NEAR(m.at("accuracy"), 2.0 / 3.0, 1e-12);
+  EXPECT_EQ(m.at("examples"), 3);
+}
+
+TEST(MetricsTest, MrqaExactMatchAndF1) {
+  auto qa = [](std::vector<std::string> answers) {
+    TextToTextExample e;
+    e.answers = std::move(answers);
+    return e;
+  };
+  // "Denver Broncos ." -> EM 1, F1 1
+  // "in Santa Clara" vs {"santa clara california" (F1 2/3), "santa clara" (P 2/3, R 1: 0.8)}
+  // "five" vs {"4", "four"} -> 0, 0
+  // EM = 1/3, F1 = (1 + 0.8 + 0) / 3 = 0.6; the unanswered question is not scored.
+  const auto m = compute_metrics(
+      "mrqa",
+      {qa({"Denver Broncos", "the Denver Broncos"}), qa({"Santa Clara , California", "Santa Clara"}),
+       qa({"4", "four"}), qa({})},
+      {"Denver Broncos .", "in Santa Clara", "five", "x"});
+  EXPECT_NEAR(m.at("exact_match"), 1.0 / 3.0, 1e-12);
+  EXPECT_NEAR(m.at("f1"), 0.6, 1e-12);
+  EXPECT_EQ(m.at("examples"), 3);
+}
+
+TEST(MetricsTest, MrpcAndQqpAccuracyAndF1) {
+  // gold eq, not, eq, not; predicted eq, eq, "Equivalent" (illegal), not:
+  // accuracy 2/4; TP 1, FP 1, FN 1 -> F1 = 2 / 4.
+  std::vector<TextToTextExample> ex = {labeled("equivalent"), labeled("not_equivalent"),
+                                       labeled("equivalent"), labeled("not_equivalent")};
+  const auto m =
+      compute_metrics("mrpc", ex, {"equivalent", "equivalent", "Equivalent", "not_equivalent"});
+  EXPECT_DOUBLE_EQ(m.at("accuracy"), 0.5);
+  EXPECT_DOUBLE_EQ(m.at("f1"), 0.5);
+  // QQP: duplicate is the positive class. TP 1, FN 1 -> F1 2/3, accuracy 2/3.
+  const auto q = compute_metrics(
+      "qqp", {labeled("duplicate"), labeled("duplicate"), labeled("not_duplicate")},
+      {"duplicate", "not_duplicate", "not_duplicate"});
+  EXPECT_NEAR(q.at("f1"), 2.0 / 3.0, 1e-12);
+  EXPECT_NEAR(q.at("accuracy"), 2.0 / 3.0, 1e-12);
+  // The JSONL task keeps plain exact match.
+  TextToTextExample j;
+  j.answers = {"yes", "Yes"};
+  EXPECT_DOUBLE_EQ(compute_metrics("jsonl", {j, j}, {"Yes", "no"}).at("exact_match"), 0.5);
+}
