@@ -14,5 +14,6 @@ Command add_train(CLI::App& app);
 Command add_eval(CLI::App& app);
 Command add_tokenize(CLI::App& app);
 Command add_data_stats(CLI::App& app);
+Command add_plan(CLI::App& app);
 
 }  // namespace ptuner::launch

@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   add("eval", "Evaluate a trained prompt checkpoint on the config's dev file; prints metrics as JSON",
       launch::add_eval);
   add("tokenize", "Show the ids (with the appended EOS) and pieces of texts", launch::add_tokenize);
+  add("plan", "Per-rank blocks, parameters and memory of a layout, without loading weights", launch::add_plan);
   add("data", "Inspect data files as training reads them (`ptuner data stats`)", launch::add_data_stats);
   CLI11_PARSE(app, argc, argv);
 

@@ -81,6 +81,22 @@ TEST_F(Cli, ConfigTypoFailsNamingTheKey) {
   EXPECT_NE(r.output.find("unknown key 'optim.learning_rate'"), std::string::npos) << r.output;
 }
 
+TEST_F(Cli, PlanCoversEveryRankOfT5XxlAndSumsToItsParameters) {
+  std::ofstream(root_ + "/xxl.toml") << "[model]\npreset = \"t5.1.1-xxl\"\ntokenizer = \"unused\"\ndtype = \"bfloat16\"\n"
+                                     << "[data]\ntrain = \"unused\"\n[parallel]\ntp = 8\npp = 4\nmicro_batches = 4\n";
+  auto r = run("plan " + root_ + "/xxl.toml --json --device-memory 80GiB");
+  ASSERT_EQ(r.code, 0) << r.output;
+  auto j = nlohmann::json::parse(r.output.substr(r.output.find('{')));
+  EXPECT_EQ(j["total_parameters"].get<int64_t>(), 11135332352);
+  EXPECT_EQ(j["owned_parameters_sum"].get<int64_t>(), 11135332352);
+  ASSERT_EQ(j["ranks"].size(), 32u);
+  EXPECT_EQ(j["ranks"][31]["pp"].get<int>(), 3);
+  EXPECT_TRUE(j["fits"].get<bool>());
+  auto small = run("plan " + root_ + "/xxl.toml --device-memory 1GiB");
+  EXPECT_EQ(small.code, 3) << small.output;
+  EXPECT_NE(small.output.find("DOES NOT FIT"), std::string::npos);
+}
+
 TEST_F(Cli, WrongLayoutFailsBeforeTraining) {
   auto r = run("train " + root_ + "/run.toml --set parallel.tp=2 --set run.dir=\\\"" + root_ + "/run-tp\\\"");
   EXPECT_NE(r.code, 0);

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "model_parallel/CrossEntropy.h"
+#include "model_parallel/MemoryPlan.h"
 #include "model_parallel/TensorParallelOps.h"
 #include "model_parallel/WeightLoader.h"
 #include "tests/MpiSupport.h"
@@ -147,6 +148,19 @@ TEST_F(Tp, VocabEmbeddingAndParallelLossMatchUnsharded) {
   ref.total.backward();
   got.total.backward();
   EXPECT_LT(rel_diff(local.grad(), logits.grad().chunk(tp(), -1)[rank()]), 1e-5);
+}
+
+TEST_F(Tp, PlannedShardSizesEqualTheBuiltShards) {
+  auto c = T5Config::preset("t5-tiny");
+  T5Model shard(c, *ps, StageSpec::whole(c));
+  int64_t built = 0;
+  for (const auto& p : shard->parameters()) built += p.numel();
+  PlanInputs in;
+  in.tp = tp();
+  auto plan = plan_rank(c, StageSpec::whole(c), rank(), 0, in);
+  EXPECT_EQ(plan.owned_parameters + plan.replica_parameters, built);
+  const double owned = ps->tp().all_reduce_scalar(static_cast<double>(plan.owned_parameters), dist::ReduceOp::Sum);
+  EXPECT_EQ(static_cast<int64_t>(owned), c.num_parameters());
 }
 
 TEST_F(Tp, WholeModelLossAndPromptGradientMatchUnsharded) {

@@ -1,0 +1,119 @@
+// ptuner plan CONFIG.toml [--set …] [--json] [--device-memory 80GiB]: every rank's share of the
+// model and an activation estimate, checked against a device's memory, without loading weights.
+#include <nlohmann/json.hpp>
+
+#include <iostream>
+
+#include "dist/Check.h"
+#include "dist/ParallelState.h"
+#include "launch/Commands.h"
+#include "launch/RunSetup.h"
+#include "model_parallel/MemoryPlan.h"
+#include "model_parallel/StageSplit.h"
+
+namespace ptuner::launch {
+
+namespace {
+
+struct PlanArgs {
+  RunArgs run;
+  bool json = false;
+  std::string device_memory = "80GiB";
+};
+
+int64_t parse_bytes(const std::string& text) {
+  size_t pos = 0;
+  double v = 0;
+  try {
+    v = std::stod(text, &pos);
+  } catch (const std::exception&) {
+    PTUNER_FAIL("--device-memory '{}' is not a size (e.g. 80GiB, 40GB, 16384MiB)", text);
+  }
+  const std::string unit = text.substr(pos);
+  double k = 1;
+  if (unit == "GiB") k = 1024.0 * 1024 * 1024;
+  else if (unit == "MiB") k = 1024.0 * 1024;
+  else if (unit == "GB") k = 1e9;
+  else if (unit == "MB") k = 1e6;
+  else PTUNER_CHECK(unit.empty() || unit == "B", "--device-memory '{}': unknown unit '{}' (GiB, MiB, GB, MB)", text, unit);
+  return static_cast<int64_t>(v * k);
+}
+
+double gib(int64_t b) { return static_cast<double>(b) / (1024.0 * 1024 * 1024); }
+
+}  // namespace
+
+Command add_plan(CLI::App& app) {
+  auto a = std::make_shared<PlanArgs>();
+  a->run.add_to(app);
+  app.add_flag("--json", a->json, "one JSON document instead of the table");
+  app.add_option("--device-memory", a->device_memory, "memory of one device, e.g. 80GiB")->capture_default_str();
+  return [a]() {
+    auto rc = train::RunConfig::from_file(a->run.config, a->run.overrides);
+    const auto config = rc.model.path.empty() ? mp::T5Config::preset(rc.model.preset)
+                                              : mp::T5Config::from_file(rc.model.path + "/config.json");
+    const auto& l = rc.parallel;
+    PTUNER_CHECK(config.num_heads % l.tp == 0 && config.d_ff % l.tp == 0 && config.vocab_size % l.tp == 0,
+                 "parallel.tp = {} must divide num_heads {}, d_ff {} and the vocabulary {}", l.tp, config.num_heads,
+                 config.d_ff, config.vocab_size);
+    const auto stages = mp::split_stages(
+        config, l.pp, mp::StageCosts::of(config, rc.data.max_input_length, rc.data.max_target_length),
+        rc.pipeline.stage_blocks);
+    mp::PlanInputs in;
+    in.tp = l.tp, in.pp = l.pp, in.dp = l.dp;
+    in.micro_batch = rc.micro_batch_size();
+    in.micro_batches = rc.pipeline.micro_batches;
+    in.input_tokens = rc.data.max_input_length;
+    in.target_tokens = rc.data.max_target_length;
+    in.weight_bytes = in.activation_bytes = rc.model.dtype == "bfloat16" ? 2 : 4;
+    in.schedule = rc.pipeline.schedule;
+    in.recompute = rc.train.recompute;
+    const int64_t device = parse_bytes(a->device_memory);
+    nlohmann::json ranks = nlohmann::json::array();
+    int64_t owned_total = 0, worst = 0;
+    for (int r = 0; r < l.world(); ++r) {
+      auto co = dist::Coordinates::of(l, r);
+      auto p = mp::plan_rank(config, stages[co.pp_idx], co.tp_idx, co.pp_idx, in);
+      p.world_rank = r, p.dp_rank = co.dp_idx;
+      if (co.dp_idx == 0) owned_total += p.owned_parameters;  // DP replicas hold the same
+      worst = std::max(worst, p.total_bytes());
+      ranks.push_back({{"rank", r}, {"tp", co.tp_idx}, {"pp", co.pp_idx}, {"dp", co.dp_idx},
+                       {"blocks", p.stage.str()}, {"owned_parameters", p.owned_parameters},
+                       {"replica_parameters", p.replica_parameters}, {"weight_bytes", p.weight_bytes},
+                       {"activation_bytes", p.activation_bytes}, {"total_bytes", p.total_bytes()},
+                       {"fits", p.total_bytes() <= device}});
+    }
+    PTUNER_CHECK(owned_total == config.num_parameters(),
+                 "plan: owned parameters sum to {} but the model has {}", owned_total, config.num_parameters());
+    const bool fits = worst <= device;
+    if (a->json) {
+      std::cout << nlohmann::json{{"model", rc.model.path.empty() ? rc.model.preset : rc.model.path},
+                                  {"total_parameters", config.num_parameters()},
+                                  {"owned_parameters_sum", owned_total},
+                                  {"layout", l.str()},
+                                  {"device_memory_bytes", device},
+                                  {"fits", fits},
+                                  {"ranks", ranks}}
+                       .dump(2)
+                << std::endl;
+      return fits ? 0 : 3;
+    }
+    std::cout << fmt::format("{:>5} {:>3} {:>3} {:>3}  {:<58} {:>14} {:>12} {:>9} {:>9} {:>9}  {}\n", "rank", "tp",
+                             "pp", "dp", "blocks", "owned params", "replicas", "weights", "activ.", "total", "fits");
+    for (const auto& r : ranks)
+      std::cout << fmt::format("{:>5} {:>3} {:>3} {:>3}  {:<58} {:>14} {:>12} {:>7.2f}Gi {:>7.2f}Gi {:>7.2f}Gi  {}\n",
+                               r["rank"].get<int>(), r["tp"].get<int>(), r["pp"].get<int>(), r["dp"].get<int>(),
+                               r["blocks"].get<std::string>(), r["owned_parameters"].get<int64_t>(),
+                               r["replica_parameters"].get<int64_t>(), gib(r["weight_bytes"].get<int64_t>()),
+                               gib(r["activation_bytes"].get<int64_t>()), gib(r["total_bytes"].get<int64_t>()),
+                               r["fits"].get<bool>() ? "yes" : "NO");
+    std::cout << fmt::format(
+        "total parameters {} (owned, summed over one DP replica: {}); micro-batch {} × {} ({}), "
+        "S {} T {}; largest rank {:.2f} GiB of {:.2f} GiB: {}\n",
+        config.num_parameters(), owned_total, in.micro_batch, in.micro_batches, in.schedule, in.input_tokens,
+        in.target_tokens, gib(worst), gib(device), fits ? "fits" : "DOES NOT FIT");
+    return fits ? 0 : 3;
+  };
+}
+
+}  // namespace ptuner::launch

@@ -1,0 +1,56 @@
+#include "model_parallel/MemoryPlan.h"
+
+#include <algorithm>
+
+namespace ptuner::mp {
+
+RankPlan plan_rank(const T5Config& c, const StageSpec& s, int tp_rank, int pp_rank, const PlanInputs& in) {
+  RankPlan r;
+  r.stage = s;
+  r.tp_rank = tp_rank;
+  r.pp_rank = pp_rank;
+  const int64_t tp = in.tp, d = c.d_model, inner = c.inner_dim(), ff = c.d_ff, g = c.gated() ? 3 : 2;
+  const int64_t heads = c.num_heads / tp;
+  const int64_t attn = 4 * d * inner / tp, ffn = g * d * ff / tp, bias = c.relative_attention_num_buckets * heads;
+  const int64_t enc_blocks = s.encoder_end - s.encoder_begin, dec_blocks = s.decoder_end - s.decoder_begin;
+  // Layer norms are whole on every TP rank: TP rank 0 owns them, the others hold replicas.
+  int64_t norms = enc_blocks * 2 * d + dec_blocks * 3 * d;
+  if (s.has_encoder() && s.encoder_end == c.num_layers) norms += d;          // encoder final norm
+  if (s.has_decoder() && s.decoder_end == c.num_decoder_layers) norms += d;  // decoder final norm
+  int64_t owned = enc_blocks * (attn + ffn) + dec_blocks * (2 * attn + ffn) + (tp_rank == 0 ? norms : 0);
+  int64_t replica = tp_rank == 0 ? 0 : norms;
+  const int64_t embedding = c.vocab_size / tp * d;
+  // Embedding: owned by the first stage; a replica where the decoder starts or a tied head sits.
+  if (s.first)
+    owned += embedding;
+  else if ((s.has_decoder() && s.decoder_begin == 0) || (s.last && c.tie_word_embeddings))
+    replica += embedding;
+  if (s.last && !c.tie_word_embeddings) owned += embedding;  // untied lm_head
+  if (s.has_encoder()) (s.encoder_begin == 0 ? owned : replica) += bias;
+  if (s.has_decoder()) (s.decoder_begin == 0 ? owned : replica) += bias;
+  r.owned_parameters = owned;
+  r.replica_parameters = replica;
+  r.weight_bytes = (owned + replica) * in.weight_bytes;
+
+  const double B = static_cast<double>(in.micro_batch), S = static_cast<double>(in.input_tokens),
+               T = static_cast<double>(in.target_tokens), a = static_cast<double>(in.activation_bytes);
+  const double hd = static_cast<double>(heads), i_tp = static_cast<double>(inner) / tp,
+               f_tp = static_cast<double>(g * ff) / tp, dd = static_cast<double>(d);
+  const double enc_block = B * S * (2 * dd + 4 * i_tp + f_tp) * a + 2 * B * hd * S * S * 4;
+  const double dec_block = B * T * (3 * dd + 6 * i_tp + f_tp) * a + 2 * B * hd * (T * T + T * S) * 4 + B * S * 2 * i_tp * a;
+  double per_mb;
+  if (in.recompute) {
+    per_mb = static_cast<double>(enc_blocks) * B * S * dd * a + static_cast<double>(dec_blocks) * B * (T + S) * dd * a;
+  } else {
+    per_mb = static_cast<double>(enc_blocks) * enc_block + static_cast<double>(dec_blocks) * dec_block;
+  }
+  const int64_t alive = in.schedule == "gpipe" ? in.micro_batches
+                                                : std::min<int64_t>(in.pp - pp_rank, in.micro_batches);
+  double act = per_mb * static_cast<double>(alive);
+  if (in.recompute) act += std::max(enc_blocks ? enc_block : 0.0, dec_blocks ? dec_block : 0.0);
+  if (s.last) act += 2 * B * T * static_cast<double>(c.vocab_size / tp) * 4;
+  r.activation_bytes = static_cast<int64_t>(act);
+  return r;
+}
+
+}  // namespace ptuner::mp

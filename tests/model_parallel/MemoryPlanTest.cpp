@@ -1,0 +1,57 @@
+// The plan's parameter counts against the modules the model really builds for each stage.
+#include <gtest/gtest.h>
+
+#include "dist/MpiCommunicator.h"
+#include "model_parallel/MemoryPlan.h"
+#include "model_parallel/StageSplit.h"
+#include "model_parallel/T5Model.h"
+
+namespace ptuner::mp {
+namespace {
+
+int64_t built_parameters(const T5Config& c, const StageSpec& s) {
+  auto self = std::make_shared<dist::MpiCommunicator>(MPI_COMM_SELF);
+  dist::ParallelState ps(dist::Layout{}, self);
+  T5Model m(c, ps, s);
+  int64_t n = 0;
+  for (const auto& p : m->parameters()) n += p.numel();
+  return n;
+}
+
+TEST(MemoryPlan, CountsEqualTheBuiltStagesAndSumToTheModel) {
+  for (bool v10 : {false, true}) {
+    auto c = T5Config::preset("t5-tiny");
+    if (v10) c.feed_forward_proj = "relu", c.tie_word_embeddings = true;
+    for (int pp : {1, 2, 3, 4}) {
+      PlanInputs in;
+      in.pp = pp;
+      auto stages = split_stages(c, pp, StageCosts::of(c, 64, 8));
+      int64_t owned = 0;
+      for (int s = 0; s < pp; ++s) {
+        auto plan = plan_rank(c, stages[s], 0, s, in);
+        EXPECT_EQ(plan.owned_parameters + plan.replica_parameters, built_parameters(c, stages[s]))
+            << "pp " << pp << " stage " << s << (v10 ? " v1.0" : " v1.1");
+        owned += plan.owned_parameters;
+      }
+      EXPECT_EQ(owned, c.num_parameters()) << "pp " << pp;
+    }
+  }
+}
+
+TEST(MemoryPlan, RecomputationAndOneFOneBNeedLessActivationMemory) {
+  auto c = T5Config::preset("t5.1.1-base");
+  auto stages = split_stages(c, 4, StageCosts::of(c, 512, 32));
+  PlanInputs in;
+  in.pp = 4, in.micro_batches = 16, in.micro_batch = 2, in.input_tokens = 512, in.target_tokens = 32;
+  in.schedule = "gpipe";
+  const auto gpipe = plan_rank(c, stages[0], 0, 0, in).activation_bytes;
+  in.schedule = "1f1b";
+  const auto one = plan_rank(c, stages[0], 0, 0, in).activation_bytes;
+  in.recompute = true;
+  const auto rc = plan_rank(c, stages[0], 0, 0, in).activation_bytes;
+  EXPECT_EQ(gpipe, one * 4);  // 16 micro-batches alive against pp − 0 = 4
+  EXPECT_LT(rc, one / 4);
+}
+
+}  // namespace
+}  // namespace ptuner::mp
