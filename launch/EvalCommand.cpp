@@ -26,10 +26,12 @@ Command add_eval(CLI::App& app) {
   auto a = std::make_shared<EvalArgs>();
   a->run.add_to(app);
   app.add_option("--prompt", a->prompt, "prompt checkpoint (HDF5) written by ptuner train")->required();
-  app.add_option("--predictions", a->predictions, "write this rank's predictions, one per line (DP rank 0 only)");
+  app.add_option("--predictions", a->predictions, "write every dev example's prediction, one per line, in file order");
   return [a]() {
     auto s = setup_run(a->run);
     const auto& c = s.config;
+    PTUNER_CHECK(s.ps->pp_size() == 1, "ptuner eval runs at parallel.pp = 1 (a prompt from any layout loads there)");
+
     PTUNER_CHECK(!c.data.dev.empty(), "{}: data.dev is not set; eval needs a dev file", c.source);
     data::Tokenizer tokenizer(c.tokenizer_path());
     auto frozen = train::build_frozen_model(c, *s.ps);
@@ -44,8 +46,10 @@ Command add_eval(CLI::App& app) {
     o.max_target_len = c.data.max_target_length;
     o.max_examples = c.data.eval_max_examples;
     o.on_error = c.data.on_error;
+    o.task = c.data.task;
+    o.task_prefix = c.data.task_prefix;
     auto result = train::evaluate(frozen.model, *prompt, tokenizer, *s.ps, o);
-    if (!a->predictions.empty() && s.ps->dp_rank() == 0 && s.ps->tp_rank() == 0) {
+    if (!a->predictions.empty() && s.ps->is_writer()) {
       std::ofstream out(a->predictions);
       for (const auto& p : result.predictions) out << p << '\n';
     }

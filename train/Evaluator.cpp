@@ -1,8 +1,12 @@
 #include "train/Evaluator.h"
 
+#include <nlohmann/json.hpp>
+
+#include <cstring>
+
 #include "data/Collator.h"
-#include "data/ExactMatch.h"
-#include "data/JsonlReader.h"
+#include "data/Metrics.h"
+#include "data/TaskReader.h"
 #include "dist/Check.h"
 
 namespace ptuner::train {
@@ -27,51 +31,80 @@ torch::Tensor greedy_decode(mp::T5Model& model, PromptMethod& prompt, const torc
   return dec.narrow(1, 1, dec.size(1) - 1);
 }
 
+std::string select_metric(const std::map<std::string, double>& metrics, const std::string& wanted) {
+  if (wanted != "auto") {
+    if (metrics.count(wanted)) return wanted;
+    std::string have;
+    for (const auto& [k, v] : metrics) have += (have.empty() ? "" : ", ") + k;
+    PTUNER_FAIL("train.best_metric '{}' is not a metric of this task (it has: {})", wanted, have);
+  }
+  for (const char* m : {"accuracy", "exact_match", "f1"})
+    if (metrics.count(m)) return m;
+  PTUNER_FAIL("the dev metrics have none of accuracy, exact_match, f1");
+}
+
+namespace {
+
+// Every DP rank's (index, prediction) pairs, gathered on all of them.
+std::vector<std::string> gather_predictions(const std::vector<std::pair<int64_t, std::string>>& mine, int64_t total,
+                                            dist::Communicator& dp) {
+  std::string bytes = nlohmann::json(mine).dump();
+  auto len = torch::tensor({static_cast<int64_t>(bytes.size())}, torch::kLong);
+  auto lens = dp.all_gather(len);
+  const int64_t longest = lens.max().item<int64_t>();
+  auto buf = torch::zeros({longest}, torch::kUInt8);
+  std::memcpy(buf.data_ptr(), bytes.data(), bytes.size());
+  auto all = dp.all_gather(buf);  // [dp · longest]
+  std::vector<std::string> out(total);
+  for (int r = 0; r < dp.size(); ++r) {
+    const auto* p = all.data_ptr<uint8_t>() + r * longest;
+    auto part = nlohmann::json::parse(std::string(reinterpret_cast<const char*>(p), lens[r].item<int64_t>()));
+    for (const auto& item : part) out.at(item[0].get<int64_t>()) = item[1].get<std::string>();
+  }
+  return out;
+}
+
+}  // namespace
+
 EvalResult evaluate(mp::T5Model& model, PromptMethod& prompt, const data::Tokenizer& tokenizer,
                     const dist::ParallelState& ps, const EvalOptions& o) {
   const bool was_training = model->is_training();
   model->eval();
-  data::JsonlReader reader(o.path, o.on_error == "skip" ? data::OnError::Skip : data::OnError::Fail);
+  auto reader = data::TaskReader::open(o.task, o.path, o.on_error == "skip" ? data::OnError::Skip : data::OnError::Fail,
+                                       o.task_prefix, /*is_training=*/false);
   data::Collator collator(o.max_input_len, o.max_target_len, tokenizer.pad_id());
-  EvalResult result;
-  double correct = 0, total = 0;
+  std::vector<data::TextToTextExample> examples;
+  std::vector<std::pair<int64_t, std::string>> mine;
   std::vector<data::TokenizedExample> batch;
-  std::vector<std::vector<std::string>> answers;
   auto flush = [&] {
     if (batch.empty()) return;
     auto b = collator.collate(batch);
     auto out = greedy_decode(model, prompt, b.input_ids, b.attention_mask, o.max_target_len);
-    std::vector<std::string> preds;
     for (int64_t i = 0; i < out.size(0); ++i) {
       auto row = out[i].contiguous();
       std::vector<int64_t> ids(row.data_ptr<int64_t>(), row.data_ptr<int64_t>() + row.numel());
-      preds.push_back(tokenizer.decode(ids));
+      mine.emplace_back(batch[i].index, tokenizer.decode(ids));
     }
-    correct += data::exact_match(preds, answers) * static_cast<double>(preds.size());
-    total += static_cast<double>(preds.size());
-    result.predictions.insert(result.predictions.end(), preds.begin(), preds.end());
     batch.clear();
-    answers.clear();
   };
   data::TextToTextExample ex;
-  int64_t index = 0;
-  while (reader.next(ex)) {
-    if (o.max_examples > 0 && index >= o.max_examples) break;
-    if (index++ % ps.dp_size() != ps.dp_rank()) continue;
+  while (reader->next(ex)) {
+    if (o.max_examples > 0 && static_cast<int64_t>(examples.size()) >= o.max_examples) break;
+    const int64_t index = static_cast<int64_t>(examples.size());
+    examples.push_back(ex);
+    if (index % ps.dp_size() != ps.dp_rank()) continue;
     data::TokenizedExample t;
     t.input_ids = tokenizer.encode(ex.inputs);
     t.target_ids = tokenizer.encode(ex.targets);
-    t.index = index - 1;
+    t.index = index;
     batch.push_back(std::move(t));
-    answers.push_back(ex.answers.empty() ? std::vector<std::string>{ex.targets} : ex.answers);
     if (static_cast<int64_t>(batch.size()) == o.batch_size) flush();
   }
   flush();
-  PTUNER_CHECK(index > 0, "dev file {} holds no examples", o.path);
-  correct = ps.dp().all_reduce_scalar(correct, dist::ReduceOp::Sum);
-  total = ps.dp().all_reduce_scalar(total, dist::ReduceOp::Sum);
-  result.metrics["exact_match"] = total > 0 ? correct / total : 0.0;
-  result.metrics["examples"] = total;
+  PTUNER_CHECK(!examples.empty(), "dev file {} holds no examples", o.path);
+  EvalResult result;
+  result.predictions = gather_predictions(mine, static_cast<int64_t>(examples.size()), ps.dp());
+  result.metrics = data::compute_metrics(o.task, examples, result.predictions);
   if (was_training) model->train();
   return result;
 }

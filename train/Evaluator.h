@@ -19,11 +19,17 @@ struct EvalOptions {
   int64_t max_target_len = 128;
   int64_t max_examples = 0;     // 0: all
   std::string on_error = "fail";
+  std::string task = "jsonl";   // a data::TaskReader task
+  bool task_prefix = false;
 };
 
+// The metric `wanted` names, or for "auto" the task's first of accuracy, exact_match, f1;
+// an unknown name is an error listing the metrics there are.
+std::string select_metric(const std::map<std::string, double>& metrics, const std::string& wanted);
+
 struct EvalResult {
-  std::map<std::string, double> metrics;  // exact_match, examples
-  std::vector<std::string> predictions;   // this rank's, in its order
+  std::map<std::string, double> metrics;  // the task's official metrics over the whole dev set
+  std::vector<std::string> predictions;   // every example's, in file order (all DP ranks')
 };
 
 // ids: [B, S], mask: [B, S] -> generated ids [B, ≤ max_len] (no start token; pad after EOS)

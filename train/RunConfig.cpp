@@ -17,7 +17,7 @@ const std::map<std::string, std::set<std::string>>& known_keys() {
   static const std::map<std::string, std::set<std::string>> keys = {
       {"run", {"dir"}},
       {"model", {"path", "preset", "seed", "dtype", "tokenizer", "dropout_rate"}},
-      {"data", {"train", "dev", "max_input_length", "max_target_length", "on_error", "shuffle_buffer",
+      {"data", {"train", "dev", "task", "task_prefix", "bucket_by_length", "max_input_length", "max_target_length", "on_error", "shuffle_buffer",
                 "eval_max_examples"}},
       {"train", {"steps", "batch_size", "grad_accum", "seed", "log_every", "eval_every", "save_every",
                  "best_metric", "z_loss", "recompute"}},
@@ -142,6 +142,9 @@ RunConfig RunConfig::from_string(const std::string& text, const std::string& sou
   get(root, "model", "dropout_rate", c.model.dropout_rate, source);
   get(root, "data", "train", c.data.train, source);
   get(root, "data", "dev", c.data.dev, source);
+  get(root, "data", "task", c.data.task, source);
+  get(root, "data", "task_prefix", c.data.task_prefix, source);
+  get(root, "data", "bucket_by_length", c.data.bucket_by_length, source);
   get(root, "data", "max_input_length", c.data.max_input_length, source);
   get(root, "data", "max_target_length", c.data.max_target_length, source);
   get(root, "data", "on_error", c.data.on_error, source);

@@ -24,6 +24,9 @@ struct RunConfig {
   struct Data {
     std::string train;
     std::string dev;
+    std::string task = "jsonl";   // how to read the files: jsonl, boolq, cb, copa, multirc, record, rte, wic, wsc, axb, axg, mrqa, mrpc, qqp
+    bool task_prefix = false;     // keep T5's leading task name (Lester et al. drop it)
+    bool bucket_by_length = true; // batch examples of similar length (little padding)
     int64_t max_input_length = 512;   // counting the prompt
     int64_t max_target_length = 128;
     std::string on_error = "fail";    // fail | skip
@@ -38,7 +41,7 @@ struct RunConfig {
     int64_t log_every = 10;
     int64_t eval_every = 0;    // 0: no periodic evaluation
     int64_t save_every = 0;    // 0: save at the end only
-    std::string best_metric = "exact_match";
+    std::string best_metric = "auto";  // a dev metric name; auto: accuracy, else exact_match, else f1
     double z_loss = 1e-4;
     bool recompute = false;    // recompute each block's activations in backward
   } train;

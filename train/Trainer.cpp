@@ -106,6 +106,10 @@ Trainer::Trainer(const RunConfig& config, const dist::ParallelState& ps)
   lo.max_target_len = config_.data.max_target_length;
   lo.seed = config_.train.seed;
   lo.shuffle_buffer = config_.data.shuffle_buffer;
+  lo.task = config_.data.task;
+  lo.task_prefix = config_.data.task_prefix;
+  lo.bucket_by_length = config_.data.bucket_by_length;
+  lo.batches_per_step = 1;  // one loader batch is a DP rank's whole step
   lo.dp_rank = ps_.dp_rank();
   lo.dp_size = ps_.dp_size();
   lo.on_error = config_.data.on_error == "skip" ? data::OnError::Skip : data::OnError::Fail;
@@ -203,6 +207,8 @@ std::map<std::string, double> Trainer::maybe_evaluate() {
   o.max_target_len = config_.data.max_target_length;
   o.max_examples = config_.data.eval_max_examples;
   o.on_error = config_.data.on_error;
+  o.task = config_.data.task;
+  o.task_prefix = config_.data.task_prefix;
   return evaluate(frozen_.model, *prompt_, tokenizer_, ps_, o).metrics;
 }
 
@@ -256,11 +262,13 @@ void Trainer::run(bool resume) {
     if (t.eval_every > 0 && step_ % t.eval_every == 0) {
       auto m = maybe_evaluate();
       if (!m.empty()) {
-        const double value = m.at(t.best_metric);
-        spdlog::info("eval at step {}: {} = {:.4f} over {} examples", step_, t.best_metric, value, m["examples"]);
+        const std::string metric = select_metric(m, t.best_metric);
+        const double value = m.at(metric);
+        spdlog::info("eval at step {}: {} = {:.4f} over {} examples", step_, metric, value, m["examples"]);
         nlohmann::json rec = {{"step", step_}};
         for (const auto& [k, v] : m) rec["eval_" + k] = v;
         if (log) log->write(rec);
+        best_metric_name_ = metric;
         if (value > best_metric_) {
           best_metric_ = value;
           best_step_ = step_;
@@ -272,7 +280,7 @@ void Trainer::run(bool resume) {
   }
   save(last_checkpoint_path());
   spdlog::info("done: prompt checkpoint {}{}, metrics {}", last_checkpoint_path(),
-               best_step_ >= 0 ? fmt::format(", best ({} {:.4f} at step {}) {}", t.best_metric, best_metric_,
+               best_step_ >= 0 ? fmt::format(", best ({} {:.4f} at step {}) {}", best_metric_name_, best_metric_,
                                              best_step_, best_checkpoint_path())
                                : "",
                metrics_path());

@@ -66,6 +66,7 @@ class Trainer {
   int64_t step_ = 0;
   double best_metric_;
   int64_t best_step_ = -1;
+  std::string best_metric_name_;
 };
 
 // The prompt method a config asks for, initialised as configured (on the first pipeline stage,

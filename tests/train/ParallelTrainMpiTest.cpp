@@ -5,6 +5,7 @@
 
 #include "tests/MpiSupport.h"
 #include "tests/TestSupport.h"
+#include "train/Evaluator.h"
 #include "train/Trainer.h"
 
 namespace ptuner::train {
@@ -19,6 +20,7 @@ struct ParallelTrain : ::testing::Test {
     if (w->rank() == 0) {
       ptuner::testing::write_tiny_model(root_ + "/model", 7);
       ptuner::testing::write_sentiment_jsonl(root_ + "/train.jsonl", 200, 3);
+      ptuner::testing::write_sentiment_jsonl(root_ + "/dev.jsonl", 13, 4);
     }
     w->barrier();
   }
@@ -77,6 +79,28 @@ TEST_F(ParallelTrain, StepsMatchOneRankAndPromptsAgreeBitwise) {
   }
   if (owns_prompt(ps)) EXPECT_LT(rel_diff(embedding(parallel), embedding(reference)), 1e-5);
   expect_same_prompt_everywhere(parallel, ps);
+}
+
+TEST_F(ParallelTrain, EvaluationAtTheLayoutEqualsOneRank) {
+  const auto layout = ptuner::testing::test_layout();
+  if (layout.pp > 1) GTEST_SKIP() << "evaluation runs at pp = 1";
+  auto w = ptuner::testing::world();
+  dist::ParallelState ps(layout, w);
+  dist::ParallelState single(dist::Layout{}, ptuner::testing::self());
+  Trainer parallel(config("eval-par", layout, 3), ps);
+  Trainer reference(config("eval-ref-" + std::to_string(w->rank()), dist::Layout{}, 3), single);
+  for (int i = 0; i < 3; ++i) parallel.step(), reference.step();
+  EvalOptions o;
+  o.path = root_ + "/dev.jsonl";
+  o.batch_size = 3;
+  o.max_input_len = 27;
+  o.max_target_len = 4;
+  data::Tokenizer tok(root_ + "/model/spiece.model");
+  auto a = evaluate(reference.frozen().model, reference.prompt(), tok, single, o);
+  auto b = evaluate(parallel.frozen().model, parallel.prompt(), tok, ps, o);
+  ASSERT_EQ(b.predictions.size(), 13u);
+  EXPECT_EQ(b.predictions, a.predictions);
+  EXPECT_EQ(b.metrics, a.metrics);
 }
 
 TEST_F(ParallelTrain, GPipeGivesTheSameNumbersAs1F1B) {
