@@ -39,16 +39,7 @@ Command add_eval(CLI::App& app) {
     ck.check_model(frozen.fingerprint, a->prompt);
     auto prompt = train::make_prompt(c, tokenizer, frozen);
     prompt->load_parameters(ck.params, a->prompt);
-    train::EvalOptions o;
-    o.path = c.data.dev;
-    o.batch_size = c.micro_batch_size();
-    o.max_input_len = c.data.max_input_length - c.prompt.length;
-    o.max_target_len = c.data.max_target_length;
-    o.max_examples = c.data.eval_max_examples;
-    o.on_error = c.data.on_error;
-    o.task = c.data.task;
-    o.task_prefix = c.data.task_prefix;
-    auto result = train::evaluate(frozen.model, *prompt, tokenizer, *s.ps, o);
+    auto result = train::evaluate(frozen.model, *prompt, tokenizer, *s.ps, train::EvalOptions::from(c));
     if (!a->predictions.empty() && s.ps->is_writer()) {
       std::ofstream out(a->predictions);
       for (const auto& p : result.predictions) out << p << '\n';

@@ -31,6 +31,19 @@ torch::Tensor greedy_decode(mp::T5Model& model, PromptMethod& prompt, const torc
   return dec.narrow(1, 1, dec.size(1) - 1);
 }
 
+EvalOptions EvalOptions::from(const RunConfig& c) {
+  EvalOptions o;
+  o.path = c.data.dev;
+  o.batch_size = c.micro_batch_size();
+  o.max_input_len = c.data.max_input_length - c.prompt.length;
+  o.max_target_len = c.data.max_target_length;
+  o.max_examples = c.data.eval_max_examples;
+  o.on_error = c.data.on_error;
+  o.task = c.data.task;
+  o.task_prefix = c.data.task_prefix;
+  return o;
+}
+
 std::string select_metric(const std::map<std::string, double>& metrics, const std::string& wanted) {
   if (wanted != "auto") {
     if (metrics.count(wanted)) return wanted;

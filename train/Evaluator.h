@@ -9,6 +9,7 @@
 #include "dist/ParallelState.h"
 #include "model_parallel/T5Model.h"
 #include "train/PromptMethod.h"
+#include "train/RunConfig.h"
 
 namespace ptuner::train {
 
@@ -21,6 +22,9 @@ struct EvalOptions {
   std::string on_error = "fail";
   std::string task = "jsonl";   // a data::TaskReader task
   bool task_prefix = false;
+
+  // The dev set of a run: data.dev, read as data.task, lengths net of the prompt.
+  static EvalOptions from(const RunConfig& config);
 };
 
 // The metric `wanted` names, or for "auto" the task's first of accuracy, exact_match, f1;

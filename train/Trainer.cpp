@@ -200,16 +200,7 @@ void Trainer::save(const std::string& path) {
 
 std::map<std::string, double> Trainer::maybe_evaluate() {
   if (config_.data.dev.empty()) return {};
-  EvalOptions o;
-  o.path = config_.data.dev;
-  o.batch_size = config_.micro_batch_size();
-  o.max_input_len = config_.data.max_input_length - config_.prompt.length;
-  o.max_target_len = config_.data.max_target_length;
-  o.max_examples = config_.data.eval_max_examples;
-  o.on_error = config_.data.on_error;
-  o.task = config_.data.task;
-  o.task_prefix = config_.data.task_prefix;
-  return evaluate(frozen_.model, *prompt_, tokenizer_, ps_, o).metrics;
+  return evaluate(frozen_.model, *prompt_, tokenizer_, ps_, EvalOptions::from(config_)).metrics;
 }
 
 void Trainer::run(bool resume) {
