@@ -1,4 +1,6 @@
 #include <gtest/gtest.h>
+
+#include "tests/TempDirTest.h"
 #include <unistd.h>
 #include <zlib.h>
 
@@ -51,20 +53,8 @@ void expect_what_contains(const std::function<void()>& f, const std::vector<std:
 
 }  // namespace
 
-class JsonlReaderTest : public ::testing::Test {
+class JsonlReaderTest : public ptuner::testing::TempDirTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("ptuner_jsonl_test_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string write(const std::string& name, const std::string& text) {
-    const std::string path = (dir_ / name).string();
-    std::ofstream(path, std::ios::binary) << text;
-    return path;
-  }
   std::string write_gz(const std::string& name, const std::string& text) {
     const std::string path = (dir_ / name).string();
     gzFile f = gzopen(path.c_str(), "wb");
@@ -91,7 +81,6 @@ class JsonlReaderTest : public ::testing::Test {
     EXPECT_EQ(all[2].id, "");
     EXPECT_EQ(r.skipped(), 0);
   }
-  fs::path dir_;
 };
 
 TEST_F(JsonlReaderTest, ReadsPlainFile) {

@@ -1,6 +1,8 @@
 // The task registry and the reader's edge cases: unknown tasks, missing and empty files, the
 // Fail / Skip policy with "path:line: reason", unlabeled rows, gzip, rewind.
 #include <gtest/gtest.h>
+
+#include "tests/TempDirTest.h"
 #include <unistd.h>
 #include <zlib.h>
 
@@ -41,22 +43,7 @@ std::vector<TextToTextExample> drain(TaskReader& r, std::vector<int64_t>* lines 
 
 }  // namespace
 
-class TaskReaderTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("ptuner_task_reader_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string write(const std::string& name, const std::string& text) {
-    const std::string path = (dir_ / name).string();
-    std::ofstream(path, std::ios::binary) << text;
-    return path;
-  }
-  fs::path dir_;
-};
+using TaskReaderTest = ptuner::testing::TempDirTest;
 
 TEST_F(TaskReaderTest, RegistryKnowsEveryTask) {
   EXPECT_EQ(known_task_names(),
