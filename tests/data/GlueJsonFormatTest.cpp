@@ -9,33 +9,20 @@
 #include "data/MalformedRecord.h"
 #include "data/TaskReader.h"
 #include "dist/Check.h"
+#include "tests/data/ReaderTestSupport.h"
 
 using namespace ptuner::data;
 
+using reader_testing::drain;
+using reader_testing::read_all;
+using reader_testing::reason_of;
+
 namespace {
 
-const std::string kFixtures = std::string(PTUNER_FIXTURES) + "/data/";
-
-std::vector<TextToTextExample> read_all(const std::string& task, const std::string& file,
-                                        bool task_prefix = false, bool is_training = false,
-                                        OnError policy = OnError::Fail) {
-  auto r = TaskReader::open(task, kFixtures + file, policy, task_prefix, is_training);
-  std::vector<TextToTextExample> out;
-  TextToTextExample ex;
-  while (r->next(ex)) out.push_back(ex);
-  return out;
-}
 
 std::string reason_of(const std::string& task, const std::string& line, bool is_training) {
   GlueJsonFormat f(task, false, is_training);
-  std::vector<TextToTextExample> out;
-  try {
-    f.parse(line, true, out);
-  } catch (const MalformedRecord& e) {
-    EXPECT_TRUE(out.empty());
-    return e.what();
-  }
-  return "";
+  return reader_testing::reason_of(f, line);
 }
 
 }  // namespace

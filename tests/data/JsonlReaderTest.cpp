@@ -13,11 +13,14 @@
 
 #include "data/JsonlReader.h"
 #include "dist/Check.h"
+#include "tests/data/ReaderTestSupport.h"
 
 namespace fs = std::filesystem;
 using ptuner::data::JsonlReader;
 using ptuner::data::OnError;
 using ptuner::data::TextToTextExample;
+
+using ptuner::data::reader_testing::drain;
 
 namespace {
 
@@ -31,15 +34,6 @@ const char* kGood =
                                                                                           // final
                                                                                           // newline
 
-std::vector<TextToTextExample> read_all(JsonlReader& r, std::vector<int64_t>* lines = nullptr) {
-  std::vector<TextToTextExample> out;
-  TextToTextExample ex;
-  while (r.next(ex)) {
-    out.push_back(ex);
-    if (lines) lines->push_back(r.line());
-  }
-  return out;
-}
 
 void expect_what_contains(const std::function<void()>& f, const std::vector<std::string>& parts) {
   try {
@@ -66,7 +60,7 @@ class JsonlReaderTest : public ptuner::testing::TempDirTest {
   }
   void check_good(JsonlReader& r) {
     std::vector<int64_t> lines;
-    const auto all = read_all(r, &lines);
+    const auto all = drain(r, &lines);
     ASSERT_EQ(all.size(), 3u);
     EXPECT_EQ(lines, (std::vector<int64_t>{1, 3, 5}));
     EXPECT_EQ(all[0].inputs, "review: a lovely film");
@@ -100,7 +94,7 @@ TEST_F(JsonlReaderTest, ReadsGzipFileByMagicBytes) {
 
 TEST_F(JsonlReaderTest, RewindStartsAgain) {
   JsonlReader r(write_gz("good.jsonl.gz", kGood), OnError::Fail);
-  const auto first = read_all(r);
+  const auto first = drain(r);
   r.rewind();
   EXPECT_EQ(r.line(), 0);
   check_good(r);
@@ -113,7 +107,7 @@ TEST_F(JsonlReaderTest, LongLinesAcrossChunks) {
                            "{\"inputs\": \"short\", \"targets\": \"" + big + "y\"}\n";
   for (const std::string& path : {write("long.jsonl", text), write_gz("long.jsonl.gz", text)}) {
     JsonlReader r(path, OnError::Fail);
-    const auto all = read_all(r);
+    const auto all = drain(r);
     ASSERT_EQ(all.size(), 2u) << path;
     EXPECT_EQ(all[0].inputs, big);
     EXPECT_EQ(all[0].targets, "t1");
@@ -142,7 +136,7 @@ TEST_F(JsonlReaderTest, SkipModeCountsAndGoesOn) {
                                  "{\"inputs\": \"g\", \"targets\": \"h\"}\n");
   JsonlReader r(path, OnError::Skip);
   std::vector<int64_t> lines;
-  const auto all = read_all(r, &lines);
+  const auto all = drain(r, &lines);
   ASSERT_EQ(all.size(), 3u);
   EXPECT_EQ(all[2].inputs, "g");
   EXPECT_EQ(lines, (std::vector<int64_t>{1, 2, 4}));
@@ -152,7 +146,7 @@ TEST_F(JsonlReaderTest, SkipModeCountsAndGoesOn) {
       << r.skip_reasons()[0];
   r.rewind();
   EXPECT_EQ(r.skipped(), 0);
-  EXPECT_EQ(read_all(r).size(), 3u);
+  EXPECT_EQ(drain(r).size(), 3u);
   EXPECT_EQ(r.skipped(), 1);
 }
 
@@ -188,7 +182,7 @@ TEST_F(JsonlReaderTest, SkipKeepsTheFirstTenReasons) {
   for (int i = 0; i < 15; ++i) text += "{\"inputs\": \"only\"}\n";
   text += "{\"inputs\": \"a\", \"targets\": \"b\"}\n";
   JsonlReader r(write("many.jsonl", text), OnError::Skip);
-  const auto all = read_all(r);
+  const auto all = drain(r);
   ASSERT_EQ(all.size(), 1u);
   EXPECT_EQ(r.line(), 16);
   EXPECT_EQ(r.skipped(), 15);

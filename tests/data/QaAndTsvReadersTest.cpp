@@ -9,22 +9,18 @@
 #include "data/TaskReader.h"
 #include "data/T5Text.h"
 #include "dist/Check.h"
+#include "tests/data/ReaderTestSupport.h"
 
 using namespace ptuner::data;
 
+using reader_testing::drain;
+using reader_testing::read_all;
+using reader_testing::reason_of;
+
 namespace {
 
-const std::string kFixtures = std::string(PTUNER_FIXTURES) + "/data/";
+const std::string kFixtures = reader_testing::fixture("");
 
-std::vector<TextToTextExample> read_all(TaskReader& r, std::vector<int64_t>* lines = nullptr) {
-  std::vector<TextToTextExample> out;
-  TextToTextExample ex;
-  while (r.next(ex)) {
-    out.push_back(ex);
-    if (lines) lines->push_back(r.line());
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -41,7 +37,7 @@ TEST(QaAndTsvReadersTest, MrqaGzipWithHeader) {
   const std::string path = kFixtures + "MRQA/SQuAD-dev.jsonl.gz";
   auto r = TaskReader::open("mrqa", path, OnError::Skip, false, false);
   std::vector<int64_t> lines;
-  const auto ex = read_all(*r, &lines);
+  const auto ex = drain(*r, &lines);
   EXPECT_TRUE(r->compressed());
   ASSERT_EQ(ex.size(), 3u);
   EXPECT_EQ(lines, (std::vector<int64_t>{2, 2, 4}));
@@ -65,14 +61,14 @@ TEST(QaAndTsvReadersTest, MrqaGzipWithHeader) {
   EXPECT_EQ(ex[2].targets, "4");
   // task_prefix changes nothing (T5's SQuAD format has no task name).
   auto p = TaskReader::open("mrqa", path, OnError::Skip, true, true);
-  EXPECT_EQ(read_all(*p)[2].inputs, ex[2].inputs);
+  EXPECT_EQ(drain(*p)[2].inputs, ex[2].inputs);
 }
 
 TEST(QaAndTsvReadersTest, MrpcTsvWithBareQuotesAndBadRows) {
   const std::string path = kFixtures + "MRPC/dev.tsv";
   auto r = TaskReader::open("mrpc", path, OnError::Skip, false, true);
   std::vector<int64_t> lines;
-  const auto ex = read_all(*r, &lines);
+  const auto ex = drain(*r, &lines);
   ASSERT_EQ(ex.size(), 3u);
   EXPECT_EQ(lines, (std::vector<int64_t>{2, 3, 6}));
   EXPECT_EQ(ex[0].inputs,
@@ -87,7 +83,7 @@ TEST(QaAndTsvReadersTest, MrpcTsvWithBareQuotesAndBadRows) {
   EXPECT_EQ(r->skip_reasons()[0], path + ":4: row has 4 tab-separated fields, the header has 5");
   EXPECT_EQ(r->skip_reasons()[1], path + ":5: \"Quality\" is '2', not 0 or 1");
   auto t = TaskReader::open("mrpc", kFixtures + "MRPC/test.tsv", OnError::Fail, true, false);
-  const auto test = read_all(*t);
+  const auto test = drain(*t);
   ASSERT_EQ(test.size(), 2u);
   EXPECT_EQ(test[0].inputs, "mrpc sentence1: PCCW's chief operating officer will leave. "
                             "sentence2: The COO of PCCW is leaving.");
@@ -98,7 +94,7 @@ TEST(QaAndTsvReadersTest, MrpcTsvWithBareQuotesAndBadRows) {
 
 TEST(QaAndTsvReadersTest, QqpTsv) {
   auto r = TaskReader::open("qqp", kFixtures + "QQP/dev.tsv", OnError::Fail, true, true);
-  const auto ex = read_all(*r);
+  const auto ex = drain(*r);
   ASSERT_EQ(ex.size(), 3u);
   EXPECT_EQ(ex[2].inputs, "qqp question1: Is there a reason why we should travel alone? "
                           "question2: What are some reasons to travel alone?");
@@ -107,7 +103,7 @@ TEST(QaAndTsvReadersTest, QqpTsv) {
   EXPECT_EQ(ex[0].id, "201359");
   EXPECT_EQ(ex[0].choices, (std::vector<std::string>{"not_duplicate", "duplicate"}));
   auto t = TaskReader::open("qqp", kFixtures + "QQP/test.tsv", OnError::Fail, false, false);
-  const auto test = read_all(*t);
+  const auto test = drain(*t);
   ASSERT_EQ(test.size(), 2u);
   EXPECT_EQ(test[1].inputs, "question1: Which one dissolve in water quikly sugar, salt, methane "
                             "and carbon di oxide? question2: Which fish would survive in salt "

@@ -11,37 +11,17 @@
 #include "data/TaskReader.h"
 #include "data/WscFormat.h"
 #include "dist/Check.h"
+#include "tests/data/ReaderTestSupport.h"
 
 using namespace ptuner::data;
 
+using reader_testing::drain;
+using reader_testing::read_all;
+using reader_testing::reason_of;
+
 namespace {
 
-const std::string kFixtures = std::string(PTUNER_FIXTURES) + "/data/";
 
-std::vector<TextToTextExample> read_all(const std::string& task, const std::string& file,
-                                        bool task_prefix, bool is_training,
-                                        OnError policy = OnError::Fail,
-                                        std::vector<int64_t>* lines = nullptr) {
-  auto r = TaskReader::open(task, kFixtures + file, policy, task_prefix, is_training);
-  std::vector<TextToTextExample> out;
-  TextToTextExample ex;
-  while (r->next(ex)) {
-    out.push_back(ex);
-    if (lines) lines->push_back(r->line());
-  }
-  return out;
-}
-
-std::string reason_of(TaskFormat& f, const std::string& line) {
-  std::vector<TextToTextExample> out;
-  try {
-    f.parse(line, true, out);
-  } catch (const MalformedRecord& e) {
-    EXPECT_TRUE(out.empty());
-    return e.what();
-  }
-  return "";
-}
 
 const std::string kMultiRcParagraph =
     "Sent 1: Tom lost his keys at the park. Sent 2: He found them under the bench. ";

@@ -14,9 +14,14 @@
 
 #include "data/TaskReader.h"
 #include "dist/Check.h"
+#include "tests/data/ReaderTestSupport.h"
 
 namespace fs = std::filesystem;
 using namespace ptuner::data;
+
+using reader_testing::drain;
+using reader_testing::read_all;
+using reader_testing::reason_of;
 
 namespace {
 
@@ -31,15 +36,6 @@ std::string error_of(const std::function<void()>& f) {
   return "no error";
 }
 
-std::vector<TextToTextExample> drain(TaskReader& r, std::vector<int64_t>* lines = nullptr) {
-  std::vector<TextToTextExample> out;
-  TextToTextExample ex;
-  while (r.next(ex)) {
-    out.push_back(ex);
-    if (lines) lines->push_back(r.line());
-  }
-  return out;
-}
 
 }  // namespace
 
