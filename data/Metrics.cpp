@@ -96,19 +96,6 @@ Metrics jsonl(const Examples& examples, const Strings& predictions) {
           {"examples", static_cast<double>(preds.size())}};
 }
 
-// Python's s.split(" "): empty strings between adjacent spaces are kept.
-Strings split_on_space(const std::string& s) {
-  Strings out(1);
-  for (const char c : s) {
-    if (c == ' ') {
-      out.emplace_back();
-    } else {
-      out.back() += c;
-    }
-  }
-  return out;
-}
-
 // strip, lower, drop determiners (T5's clean()).
 std::string wsc_clean(const std::string& s) {
   static const std::set<std::string> determiners = {
@@ -116,7 +103,7 @@ std::string wsc_clean(const std::string& s) {
       "some", "that", "the", "their", "these", "this", "those", "which", "whose", "your"};
   std::string out;
   bool first = true;
-  for (const auto& w : split_on_space(utf8::lower(t5_text::trim(s)))) {
+  for (const auto& w : t5_text::split_on_space(utf8::lower(t5_text::trim(s)))) {
     if (determiners.count(w) != 0) continue;
     if (!first) out += ' ';
     out += w;
@@ -130,7 +117,7 @@ std::string wsc_clean(const std::string& s) {
 bool wsc_names_referent(const std::string& prediction, const std::string& referent) {
   const std::string p = wsc_clean(prediction), r = wsc_clean(referent);
   if ((p.find('\'') != std::string::npos) != (r.find('\'') != std::string::npos)) return false;
-  const Strings pw = split_on_space(p), rw = split_on_space(r);
+  const Strings pw = t5_text::split_on_space(p), rw = t5_text::split_on_space(r);
   const std::set<std::string> ps(pw.begin(), pw.end()), rs(rw.begin(), rw.end());
   return std::includes(rs.begin(), rs.end(), ps.begin(), ps.end()) ||
          std::includes(ps.begin(), ps.end(), rs.begin(), rs.end());

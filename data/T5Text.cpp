@@ -78,4 +78,15 @@ std::string trim(const std::string& text) {
   return text.substr(b, e - b + 1);
 }
 
+std::vector<std::string> split_on_space(const std::string& text) {
+  std::vector<std::string> out(1);
+  for (const char c : text) {
+    if (c == ' ')
+      out.emplace_back();
+    else
+      out.back() += c;
+  }
+  return out;
+}
+
 }  // namespace ptuner::data::t5_text

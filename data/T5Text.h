@@ -27,4 +27,7 @@ std::string normalize_python_whitespace(const std::string& text);
 // Strips ASCII whitespace (" \t\n\r\f\v") at both ends.
 std::string trim(const std::string& text);
 
+// Python's text.split(" "): every single space separates, so adjacent spaces give empty words.
+std::vector<std::string> split_on_space(const std::string& text);
+
 }  // namespace ptuner::data::t5_text

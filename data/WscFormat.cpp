@@ -1,5 +1,7 @@
 #include "data/WscFormat.h"
 
+#include "data/T5Text.h"
+
 #include <cctype>
 #include <cstdlib>
 #include <sstream>
@@ -17,19 +19,6 @@ WscFormat::WscFormat(bool task_prefix, bool is_training)
     : task_prefix_(task_prefix), is_training_(is_training) {}
 
 namespace {
-
-// Python's s.split(" ").
-std::vector<std::string> split_on_space(const std::string& s) {
-  std::vector<std::string> out(1);
-  for (const char c : s) {
-    if (c == ' ') {
-      out.emplace_back();
-    } else {
-      out.back() += c;
-    }
-  }
-  return out;
-}
 
 bool is_punct(char c) { return std::ispunct(static_cast<unsigned char>(c)) != 0; }
 
@@ -74,7 +63,7 @@ bool WscFormat::parse(const std::string& line, bool, std::vector<TextToTextExamp
   const int64_t i2 = jf::int_field(target, "span2_index", "target");
   const std::string s1 = fix_span_text(text, jf::string_field(target, "span1_text", "target"), i1);
   const std::string s2 = fix_span_text(text, jf::string_field(target, "span2_text", "target"), i2);
-  std::vector<std::string> words = split_on_space(text);
+  std::vector<std::string> words = t5_text::split_on_space(text);
   const auto n = static_cast<int64_t>(words.size());
   if (i2 < 0 || i2 >= n)
     throw MalformedRecord(
