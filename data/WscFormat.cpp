@@ -1,13 +1,12 @@
 #include "data/WscFormat.h"
 
-#include "data/T5Text.h"
-
 #include <cctype>
 #include <cstdlib>
 #include <sstream>
 
 #include "data/JsonFields.h"
 #include "data/MalformedRecord.h"
+#include "data/T5Text.h"
 #include "data/Utf8.h"
 #include "dist/Check.h"
 
