@@ -1,6 +1,6 @@
 #include "model_parallel/BlockRecompute.h"
 
-#include <ATen/CPUGeneratorImpl.h>
+#include "model_parallel/RngState.h"
 
 namespace ptuner::mp {
 
@@ -8,18 +8,6 @@ using torch::autograd::AutogradContext;
 using torch::autograd::tensor_list;
 
 namespace {
-
-torch::Tensor rng_state() {
-  auto gen = at::detail::getDefaultCPUGenerator();
-  std::lock_guard<std::mutex> lock(gen.mutex());
-  return gen.get_state();
-}
-
-void set_rng_state(const torch::Tensor& s) {
-  auto gen = at::detail::getDefaultCPUGenerator();
-  std::lock_guard<std::mutex> lock(gen.mutex());
-  gen.set_state(s);
-}
 
 torch::Tensor or_none(const torch::Tensor& t) { return t.numel() ? t : torch::Tensor(); }
 
@@ -31,7 +19,7 @@ struct Recompute : torch::autograd::Function<Recompute> {
     ctx->saved_data["block"] = block;
     ctx->saved_data["self_bias"] = self_bias;
     ctx->saved_data["cross_bias"] = cross_bias;
-    ctx->saved_data["rng"] = rng_state();
+    ctx->saved_data["rng"] = cpu_rng_state();
     ctx->save_for_backward({h, enc});
     auto& b = *reinterpret_cast<T5Block*>(block);
     return b(h, self_bias, or_none(enc), or_none(cross_bias));
@@ -43,14 +31,14 @@ struct Recompute : torch::autograd::Function<Recompute> {
     const bool has_enc = saved[1].numel() > 0;
     auto h = saved[0].detach().requires_grad_(true);
     auto enc = has_enc ? saved[1].detach().requires_grad_(true) : torch::Tensor();
-    const auto now = rng_state();
-    set_rng_state(ctx->saved_data["rng"].toTensor());
+    const auto now = cpu_rng_state();
+    set_cpu_rng_state(ctx->saved_data["rng"].toTensor());
     torch::Tensor out;
     {
       torch::AutoGradMode on(true);
       out = b(h, ctx->saved_data["self_bias"].toTensor(), enc, or_none(ctx->saved_data["cross_bias"].toTensor()));
     }
-    set_rng_state(now);
+    set_cpu_rng_state(now);
     torch::autograd::backward({out}, {grad[0]});
     return {h.grad(), has_enc ? enc.grad() : torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
   }

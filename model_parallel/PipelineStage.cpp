@@ -36,20 +36,14 @@ std::vector<torch::Tensor> PipelineStage::forward(const MicroBatch& mb, const st
                                                   const PromptInjection& prompt, double z_loss, LossSums* loss) {
   const auto& c = model_->config();
   const auto& s = model_->stage();
-  const int64_t L = c.num_layers, B = mb.input_ids.size(0);
-  auto enc_mask = prefix_ > 0 ? torch::cat({torch::ones({B, prefix_}, mb.attention_mask.options()), mb.attention_mask}, 1)
-                              : mb.attention_mask;
+  const int64_t L = c.num_layers;
+  auto enc_mask = prefixed_mask(mb.attention_mask, prefix_);
   torch::Tensor h, enc;
   const int64_t k = first_block();
   if (s.first) {
     PTUNER_CHECK(prompt.prefix_length() == prefix_, "stage expects a prompt of {} rows, got {}", prefix_,
                  prompt.prefix_length());
-    h = model_->shared(mb.input_ids).to(model_->dtype());
-    if (prompt.encoder_prefix.defined()) {
-      auto prefix = prompt.encoder_prefix.to(model_->dtype());
-      if (prefix.dim() == 2) prefix = prefix.unsqueeze(0).expand({B, prefix_, c.d_model});
-      h = torch::cat({prefix, h}, 1);
-    }
+    h = model_->encoder_input(mb.input_ids, prompt);
   } else if (k < L) {
     h = inputs.at(0);
   } else if (k == L) {

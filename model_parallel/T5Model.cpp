@@ -37,17 +37,21 @@ torch::Tensor T5ModelImpl::encode(const torch::Tensor& ids, const torch::Tensor&
                                   torch::Tensor* full_mask) {
   PTUNER_CHECK(encoder && shared && encoder->begin() == 0 && encoder->ends_stack(),
                "T5Model::encode needs the whole encoder on this stage ({})", stage_.str());
-  auto h = shared(ids).to(dtype_);
-  auto m = mask;
-  if (prompt.encoder_prefix.defined()) {
-    const int64_t B = ids.size(0), p = prompt.prefix_length();
-    auto prefix = prompt.encoder_prefix.to(dtype_);
-    if (prefix.dim() == 2) prefix = prefix.unsqueeze(0).expand({B, p, config_.d_model});
-    h = torch::cat({prefix, h}, 1);
-    m = torch::cat({torch::ones({B, p}, mask.options()), mask}, 1);
-  }
+  auto m = prefixed_mask(mask, prompt.prefix_length());
   if (full_mask) *full_mask = m;
-  return encoder(h, m);
+  return encoder(encoder_input(ids, prompt), m);
+}
+
+torch::Tensor prefixed_mask(const torch::Tensor& mask, int64_t p) {
+  return p > 0 ? torch::cat({torch::ones({mask.size(0), p}, mask.options()), mask}, 1) : mask;
+}
+
+torch::Tensor T5ModelImpl::encoder_input(const torch::Tensor& ids, const PromptInjection& prompt) {
+  auto h = shared(ids).to(dtype_);
+  if (!prompt.encoder_prefix.defined()) return h;
+  auto prefix = prompt.encoder_prefix.to(dtype_);
+  if (prefix.dim() == 2) prefix = prefix.unsqueeze(0).expand({ids.size(0), prompt.prefix_length(), config_.d_model});
+  return torch::cat({prefix, h}, 1);
 }
 
 torch::Tensor T5ModelImpl::decode(const torch::Tensor& decoder_ids, const torch::Tensor& enc,

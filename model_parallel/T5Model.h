@@ -15,6 +15,9 @@
 
 namespace ptuner::mp {
 
+// mask [B, S] -> [B, p+S] with the p prompt positions attended.
+torch::Tensor prefixed_mask(const torch::Tensor& mask, int64_t p);
+
 class T5ModelImpl : public torch::nn::Module {
  public:
   T5ModelImpl(const T5Config& config, const dist::ParallelState& ps, const StageSpec& stage);
@@ -42,6 +45,8 @@ class T5ModelImpl : public torch::nn::Module {
   LossSums loss_sums(const torch::Tensor& ids, const torch::Tensor& mask, const torch::Tensor& labels,
                      const PromptInjection& prompt, double z_loss);
 
+  // Encoder input embeddings with the prompt prepended: ids [B, S] -> [B, p+S, d].
+  torch::Tensor encoder_input(const torch::Tensor& ids, const PromptInjection& prompt);
   // The input embedding rows for ids (used by prompt initialisers).
   torch::Tensor embed(const torch::Tensor& ids) { return shared(ids); }
 

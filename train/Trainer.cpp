@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "dist/Check.h"
+#include "model_parallel/RngState.h"
 #include "train/AdamW.h"
 #include "train/Adafactor.h"
 #include "train/Evaluator.h"
@@ -21,18 +22,6 @@ using Clock = std::chrono::steady_clock;
 std::string hms(double seconds) {
   const auto s = static_cast<int64_t>(seconds + 0.5);
   return fmt::format("{:02}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60);
-}
-
-torch::Tensor cpu_rng_state() {
-  auto gen = at::detail::getDefaultCPUGenerator();
-  std::lock_guard<std::mutex> lock(gen.mutex());
-  return gen.get_state();
-}
-
-void set_cpu_rng_state(const torch::Tensor& state) {
-  auto gen = at::detail::getDefaultCPUGenerator();
-  std::lock_guard<std::mutex> lock(gen.mutex());
-  gen.set_state(state);
 }
 
 }  // namespace
@@ -169,7 +158,7 @@ Checkpoint Trainer::snapshot() const {
   c.optimizer_name = optimizer_->name();
   c.optimizer = optimizer_->state();
   c.data_position = loader_->position();
-  c.rng_state = cpu_rng_state();
+  c.rng_state = mp::cpu_rng_state();
   c.config_toml = config_.toml;
   c.model_fingerprint = frozen_.fingerprint;
   c.best_metric = best_metric_;
@@ -186,7 +175,7 @@ void Trainer::restore(const Checkpoint& ck, const std::string& path) {
   prompt_->load_parameters(ck.params, path);
   optimizer_->load_state(ck.optimizer);
   loader_->seek(ck.data_position);
-  if (ck.rng_state.defined()) set_cpu_rng_state(ck.rng_state);
+  if (ck.rng_state.defined()) mp::set_cpu_rng_state(ck.rng_state);
   step_ = ck.step;
   best_metric_ = ck.best_metric;
   best_step_ = ck.best_step;
