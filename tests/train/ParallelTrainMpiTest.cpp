@@ -53,7 +53,9 @@ length = 5
     auto all = w->all_gather(mine.unsqueeze(0));
     const auto l = ps.layout();
     for (int r = 0; r < w->size(); ++r)
-      if (dist::Coordinates::of(l, r).pp_idx == 0 && owns_prompt(ps)) EXPECT_TRUE(torch::equal(all[r], mine)) << "rank " << r;
+      if (dist::Coordinates::of(l, r).pp_idx == 0 && owns_prompt(ps)) {
+        EXPECT_TRUE(torch::equal(all[r], mine)) << "rank " << r;
+      }
   }
   static std::string root_;
   std::string schedule_ = "1f1b";
@@ -77,7 +79,9 @@ TEST_F(ParallelTrain, StepsMatchOneRankAndPromptsAgreeBitwise) {
       EXPECT_LT(rel_diff(embedding(parallel).grad(), embedding(reference).grad()), 1e-5) << layout.str();
     }
   }
-  if (owns_prompt(ps)) EXPECT_LT(rel_diff(embedding(parallel), embedding(reference)), 1e-5);
+  if (owns_prompt(ps)) {
+    EXPECT_LT(rel_diff(embedding(parallel), embedding(reference)), 1e-5);
+  }
   expect_same_prompt_everywhere(parallel, ps);
 }
 
@@ -114,7 +118,9 @@ TEST_F(ParallelTrain, GPipeGivesTheSameNumbersAs1F1B) {
     auto a = one.step(), b = gpipe.step();
     EXPECT_EQ(a.loss, b.loss) << "step " << step;  // same arithmetic, another order of micro-batches' work
   }
-  if (owns_prompt(ps)) EXPECT_TRUE(torch::equal(embedding(one), embedding(gpipe)));
+  if (owns_prompt(ps)) {
+    EXPECT_TRUE(torch::equal(embedding(one), embedding(gpipe)));
+  }
 }
 
 TEST_F(ParallelTrain, GradientAccumulationWithDataParallelEqualsOneRank) {
@@ -131,7 +137,9 @@ TEST_F(ParallelTrain, GradientAccumulationWithDataParallelEqualsOneRank) {
     auto a = reference.step(), b = parallel.step();
     EXPECT_LT(std::abs(b.loss - a.loss) / a.loss, 1e-5) << "step " << step;
   }
-  if (owns_prompt(ps)) EXPECT_LT(rel_diff(embedding(parallel), embedding(reference)), 1e-5);
+  if (owns_prompt(ps)) {
+    EXPECT_LT(rel_diff(embedding(parallel), embedding(reference)), 1e-5);
+  }
 }
 
 TEST_F(ParallelTrain, RecomputationGivesTheSameNumbers) {
@@ -145,7 +153,9 @@ TEST_F(ParallelTrain, RecomputationGivesTheSameNumbers) {
     auto a = plain.step(), b = again.step();
     EXPECT_LT(std::abs(b.loss - a.loss) / a.loss, 1e-5) << "step " << i;
   }
-  if (owns_prompt(ps)) EXPECT_LT(rel_diff(embedding(again), embedding(plain)), 1e-5);
+  if (owns_prompt(ps)) {
+    EXPECT_LT(rel_diff(embedding(again), embedding(plain)), 1e-5);
+  }
 }
 
 TEST_F(ParallelTrain, WithDropoutEveryRankStillHoldsTheSamePrompt) {
