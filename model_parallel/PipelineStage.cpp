@@ -32,6 +32,20 @@ std::vector<std::vector<int64_t>> PipelineStage::output_shapes(const MicroBatch&
   return model_->stage().last ? std::vector<std::vector<int64_t>>{} : boundary_shapes(end_block(), mb);
 }
 
+torch::Tensor PipelineStage::encode_blocks(const torch::Tensor& ids, const torch::Tensor& h,
+                                           const torch::Tensor& enc_mask, const PromptInjection& prompt) {
+  if (!model_->stage().first) return model_->encoder(h, enc_mask);
+  PTUNER_CHECK(prompt.prefix_length() == prefix_, "stage expects a prompt of {} rows, got {}", prefix_,
+               prompt.prefix_length());
+  return model_->encoder(model_->encoder_input(ids, prompt), enc_mask);
+}
+
+torch::Tensor PipelineStage::decode_blocks(const torch::Tensor& decoder_ids, const torch::Tensor& h,
+                                           const torch::Tensor& enc, const torch::Tensor& enc_mask) {
+  auto x = model_->stage().decoder_begin == 0 ? model_->shared(decoder_ids).to(model_->dtype()) : h;
+  return model_->decoder(x, torch::Tensor(), enc, enc_mask);
+}
+
 std::vector<torch::Tensor> PipelineStage::forward(const MicroBatch& mb, const std::vector<torch::Tensor>& inputs,
                                                   const PromptInjection& prompt, double z_loss, LossSums* loss) {
   const auto& c = model_->config();
@@ -40,27 +54,18 @@ std::vector<torch::Tensor> PipelineStage::forward(const MicroBatch& mb, const st
   auto enc_mask = prefixed_mask(mb.attention_mask, prefix_);
   torch::Tensor h, enc;
   const int64_t k = first_block();
-  if (s.first) {
-    PTUNER_CHECK(prompt.prefix_length() == prefix_, "stage expects a prompt of {} rows, got {}", prefix_,
-                 prompt.prefix_length());
-    h = model_->encoder_input(mb.input_ids, prompt);
-  } else if (k < L) {
-    h = inputs.at(0);
-  } else if (k == L) {
-    enc = inputs.at(0);
-  } else {
+  if (!s.first && k <= L) {
+    (k < L ? h : enc) = inputs.at(0);  // encoder hidden state, or the finished encoder output
+  } else if (!s.first) {
     h = inputs.at(0);
     enc = inputs.at(1);
   }
   if (s.has_encoder()) {
-    h = model_->encoder(h, enc_mask);
+    h = encode_blocks(mb.input_ids, h, enc_mask, prompt);
     if (model_->encoder->ends_stack()) enc = h, h = torch::Tensor();
   }
-  if (s.has_decoder()) {
-    auto decoder_ids = shift_right(mb.labels, c.decoder_start_token_id, c.pad_token_id);
-    if (s.decoder_begin == 0) h = model_->shared(decoder_ids).to(model_->dtype());
-    h = model_->decoder(h, torch::Tensor(), enc, enc_mask);
-  }
+  if (s.has_decoder())
+    h = decode_blocks(shift_right(mb.labels, c.decoder_start_token_id, c.pad_token_id), h, enc, enc_mask);
   if (s.last) {
     PTUNER_CHECK(loss, "the last stage needs somewhere to put the loss");
     *loss = cross_entropy_sums(model_->lm_logits_local(h), mb.labels, z_loss, model_->tp_comm(), model_->vocab_begin());

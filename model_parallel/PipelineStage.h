@@ -37,7 +37,19 @@ class PipelineStage {
   std::vector<torch::Tensor> forward(const MicroBatch& mb, const std::vector<torch::Tensor>& inputs,
                                      const PromptInjection& prompt, double z_loss, LossSums* loss);
 
+  // The two halves of forward(), also used alone by decoding through the pipeline.
+  // This stage's encoder blocks: from ids [B, S] with the prompt prepended on the first stage,
+  // else from the previous stage's h [B, p+S, d]; -> [B, p+S, d], the encoder output (final
+  // norm applied) when the encoder ends on this stage. enc_mask: [B, p+S].
+  torch::Tensor encode_blocks(const torch::Tensor& ids, const torch::Tensor& h, const torch::Tensor& enc_mask,
+                              const PromptInjection& prompt);
+  // This stage's decoder blocks: from decoder_ids [B, T] on the stage holding decoder block 0,
+  // else from the previous stage's h [B, T, d]; enc: [B, p+S, d] -> [B, T, d].
+  torch::Tensor decode_blocks(const torch::Tensor& decoder_ids, const torch::Tensor& h, const torch::Tensor& enc,
+                              const torch::Tensor& enc_mask);
+
   T5Model& model() { return model_; }
+  int64_t prefix_length() const { return prefix_; }
   int64_t first_block() const;  // global index of this stage's first block
   int64_t end_block() const;    // one past its last
 

@@ -11,19 +11,51 @@
 
 namespace ptuner::train {
 
-torch::Tensor greedy_decode(mp::T5Model& model, PromptMethod& prompt, const torch::Tensor& ids,
-                            const torch::Tensor& mask, int64_t max_len) {
+torch::Tensor greedy_decode(mp::PipelineStage& stage, PromptMethod& prompt, const dist::ParallelState& ps,
+                            const torch::Tensor& ids, const torch::Tensor& mask, int64_t max_len) {
   torch::NoGradGuard no_grad;
+  auto& model = stage.model();
   const auto& c = model->config();
-  torch::Tensor enc_mask;
-  auto enc = model->encode(ids, mask, prompt.injection(), &enc_mask);
-  const int64_t B = ids.size(0);
+  const auto& s = model->stage();
+  const auto injection = s.first ? prompt.injection() : mp::PromptInjection{};
+  const int64_t L = c.num_layers, B = ids.size(0), d = c.d_model;
+  const auto enc_mask = mp::prefixed_mask(mask, stage.prefix_length());
+  const int64_t S = enc_mask.size(1);
+  constexpr int kTag = 11;
+  auto recv = [&](int64_t rows) {
+    auto t = torch::empty({B, rows, d}, torch::TensorOptions().dtype(model->dtype()));
+    ps.world().recv(t, ps.prev_rank(), kTag);
+    return t;
+  };
+  auto send = [&](const torch::Tensor& t) { ps.world().send(t.contiguous(), ps.next_rank(), kTag); };
+  // The encoder runs once; its output then travels down to every stage with decoder blocks.
+  torch::Tensor enc;
+  if (stage.first_block() < L) {
+    auto h = stage.encode_blocks(ids, s.first ? torch::Tensor() : recv(S), enc_mask, injection);
+    if (stage.end_block() < L)
+      send(h);
+    else
+      enc = h;
+  } else {
+    enc = recv(S);
+  }
+  if (stage.end_block() >= L && !s.last) send(enc);
+  // Each new token: the decoder stages in turn over the whole prefix, the last stage's argmax
+  // over the TP-gathered vocabulary, shared with every stage of the pipeline.
   auto dec = torch::full({B, 1}, c.decoder_start_token_id, torch::kLong);
   auto done = torch::zeros({B}, torch::kBool);
   for (int64_t t = 0; t < max_len; ++t) {
-    auto h = model->decode(dec, enc, enc_mask);
-    auto logits = model->lm_logits(h.narrow(1, h.size(1) - 1, 1)).squeeze(1);  // [B, V]
-    auto next = logits.argmax(-1).masked_fill(done, c.pad_token_id);
+    auto next = torch::empty({B}, torch::kLong);
+    if (s.has_decoder()) {
+      const int64_t T = dec.size(1);
+      auto h = stage.decode_blocks(dec, s.decoder_begin == 0 ? torch::Tensor() : recv(T), enc, enc_mask);
+      if (s.last)
+        next = model->lm_logits(h.narrow(1, T - 1, 1)).squeeze(1).argmax(-1).contiguous();  // [B]
+      else
+        send(h);
+    }
+    ps.pp().broadcast(next, ps.pp_size() - 1);
+    next.masked_fill_(done, c.pad_token_id);
     dec = torch::cat({dec, next.unsqueeze(1)}, 1);
     done = done.logical_or(next == c.eos_token_id);
     if (done.all().item<bool>()) break;
@@ -83,6 +115,7 @@ EvalResult evaluate(mp::T5Model& model, PromptMethod& prompt, const data::Tokeni
                     const dist::ParallelState& ps, const EvalOptions& o) {
   const bool was_training = model->is_training();
   model->eval();
+  mp::PipelineStage stage(model, prompt.injection().prefix_length());  // every stage holds the prompt's shape
   auto reader = data::TaskReader::open(o.task, o.path, o.on_error == "skip" ? data::OnError::Skip : data::OnError::Fail,
                                        o.task_prefix, /*is_training=*/false);
   data::Collator collator(o.max_input_len, o.max_target_len, tokenizer.pad_id());
@@ -92,7 +125,7 @@ EvalResult evaluate(mp::T5Model& model, PromptMethod& prompt, const data::Tokeni
   auto flush = [&] {
     if (batch.empty()) return;
     auto b = collator.collate(batch);
-    auto out = greedy_decode(model, prompt, b.input_ids, b.attention_mask, o.max_target_len);
+    auto out = greedy_decode(stage, prompt, ps, b.input_ids, b.attention_mask, o.max_target_len);
     for (int64_t i = 0; i < out.size(0); ++i) {
       auto row = out[i].contiguous();
       std::vector<int64_t> ids(row.data_ptr<int64_t>(), row.data_ptr<int64_t>() + row.numel());

@@ -1,12 +1,14 @@
 #pragma once
-// Greedy-decoding evaluation of a prompt on a dev file: each DP rank decodes its share
-// (examples i with i mod dp = dp_rank) and the counts are summed over DP.
+// Greedy-decoding evaluation of a prompt on a dev file at any layout: each DP replica decodes
+// its share (examples i with i mod dp = dp_rank) through its pipeline, and the predictions are
+// gathered over DP.
 #include <map>
 #include <string>
 #include <vector>
 
 #include "data/Tokenizer.h"
 #include "dist/ParallelState.h"
+#include "model_parallel/PipelineStage.h"
 #include "model_parallel/T5Model.h"
 #include "train/PromptMethod.h"
 #include "train/RunConfig.h"
@@ -36,9 +38,12 @@ struct EvalResult {
   std::vector<std::string> predictions;   // every example's, in file order (all DP ranks')
 };
 
-// ids: [B, S], mask: [B, S] -> generated ids [B, ≤ max_len] (no start token; pad after EOS)
-torch::Tensor greedy_decode(mp::T5Model& model, PromptMethod& prompt, const torch::Tensor& ids,
-                            const torch::Tensor& mask, int64_t max_len);
+// ids: [B, S], mask: [B, S] -> generated ids [B, ≤ max_len] (no start token; pad after EOS), on
+// every rank of the DP replica. The encoder runs once through the pipeline and its output is
+// passed on to the decoder stages; then per token the decoder stages run in turn over the
+// prefix (no cache) and the last stage's argmax is broadcast along the pipeline.
+torch::Tensor greedy_decode(mp::PipelineStage& stage, PromptMethod& prompt, const dist::ParallelState& ps,
+                            const torch::Tensor& ids, const torch::Tensor& mask, int64_t max_len);
 
 EvalResult evaluate(mp::T5Model& model, PromptMethod& prompt, const data::Tokenizer& tokenizer,
                     const dist::ParallelState& ps, const EvalOptions& options);

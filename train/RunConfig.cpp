@@ -231,10 +231,6 @@ void RunConfig::validate() const {
   PTUNER_CHECK(pipeline.stage_blocks.empty() || static_cast<int>(pipeline.stage_blocks.size()) == parallel.pp,
                "{}: parallel.stage_blocks has {} entries but parallel.pp is {}", s, pipeline.stage_blocks.size(),
                parallel.pp);
-  PTUNER_CHECK(parallel.pp == 1 || train.eval_every == 0,
-               "{}: evaluation through the pipeline is not available yet: with parallel.pp = {} set "
-               "train.eval_every = 0 and evaluate checkpoints with `ptuner eval` at pp = 1",
-               s, parallel.pp);
   PTUNER_CHECK(prompt.init != "class-labels" || !prompt.class_labels.empty(),
                "{}: prompt.init = \"class-labels\" needs prompt.class_labels", s);
   PTUNER_CHECK(prompt.init != "text" || !prompt.init_text.empty(), "{}: prompt.init = \"text\" needs prompt.init_text",

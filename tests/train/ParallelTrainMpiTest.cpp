@@ -1,7 +1,10 @@
-// Training at a (tp, dp) layout against the same training on one rank: one step's loss and prompt
+// Training at a (tp, pp, dp) layout against the same training on one rank: one step's loss and prompt
 // gradient within 1e-5 relative, five-step trajectories, the prompt bitwise identical on every
-// rank, and a checkpoint written at the layout resuming at tp = dp = 1.
+// rank, evaluation through the pipeline, and a checkpoint written at the layout resuming and
+// evaluating at tp = pp = dp = 1.
 #include <gtest/gtest.h>
+
+#include <fstream>
 
 #include "tests/MpiSupport.h"
 #include "tests/TestSupport.h"
@@ -87,7 +90,6 @@ TEST_F(ParallelTrain, StepsMatchOneRankAndPromptsAgreeBitwise) {
 
 TEST_F(ParallelTrain, EvaluationAtTheLayoutEqualsOneRank) {
   const auto layout = ptuner::testing::test_layout();
-  if (layout.pp > 1) GTEST_SKIP() << "evaluation runs at pp = 1";
   auto w = ptuner::testing::world();
   dist::ParallelState ps(layout, w);
   dist::ParallelState single(dist::Layout{}, ptuner::testing::self());
@@ -169,6 +171,45 @@ TEST_F(ParallelTrain, WithDropoutEveryRankStillHoldsTheSamePrompt) {
   Trainer t(c, ps);
   for (int i = 0; i < 3; ++i) t.step();
   expect_same_prompt_everywhere(t, ps);
+}
+
+TEST_F(ParallelTrain, CheckpointFromTheLayoutEvaluatesOnOneRankWithTheSameMetrics) {
+  auto w = ptuner::testing::world();
+  const auto layout = ptuner::testing::test_layout();
+  dist::ParallelState ps(layout, w);
+  auto c = config("layout-eval", layout, 4);
+  c.data.dev = root_ + "/dev.jsonl";
+  c.train.eval_every = 2;  // evaluation inside training, through the layout's pipeline
+  {
+    Trainer parallel(c, ps);
+    parallel.run(false);
+  }
+  data::Tokenizer tok(root_ + "/model/spiece.model");
+  const std::string path = root_ + "/layout-eval/checkpoint-last.h5";
+  auto load_into = [&](Trainer& t) {
+    auto ck = Checkpoint::load(path);
+    t.prompt().load_parameters(ck.params, path);
+  };
+  // The same checkpoint evaluated at the layout and on one rank.
+  Trainer at_layout(config("layout-eval-again", layout, 4), ps);
+  load_into(at_layout);
+  dist::ParallelState single(dist::Layout{}, ptuner::testing::self());
+  Trainer one(config("layout-eval-one-" + std::to_string(w->rank()), dist::Layout{}, 4), single);
+  load_into(one);
+  auto o = EvalOptions::from(c);
+  auto a = evaluate(one.frozen().model, one.prompt(), tok, single, o);
+  auto b = evaluate(at_layout.frozen().model, at_layout.prompt(), tok, ps, o);
+  ASSERT_EQ(a.predictions.size(), 13u);
+  EXPECT_EQ(b.predictions, a.predictions);
+  EXPECT_EQ(b.metrics, a.metrics);
+  ASSERT_TRUE(a.metrics.count("exact_match"));
+  // The evaluations during training were logged through the pipeline too.
+  if (w->rank() == 0) {
+    std::ifstream in(root_ + "/layout-eval/metrics.jsonl");
+    int evals = 0;
+    for (std::string line; std::getline(in, line);) evals += line.find("eval_exact_match") != std::string::npos;
+    EXPECT_EQ(evals, 2);
+  }
 }
 
 TEST_F(ParallelTrain, CheckpointFromTheLayoutResumesOnOneRank) {
