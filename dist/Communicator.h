@@ -12,6 +12,15 @@ namespace ptuner::dist {
 
 enum class ReduceOp { Sum, Avg, Max };
 
+// Cumulative time a backend spent inside its calls on this rank (waiting for the other ranks
+// included), the calls and the payload bytes this rank sent or contributed. MPI calls block, so
+// their time is the communication time; NCCL calls only enqueue work and are not counted.
+struct CommStats {
+  double seconds = 0;
+  int64_t calls = 0;
+  int64_t bytes = 0;
+};
+
 class Communicator {
  public:
   virtual ~Communicator() = default;
@@ -38,6 +47,11 @@ class Communicator {
   virtual double all_reduce_scalar(double v, ReduceOp op) = 0;
   // Ranks passing the same colour form a new group, ordered by key.
   virtual std::shared_ptr<Communicator> split(int color, int key) = 0;
+
+  const CommStats& stats() const { return stats_; }
+
+ protected:
+  CommStats stats_;
 };
 
 }  // namespace ptuner::dist

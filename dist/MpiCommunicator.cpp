@@ -1,5 +1,7 @@
 #include "dist/MpiCommunicator.h"
 
+#include <chrono>
+
 #include "dist/Check.h"
 
 namespace ptuner::dist {
@@ -34,6 +36,22 @@ void check_cpu_contiguous(const torch::Tensor& t, const char* what) {
   PTUNER_CHECK(t.is_contiguous(), "MpiCommunicator::{}: tensor must be contiguous", what);
 }
 
+// Adds the enclosing call's duration, one call and its bytes to the communicator's stats.
+class Timed {
+ public:
+  Timed(CommStats& stats, int64_t bytes) : stats_(stats), start_(std::chrono::steady_clock::now()) {
+    stats_.calls += 1;
+    stats_.bytes += bytes;
+  }
+  ~Timed() { stats_.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count(); }
+
+ private:
+  CommStats& stats_;
+  std::chrono::steady_clock::time_point start_;
+};
+
+int64_t bytes_of(const torch::Tensor& t) { return t.numel() * static_cast<int64_t>(t.element_size()); }
+
 }  // namespace
 
 MpiCommunicator::MpiCommunicator(MPI_Comm comm) : comm_(comm) {
@@ -56,10 +74,11 @@ void MpiCommunicator::all_reduce(torch::Tensor& t, ReduceOp op) {
   check_cpu_contiguous(t, "all_reduce");
   if (reduced_in_f32(t.scalar_type())) {
     auto f = t.to(torch::kFloat32).contiguous();
-    all_reduce(f, op);
+    all_reduce(f, op);  // timed there
     t.copy_(f);
     return;
   }
+  Timed timed(stats_, bytes_of(t));
   MPI_Op mop = op == ReduceOp::Max ? MPI_MAX : MPI_SUM;
   const MPI_Datatype type = mpi_type(t.scalar_type());  // validated on one rank too
   if (size_ > 1)
@@ -74,6 +93,7 @@ void MpiCommunicator::all_reduce(torch::Tensor& t, ReduceOp op) {
 
 void MpiCommunicator::broadcast(torch::Tensor& t, int root) {
   check_cpu_contiguous(t, "broadcast");
+  Timed timed(stats_, bytes_of(t));
   if (!reduced_in_f32(t.scalar_type())) mpi_type(t.scalar_type());  // validated on one rank too
   if (size_ == 1) return;
   if (reduced_in_f32(t.scalar_type())) {
@@ -91,6 +111,7 @@ torch::Tensor MpiCommunicator::all_gather(const torch::Tensor& x) {
   std::vector<int64_t> shape(in.sizes().begin(), in.sizes().end());
   PTUNER_CHECK(!shape.empty(), "all_gather needs a tensor with at least one dimension");
   shape[0] *= size_;
+  Timed timed(stats_, bytes_of(in));
   auto out = torch::empty(shape, in.options());
   const int bytes = static_cast<int>(in.numel() * in.element_size());
   check_mpi(MPI_Allgather(in.data_ptr(), bytes, MPI_BYTE, out.data_ptr(), bytes, MPI_BYTE, comm_),
@@ -110,12 +131,14 @@ torch::Tensor MpiCommunicator::reduce_scatter(const torch::Tensor& x) {
 void MpiCommunicator::send(const torch::Tensor& t, int dst, int tag) {
   auto c = t.contiguous();
   check_cpu_contiguous(c, "send");
+  Timed timed(stats_, bytes_of(c));
   check_mpi(MPI_Send(c.data_ptr(), static_cast<int>(c.numel() * c.element_size()), MPI_BYTE, dst, tag, comm_),
             "MPI_Send");
 }
 
 void MpiCommunicator::recv(torch::Tensor& t, int src, int tag) {
   check_cpu_contiguous(t, "recv");
+  Timed timed(stats_, 0);
   MPI_Status status;
   check_mpi(MPI_Recv(t.data_ptr(), static_cast<int>(t.numel() * t.element_size()), MPI_BYTE, src, tag, comm_,
                      &status),
@@ -126,6 +149,7 @@ void MpiCommunicator::sendrecv(const torch::Tensor& send, int dst, torch::Tensor
   auto c = send.contiguous();
   check_cpu_contiguous(c, "sendrecv");
   check_cpu_contiguous(recv, "sendrecv");
+  Timed timed(stats_, bytes_of(c));
   MPI_Status status;
   check_mpi(MPI_Sendrecv(c.data_ptr(), static_cast<int>(c.numel() * c.element_size()), MPI_BYTE, dst, tag,
                          recv.data_ptr(), static_cast<int>(recv.numel() * recv.element_size()), MPI_BYTE, src, tag,
@@ -133,10 +157,14 @@ void MpiCommunicator::sendrecv(const torch::Tensor& send, int dst, torch::Tensor
             "MPI_Sendrecv");
 }
 
-void MpiCommunicator::barrier() { check_mpi(MPI_Barrier(comm_), "MPI_Barrier"); }
+void MpiCommunicator::barrier() {
+  Timed timed(stats_, 0);
+  check_mpi(MPI_Barrier(comm_), "MPI_Barrier");
+}
 
 void MpiCommunicator::broadcast_bytes(std::string& bytes, int root) {
   if (size_ == 1) return;
+  Timed timed(stats_, static_cast<int64_t>(bytes.size()));
   long long n = static_cast<long long>(bytes.size());
   check_mpi(MPI_Bcast(&n, 1, MPI_LONG_LONG, root, comm_), "MPI_Bcast(size)");
   bytes.resize(static_cast<size_t>(n));
@@ -145,6 +173,7 @@ void MpiCommunicator::broadcast_bytes(std::string& bytes, int root) {
 
 double MpiCommunicator::all_reduce_scalar(double v, ReduceOp op) {
   double out = v;
+  Timed timed(stats_, sizeof(double));
   check_mpi(MPI_Allreduce(&v, &out, 1, MPI_DOUBLE, op == ReduceOp::Max ? MPI_MAX : MPI_SUM, comm_),
             "MPI_Allreduce(scalar)");
   return op == ReduceOp::Avg ? out / size_ : out;

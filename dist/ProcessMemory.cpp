@@ -17,4 +17,10 @@ int64_t status_kib(const std::string& key) {
 int64_t current_rss_bytes() { return status_kib("VmRSS"); }
 int64_t peak_rss_bytes() { return status_kib("VmHWM"); }
 
+bool reset_peak_rss() {
+  std::ofstream out("/proc/self/clear_refs");
+  out << "5" << std::flush;
+  return static_cast<bool>(out);
+}
+
 }  // namespace ptuner::dist

@@ -15,5 +15,6 @@ Command add_eval(CLI::App& app);
 Command add_tokenize(CLI::App& app);
 Command add_data_stats(CLI::App& app);
 Command add_plan(CLI::App& app);
+Command add_bench(CLI::App& app);
 
 }  // namespace ptuner::launch

@@ -26,6 +26,8 @@ int main(int argc, char** argv) {
       launch::add_eval);
   add("tokenize", "Show the ids (with the appended EOS) and pieces of texts", launch::add_tokenize);
   add("plan", "Per-rank blocks, parameters and memory of a layout, without loading weights", launch::add_plan);
+  add("bench", "Time training steps of a config: tokens/s, pipeline bubble, communication, memory, FLOP rate (JSON)",
+      launch::add_bench);
   add("data", "Inspect data files as training reads them (`ptuner data stats`)", launch::add_data_stats);
   CLI11_PARSE(app, argc, argv);
 

@@ -1,5 +1,7 @@
 #include "train/PipelineSchedule.h"
 
+#include <time.h>
+
 #include <chrono>
 
 #include "dist/Check.h"
@@ -44,6 +46,29 @@ struct Timer {
   ~Timer() { total += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); }
 };
 
+double process_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
+// Records one StageOp for the enclosing scope.
+class OpTimer {
+ public:
+  OpTimer(std::vector<StageOp>& ops, char kind, int64_t micro) : ops_(ops), op_{kind, micro, 0, 0} {}
+  ~OpTimer() {
+    op_.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_).count();
+    op_.cpu_s = process_cpu_seconds() - cpu_;
+    ops_.push_back(op_);
+  }
+
+ private:
+  std::vector<StageOp>& ops_;
+  StageOp op_;
+  std::chrono::steady_clock::time_point wall_ = std::chrono::steady_clock::now();
+  double cpu_ = process_cpu_seconds();
+};
+
 constexpr int kTag = 7;
 
 }  // namespace
@@ -54,6 +79,7 @@ PipelineSchedule::PipelineSchedule(mp::PipelineStage& stage, const dist::Paralle
 }
 
 PipelineSchedule::InFlight PipelineSchedule::forward_step(const mp::MicroBatch& mb, std::vector<torch::Tensor> inputs) {
+  OpTimer timer(ops_, 'F', micro_index(mb));
   InFlight f;
   f.mb = &mb;
   for (auto& t : inputs) t.requires_grad_(true);
@@ -70,6 +96,7 @@ PipelineSchedule::InFlight PipelineSchedule::forward_step(const mp::MicroBatch& 
 }
 
 std::vector<torch::Tensor> PipelineSchedule::backward_step(InFlight& f, const std::vector<torch::Tensor>& grads) {
+  OpTimer timer(ops_, 'B', micro_index(*f.mb));
   if (ps_.is_last_stage()) {
     f.scaled_loss.backward();
   } else {
@@ -140,6 +167,8 @@ ScheduleSums PipelineSchedule::run(const std::vector<mp::MicroBatch>& micro, Pro
   z_loss_ = z_loss;
   normaliser_ = normaliser;
   sums_ = {};
+  ops_.clear();
+  micro_ = &micro;
   const int64_t m = static_cast<int64_t>(micro.size());
   if (kind_ == "gpipe") {
     std::vector<InFlight> live;

@@ -18,6 +18,15 @@
 
 namespace ptuner::train {
 
+// One forward ('F') or backward ('B') of a micro-batch on this stage, in execution order, with
+// its wall time and the process CPU time it used (the compute time a single-threaded rank would
+// take on a core of its own, whatever else shares the machine).
+struct StageOp {
+  char kind = 'F';
+  int64_t micro = 0;
+  double wall_s = 0, cpu_s = 0;
+};
+
 struct ScheduleSums {
   double ce = 0;     // Σ cross-entropy over the micro-batches (last stage; 0 elsewhere)
   double total = 0;  // with z-loss
@@ -31,6 +40,8 @@ class PipelineSchedule {
   // Seconds spent in point-to-point exchanges (waiting for neighbours included), cumulative.
   double p2p_seconds() const { return p2p_seconds_; }
   const std::string& kind() const { return kind_; }
+  // The forwards and backwards of the last run(), in the order this stage executed them.
+  const std::vector<StageOp>& ops() const { return ops_; }
 
  private:
   struct InFlight {
@@ -50,13 +61,17 @@ class PipelineSchedule {
   std::vector<torch::Tensor> send_backward_recv_forward(const std::vector<torch::Tensor>& input_grads,
                                                         const mp::MicroBatch& next);
 
+  int64_t micro_index(const mp::MicroBatch& mb) const { return &mb - micro_->data(); }
+
   mp::PipelineStage& stage_;
+  const std::vector<mp::MicroBatch>* micro_ = nullptr;
   const dist::ParallelState& ps_;
   std::string kind_;
   PromptMethod* prompt_ = nullptr;
   double z_loss_ = 0, normaliser_ = 1;
   ScheduleSums sums_;
   double p2p_seconds_ = 0;
+  std::vector<StageOp> ops_;
 };
 
 }  // namespace ptuner::train

@@ -75,14 +75,14 @@ std::unique_ptr<Optimizer> make_optimizer(const RunConfig& c) {
   return std::make_unique<AdamW>(o);
 }
 
-Trainer::Trainer(const RunConfig& config, const dist::ParallelState& ps)
+Trainer::Trainer(const RunConfig& config, const dist::ParallelState& ps, bool open_data)
     : config_(config), ps_(ps), tokenizer_(config.tokenizer_path()), frozen_(build_frozen_model(config, ps)),
       schedule_(config.optim.schedule, config.optim.lr, config.optim.warmup_steps, config.train.steps),
       best_metric_(-std::numeric_limits<double>::infinity()) {
   PTUNER_CHECK(tokenizer_.vocab_size() <= frozen_.config.vocab_size,
                "tokenizer {} has {} ids but the model {} has only {} embedding rows: they do not belong together",
                tokenizer_.model_path(), tokenizer_.vocab_size(), frozen_.source, frozen_.config.vocab_size);
-  PTUNER_CHECK(!config_.data.train.empty(), "{}: data.train is not set", config_.source);
+  PTUNER_CHECK(!open_data || !config_.data.train.empty(), "{}: data.train is not set", config_.source);
   torch::manual_seed(config_.train.seed);
   prompt_ = make_prompt(config_, tokenizer_, frozen_);
   optimizer_ = make_optimizer(config_);
@@ -102,7 +102,7 @@ Trainer::Trainer(const RunConfig& config, const dist::ParallelState& ps)
   lo.dp_rank = ps_.dp_rank();
   lo.dp_size = ps_.dp_size();
   lo.on_error = config_.data.on_error == "skip" ? data::OnError::Skip : data::OnError::Fail;
-  loader_ = std::make_unique<data::DataLoader>(lo, tokenizer_);
+  if (open_data) loader_ = std::make_unique<data::DataLoader>(lo, tokenizer_);
   stage_ = std::make_unique<mp::PipelineStage>(frozen_.model, config_.prompt.length);
   schedule_runner_ = std::make_unique<PipelineSchedule>(*stage_, ps_, config_.pipeline.schedule);
   frozen_.model->train();  // dropout as configured (Lester: dropout_rate 0)
@@ -115,20 +115,29 @@ std::map<std::string, torch::Tensor> Trainer::trainable() const {
 }
 
 StepResult Trainer::step() {
+  PTUNER_CHECK(loader_, "this trainer was built without its data loader");
+  return step(loader_->next());
+}
+
+StepResult Trainer::step(const data::Batch& batch) {
   const auto params = trainable();
   for (auto& [name, p] : params) p.mutable_grad() = torch::zeros_like(p);
   // grad_accum pipeline flushes of micro_batches micro-batches each, on every DP replica.
   const int64_t per_flush = config_.pipeline.micro_batches;
-  const auto batch = loader_->next();
   const auto micro = split_micro_batches(batch, config_.train.grad_accum * per_flush);
   const double local_targets = static_cast<double>(batch.num_target_tokens);
   const double local_tokens = static_cast<double>(batch.num_target_tokens + batch.num_input_tokens);
   const double global_targets = ps_.dp().all_reduce_scalar(local_targets, dist::ReduceOp::Sum);
   PTUNER_CHECK(global_targets > 0, "step {}: the global batch has no target tokens", step_);
   double ce = 0, total = 0;
+  last_flushes_.clear();
+  last_shapes_.clear();
+  for (const auto& mb : micro)
+    last_shapes_.push_back({mb.input_ids.size(0), config_.prompt.length + mb.input_ids.size(1), mb.labels.size(1)});
   for (int64_t g = 0; g < config_.train.grad_accum; ++g) {
     std::vector<mp::MicroBatch> flush(micro.begin() + g * per_flush, micro.begin() + (g + 1) * per_flush);
     auto sums = schedule_runner_->run(flush, *prompt_, config_.train.z_loss, global_targets);
+    last_flushes_.push_back(schedule_runner_->ops());
     ce += sums.ce;
     total += sums.total;
   }
@@ -157,7 +166,7 @@ Checkpoint Trainer::snapshot() const {
   for (const auto& [name, p] : trainable()) c.params[name] = p.detach().clone();
   c.optimizer_name = optimizer_->name();
   c.optimizer = optimizer_->state();
-  c.data_position = loader_->position();
+  if (loader_) c.data_position = loader_->position();
   c.rng_state = mp::cpu_rng_state();
   c.config_toml = config_.toml;
   c.model_fingerprint = frozen_.fingerprint;
@@ -174,7 +183,7 @@ void Trainer::restore(const Checkpoint& ck, const std::string& path) {
                path, ck.optimizer_name, optimizer_->name());
   prompt_->load_parameters(ck.params, path);
   optimizer_->load_state(ck.optimizer);
-  loader_->seek(ck.data_position);
+  if (loader_) loader_->seek(ck.data_position);
   if (ck.rng_state.defined()) mp::set_cpu_rng_state(ck.rng_state);
   step_ = ck.step;
   best_metric_ = ck.best_metric;
@@ -195,6 +204,7 @@ std::map<std::string, double> Trainer::maybe_evaluate() {
 void Trainer::run(bool resume) {
   namespace fs = std::filesystem;
   const auto& t = config_.train;
+  PTUNER_CHECK(loader_, "this trainer was built without its data loader");
   if (ps_.is_writer()) fs::create_directories(config_.run.dir);
   ps_.world().barrier();
   if (resume) {

@@ -2,6 +2,7 @@
 // The prompt-tuning loop. Each step: every DP rank runs grad_accum micro-batches of its share of
 // the global batch; the loss is normalised by the global number of target tokens, so summing the
 // prompt gradients over DP gives exactly the single-rank gradient of the whole batch.
+#include <array>
 #include <memory>
 #include <optional>
 #include <string>
@@ -29,12 +30,15 @@ struct StepResult {
 
 class Trainer {
  public:
-  Trainer(const RunConfig& config, const dist::ParallelState& ps);
+  // open_data = false builds no loader (benchmarks feeding their own batches to step(batch)).
+  Trainer(const RunConfig& config, const dist::ParallelState& ps, bool open_data = true);
 
   // Continues from run.dir/checkpoint-last.h5 (resume) or starts fresh; trains to train.steps.
   void run(bool resume);
   // One optimizer step on the next global batch.
   StepResult step();
+  // ... on this DP rank's share of a step given by the caller.
+  StepResult step(const data::Batch& batch);
 
   std::string last_checkpoint_path() const { return config_.run.dir + "/checkpoint-last.h5"; }
   std::string best_checkpoint_path() const { return config_.run.dir + "/checkpoint-best.h5"; }
@@ -47,6 +51,10 @@ class Trainer {
   PipelineSchedule& schedule() { return *schedule_runner_; }
   FrozenModel& frozen() { return frozen_; }
   int64_t current_step() const { return step_; }
+  // What the last step() ran on this rank: each pipeline flush's forwards and backwards, and
+  // each micro-batch's shape {B, p + S, T} (encoder positions counting the prompt).
+  const std::vector<std::vector<StageOp>>& last_step_flushes() const { return last_flushes_; }
+  const std::vector<std::array<int64_t, 3>>& last_step_shapes() const { return last_shapes_; }
 
  private:
   std::map<std::string, torch::Tensor> trainable() const;
@@ -64,6 +72,8 @@ class Trainer {
   std::unique_ptr<mp::PipelineStage> stage_;
   std::unique_ptr<PipelineSchedule> schedule_runner_;
   int64_t step_ = 0;
+  std::vector<std::vector<StageOp>> last_flushes_;
+  std::vector<std::array<int64_t, 3>> last_shapes_;
   double best_metric_;
   int64_t best_step_ = -1;
   std::string best_metric_name_;

@@ -1,0 +1,222 @@
+#include "train/Benchmark.h"
+
+#include <malloc.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <numeric>
+
+#include "dist/Check.h"
+#include "dist/ProcessMemory.h"
+#include "model_parallel/ModelFlops.h"
+#include "train/PipelineReplay.h"
+#include "train/Trainer.h"
+
+namespace ptuner::train {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr double kMiB = 1024.0 * 1024.0;
+
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+double mean(const std::vector<double>& v) {
+  return v.empty() ? 0 : std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
+}
+
+// A DP rank's step share of fixed shape: random ids in [2, vocab), each row ending in EOS (1).
+data::Batch synthetic_batch(const RunConfig& c, int64_t vocab, uint64_t seed) {
+  const int64_t B = c.train.batch_size / c.parallel.dp;
+  const int64_t S = c.data.max_input_length - c.prompt.length, T = c.data.max_target_length;
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+  data::Batch b;
+  b.input_ids = torch::randint(2, vocab, {B, S}, gen, torch::kLong);
+  b.input_ids.select(1, S - 1).fill_(1);
+  b.attention_mask = torch::ones({B, S}, torch::kLong);
+  b.labels = torch::randint(2, vocab, {B, T}, gen, torch::kLong);
+  b.labels.select(1, T - 1).fill_(1);
+  b.num_input_tokens = B * S;
+  b.num_target_tokens = B * T;
+  for (int64_t i = 0; i < B; ++i) b.indices.push_back(i);
+  return b;
+}
+
+struct CommSnapshot {
+  double tp = 0, dp = 0, pp = 0, p2p = 0;
+  static CommSnapshot of(const dist::ParallelState& ps) {
+    // Pipeline sends and receives go over the world communicator; the loss is shared over pp.
+    return {ps.tp().stats().seconds, ps.dp().stats().seconds, ps.pp().stats().seconds, ps.world().stats().seconds};
+  }
+};
+
+// Values of every rank of the world, rank-major.
+std::vector<double> gather(const dist::ParallelState& ps, double v) {
+  auto all = ps.world().all_gather(torch::tensor({v}, torch::kFloat64));
+  return std::vector<double>(all.data_ptr<double>(), all.data_ptr<double>() + all.numel());
+}
+
+// Each pipeline stage's ops of one flush, gathered over this rank's pipeline group: [stage][op].
+std::vector<std::vector<StageOp>> gather_flush(const dist::ParallelState& ps, const std::vector<StageOp>& mine) {
+  const int64_t n = static_cast<int64_t>(mine.size());
+  auto t = torch::empty({n, 4}, torch::kFloat64);
+  for (int64_t i = 0; i < n; ++i) {
+    t[i][0] = mine[i].kind == 'F' ? 0.0 : 1.0;
+    t[i][1] = static_cast<double>(mine[i].micro);
+    t[i][2] = mine[i].wall_s;
+    t[i][3] = mine[i].cpu_s;
+  }
+  auto all = ps.pp().all_gather(t.unsqueeze(0));  // every stage runs each micro-batch F and B: same n
+  std::vector<std::vector<StageOp>> stages(ps.pp_size());
+  for (int s = 0; s < ps.pp_size(); ++s)
+    for (int64_t i = 0; i < n; ++i) {
+      auto row = all[s][i];
+      stages[s].push_back({row[0].item<double>() == 0 ? 'F' : 'B', static_cast<int64_t>(row[1].item<double>()),
+                           row[2].item<double>(), row[3].item<double>()});
+    }
+  return stages;
+}
+
+struct Largest {
+  int64_t batch = 0, enc = 0, dec = 0;
+};
+
+nlohmann::json run_phase(Trainer& t, const RunConfig& c, const dist::ParallelState& ps, const BenchOptions& o,
+                         bool full, Largest& largest) {
+  auto params = t.frozen().model->parameters();
+  for (auto& p : params) p.requires_grad_(full);
+  const int64_t vocab = t.frozen().config.vocab_size;
+  std::vector<double> step_s, replayed, stage_busy_frac;
+  double tokens = 0, examples = 0, forward_flops = 0, p2p_wait = 0;
+  CommSnapshot before;
+  int64_t rss_before = 0;
+  for (int64_t i = 0; i < o.warmup + o.steps; ++i) {
+    const bool timed = i >= o.warmup;
+    if (i == o.warmup) {
+      malloc_trim(0);  // freed warm-up memory back to the system: the peak below is the steps' own
+      rss_before = dist::current_rss_bytes();
+      dist::reset_peak_rss();
+      before = CommSnapshot::of(ps);
+    }
+    const double p2p0 = t.schedule().p2p_seconds();
+    ps.world().barrier();
+    const auto start = Clock::now();
+    const auto r = o.synthetic ? t.step(synthetic_batch(c, vocab, c.train.seed + static_cast<uint64_t>(i))) : t.step();
+    ps.world().barrier();
+    const double wall = seconds_since(start);
+    if (full)
+      for (auto& p : params) p.mutable_grad().reset();  // no optimizer: the gradients are dropped
+    if (!timed) continue;
+    step_s.push_back(wall);
+    tokens += static_cast<double>(r.tokens);
+    examples += static_cast<double>(c.train.batch_size);
+    p2p_wait += t.schedule().p2p_seconds() - p2p0;
+    double local_flops = 0;
+    for (const auto& [B, S, T] : t.last_step_shapes()) {
+      local_flops += mp::forward_flops(t.frozen().config, B, S, T);
+      largest.batch = std::max(largest.batch, B), largest.enc = std::max(largest.enc, S),
+      largest.dec = std::max(largest.dec, T);
+    }
+    forward_flops += ps.dp().all_reduce_scalar(local_flops, dist::ReduceOp::Sum);
+    double busy = 0;
+    for (const auto& flush : t.last_step_flushes()) {
+      for (const auto& op : flush) busy += op.wall_s;
+      if (ps.pp_size() > 1) replayed.push_back(replay_pipeline(gather_flush(ps, flush)).bubble());
+    }
+    stage_busy_frac.push_back(busy / wall);
+  }
+  for (auto& p : params) p.requires_grad_(false);
+  const auto after = CommSnapshot::of(ps);
+  const double total_s = std::accumulate(step_s.begin(), step_s.end(), 0.0);
+  const double n = static_cast<double>(step_s.size());
+  const int64_t peak = dist::peak_rss_bytes();
+
+  nlohmann::json j;
+  j["steps"] = o.steps;
+  j["step_time_s"] = {{"mean", total_s / n}, {"median", median(step_s)}, {"min", *std::min_element(step_s.begin(), step_s.end())}};
+  j["tokens_per_s"] = tokens / total_s;
+  j["examples_per_s"] = examples / total_s;
+  // Bubble: each stage's idle share, averaged over the ranks of the stage, then over stages.
+  const auto busy_all = gather(ps, mean(stage_busy_frac));
+  std::vector<double> stage_bubble(ps.pp_size(), 0.0);
+  for (int r = 0; r < ps.world_size(); ++r)
+    stage_bubble[dist::Coordinates::of(ps.layout(), r).pp_idx] += (1.0 - busy_all[r]) / (ps.tp_size() * ps.dp_size());
+  j["bubble"] = {{"measured", mean(stage_bubble)},
+                 {"measured_per_stage", stage_bubble},
+                 {"replayed", ps.pp_size() > 1 ? mean(replayed) : 0.0},
+                 {"ideal", ideal_bubble(ps.pp_size(), c.pipeline.micro_batches)},
+                 {"micro_batches", c.pipeline.micro_batches}};
+  auto per_step = [&](double a, double b) { return mean(gather(ps, (b - a) / n)); };
+  const double comm_tp = per_step(before.tp, after.tp), comm_dp = per_step(before.dp, after.dp),
+               comm_pp = per_step(before.pp, after.pp), comm_p2p = per_step(before.p2p, after.p2p);
+  j["comm_s_per_step"] = {{"tp", comm_tp}, {"dp", comm_dp}, {"pp_collectives", comm_pp}, {"p2p", comm_p2p},
+                          {"fraction_of_step", (comm_tp + comm_dp + comm_pp + comm_p2p) / (total_s / n)}};
+  j["p2p_wait_s_per_step"] = mean(gather(ps, p2p_wait / n));
+  std::vector<double> peaks, step_peaks;
+  for (double v : gather(ps, static_cast<double>(peak))) peaks.push_back(v / kMiB);
+  for (double v : gather(ps, static_cast<double>(peak - rss_before))) step_peaks.push_back(v / kMiB);
+  j["peak_rss_mib_per_rank"] = peaks;
+  j["step_peak_above_start_mib_per_rank"] = step_peaks;
+  const double model_flops = (full ? 3.0 : 2.0) * forward_flops / total_s;
+  j["model_flops_per_s"] = model_flops;
+  j["model_flops_per_s_per_rank"] = model_flops / ps.world_size();
+  j["flop_accounting"] = full ? "3 x forward matmul FLOPs (weight gradients too)" : "2 x forward matmul FLOPs";
+  return j;
+}
+
+nlohmann::json gemm_rate(const RunConfig& c, const mp::T5Config& model, const dist::ParallelState& ps,
+                         const Largest& l, int64_t repeats, torch::ScalarType dtype) {
+  const auto shape = mp::largest_matmul(model, ps.tp_size(), l.batch, l.enc, l.dec);
+  auto x = torch::randn({shape.m, shape.k}).to(dtype), w = torch::randn({shape.n, shape.k}).to(dtype);
+  torch::NoGradGuard no_grad;
+  for (int i = 0; i < 2; ++i) torch::matmul(x, w.t());
+  ps.world().barrier();
+  const auto start = Clock::now();
+  for (int64_t i = 0; i < repeats; ++i) torch::matmul(x, w.t());
+  const double rate = shape.flops() * static_cast<double>(repeats) / seconds_since(start);
+  (void)c;
+  return {{"m", shape.m}, {"k", shape.k}, {"n", shape.n}, {"flops_per_s", mean(gather(ps, rate))},
+          {"flops_per_s_per_rank", gather(ps, rate)}};
+}
+
+}  // namespace
+
+nlohmann::json run_benchmark(const RunConfig& c, const dist::ParallelState& ps, const BenchOptions& o) {
+  PTUNER_CHECK(o.steps >= 1 && o.warmup >= 0, "bench: --steps must be >= 1 and --warmup >= 0 (got {} and {})",
+               o.steps, o.warmup);
+  Trainer t(c, ps, /*open_data=*/!o.synthetic);
+  Largest largest;
+  nlohmann::json j;
+  j["config"] = c.source;
+  j["model"] = t.frozen().source;
+  j["parameters"] = t.frozen().config.num_parameters();
+  j["layout"] = {{"tp", ps.tp_size()}, {"pp", ps.pp_size()}, {"dp", ps.dp_size()}};
+  j["schedule"] = c.pipeline.schedule;
+  j["micro_batches"] = c.pipeline.micro_batches;
+  j["batch_size"] = c.train.batch_size;
+  j["data"] = o.synthetic ? "synthetic" : c.data.train;
+  j["threads_per_rank"] = torch::get_num_threads();
+  j["recompute"] = c.train.recompute;
+  spdlog::info("bench: {} warm-up and {} timed steps, frozen weights", o.warmup, o.steps);
+  j["frozen"] = run_phase(t, c, ps, o, /*full=*/false, largest);
+  if (o.full_finetune_baseline) {
+    spdlog::info("bench: {} warm-up and {} timed steps, every weight trainable", o.warmup, o.steps);
+    j["full_finetune"] = run_phase(t, c, ps, o, /*full=*/true, largest);
+    j["frozen_over_full_step_time"] =
+        j["frozen"]["step_time_s"]["mean"].get<double>() / j["full_finetune"]["step_time_s"]["mean"].get<double>();
+  }
+  j["gemm"] = gemm_rate(c, t.frozen().config, ps, largest, o.gemm_repeats, t.frozen().model->dtype());
+  j["model_flop_rate_over_gemm_rate"] =
+      j["frozen"]["model_flops_per_s_per_rank"].get<double>() / j["gemm"]["flops_per_s"].get<double>();
+  return j;
+}
+
+}  // namespace ptuner::train

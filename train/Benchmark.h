@@ -1,0 +1,41 @@
+#pragma once
+// `ptuner bench`: timed training steps of a run config at its layout, as JSON.
+//
+// A phase = `warmup` untimed steps, then `steps` timed ones, each between two world barriers
+// (step time = the slowest rank's). Per phase:
+//   tokens/s, examples/s, step time (mean, median);
+//   bubble: measured per stage as 1 − (its forward+backward wall time)/(step time), i.e. the
+//     time it waits on its neighbours or for the flush to end; replayed: the same flushes rebuilt
+//     with every stage on a processor of its own from each op's CPU time (PipelineReplay), which
+//     is what the measured bubble is on a machine that is not oversubscribed; ideal: (p−1)/(m+p−1);
+//   communication seconds per step on the TP, DP and pipeline (p2p) groups;
+//   peak RSS per rank, and the peak above the RSS before the timed steps (activations);
+//   model FLOP rate: 2 × forward matmul FLOPs of the step's micro-batch shapes (ModelFlops; a
+//     frozen step's backward computes only input gradients), per second, whole job and per rank.
+// GEMM rate: the largest matmul one rank runs (ModelFlops::largest_matmul at the largest
+// micro-batch shape seen), timed in the same process after the phases.
+// full-finetune baseline: the same steps with every frozen weight requiring a gradient (weight
+// gradients computed and dropped, no optimizer), and frozen step time / full step time.
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+
+#include "dist/ParallelState.h"
+#include "train/RunConfig.h"
+
+namespace ptuner::train {
+
+struct BenchOptions {
+  int64_t steps = 10;
+  int64_t warmup = 2;
+  // Fixed-shape batches (B = train.batch_size / dp rows of max_input_length − prompt length
+  // input tokens and max_target_length targets, random ids) instead of data.train.
+  bool synthetic = false;
+  bool full_finetune_baseline = false;
+  int64_t gemm_repeats = 10;
+};
+
+// Collective over the world; every rank returns the same JSON.
+nlohmann::json run_benchmark(const RunConfig& config, const dist::ParallelState& ps, const BenchOptions& options);
+
+}  // namespace ptuner::train
