@@ -1,4 +1,5 @@
 // ptuner: prompt tuning of a frozen T5 over tensor, pipeline and data parallelism.
+#include <ATen/Context.h>
 #include <spdlog/spdlog.h>
 
 #include <iostream>
@@ -31,6 +32,11 @@ int main(int argc, char** argv) {
   add("data", "Inspect data files as training reads them (`ptuner data stats`)", launch::add_data_stats);
   CLI11_PARSE(app, argc, argv);
 
+  // Peaked softmaxes (a random or a well-trained LM head) leave denormal floats in the logits'
+  // gradient, and x86 matmuls on denormals run up to 50× slower (measured: one LM-head backward
+  // 9.2 s instead of 0.13 s). Flushing them to zero, as torch.set_flush_denormal(True) does,
+  // changes values below 1.2e-38 only.
+  at::globalContext().setFlushDenormal(true);
   dist::MpiEnvironment mpi(&argc, &argv);
   dist::init_logging("rank " + std::to_string(0), 0);
   try {

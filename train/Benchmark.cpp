@@ -95,7 +95,7 @@ nlohmann::json run_phase(Trainer& t, const RunConfig& c, const dist::ParallelSta
   for (auto& p : params) p.requires_grad_(full);
   const int64_t vocab = t.frozen().config.vocab_size;
   std::vector<double> step_s, replayed, stage_busy_frac;
-  double tokens = 0, examples = 0, forward_flops = 0, p2p_wait = 0;
+  double tokens = 0, examples = 0, forward_flops = 0, p2p_wait = 0, forward_cpu = 0, backward_cpu = 0;
   CommSnapshot before;
   int64_t rss_before = 0;
   for (int64_t i = 0; i < o.warmup + o.steps; ++i) {
@@ -128,7 +128,10 @@ nlohmann::json run_phase(Trainer& t, const RunConfig& c, const dist::ParallelSta
     forward_flops += ps.dp().all_reduce_scalar(local_flops, dist::ReduceOp::Sum);
     double busy = 0;
     for (const auto& flush : t.last_step_flushes()) {
-      for (const auto& op : flush) busy += op.wall_s;
+      for (const auto& op : flush) {
+        busy += op.wall_s;
+        (op.kind == 'F' ? forward_cpu : backward_cpu) += op.cpu_s;
+      }
       if (ps.pp_size() > 1) replayed.push_back(replay_pipeline(gather_flush(ps, flush)).bubble());
     }
     stage_busy_frac.push_back(busy / wall);
@@ -160,6 +163,9 @@ nlohmann::json run_phase(Trainer& t, const RunConfig& c, const dist::ParallelSta
   j["comm_s_per_step"] = {{"tp", comm_tp}, {"dp", comm_dp}, {"pp_collectives", comm_pp}, {"p2p", comm_p2p},
                           {"fraction_of_step", (comm_tp + comm_dp + comm_pp + comm_p2p) / (total_s / n)}};
   j["p2p_wait_s_per_step"] = mean(gather(ps, p2p_wait / n));
+  // Compute per step of each rank (CPU seconds of its forwards and of its backwards).
+  j["forward_cpu_s_per_rank"] = gather(ps, forward_cpu / n);
+  j["backward_cpu_s_per_rank"] = gather(ps, backward_cpu / n);
   std::vector<double> peaks, step_peaks;
   for (double v : gather(ps, static_cast<double>(peak))) peaks.push_back(v / kMiB);
   for (double v : gather(ps, static_cast<double>(peak - rss_before))) step_peaks.push_back(v / kMiB);
