@@ -57,7 +57,8 @@ Command add_plan(CLI::App& app) {
                  "parallel.tp = {} must divide num_heads {}, d_ff {} and the vocabulary {}", l.tp, config.num_heads,
                  config.d_ff, config.vocab_size);
     const auto stages = mp::split_stages(
-        config, l.pp, mp::StageCosts::of(config, rc.data.max_input_length, rc.data.max_target_length),
+        config, l.pp, mp::StageCosts::of(config, rc.data.max_input_length, rc.data.max_target_length,
+                                                rc.micro_batch_size()),
         rc.pipeline.stage_blocks);
     mp::PlanInputs in;
     in.tp = l.tp, in.pp = l.pp, in.dp = l.dp;

@@ -1,5 +1,6 @@
 // ptuner: prompt tuning of a frozen T5 over tensor, pipeline and data parallelism.
 #include <ATen/Context.h>
+#include <malloc.h>
 #include <spdlog/spdlog.h>
 
 #include <iostream>
@@ -37,6 +38,11 @@ int main(int argc, char** argv) {
   // 9.2 s instead of 0.13 s). Flushing them to zero, as torch.set_flush_denormal(True) does,
   // changes values below 1.2e-38 only.
   at::globalContext().setFlushDenormal(true);
+  // Activations are freed and allocated again every micro-batch: keep them in the heap instead
+  // of mmap/munmap and trimming, which page-faults every step afresh (t5.1.1-base step on CPU:
+  // 2.98 s -> 2.78 s, kernel time 7.3 s -> 5.8 s).
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
   dist::MpiEnvironment mpi(&argc, &argv);
   dist::init_logging("rank " + std::to_string(0), 0);
   try {

@@ -8,13 +8,15 @@
 
 namespace ptuner::mp {
 
-StageCosts StageCosts::of(const T5Config& c, int64_t S, int64_t T) {
+StageCosts StageCosts::of(const T5Config& c, int64_t S, int64_t T, int64_t micro_batch) {
   const double d = static_cast<double>(c.d_model), inner = static_cast<double>(c.inner_dim()),
-               ff = static_cast<double>(c.d_ff) * (c.gated() ? 3 : 2);
+               ff = static_cast<double>(c.d_ff) * (c.gated() ? 3 : 2), V = static_cast<double>(c.vocab_size);
+  const double per_weight = micro_batch > 0 ? kWeightPassCost / static_cast<double>(micro_batch) : 0.0;
   StageCosts k;
-  k.encoder_block = static_cast<double>(S) * (4 * d * inner + d * ff);
-  k.decoder_block = static_cast<double>(T) * (6 * d * inner + d * ff) + static_cast<double>(S) * 2 * d * inner;
-  k.lm_head = static_cast<double>(T) * d * static_cast<double>(c.vocab_size);
+  k.encoder_block = (static_cast<double>(S) + per_weight) * (4 * d * inner + d * ff);
+  k.decoder_block = static_cast<double>(T) * (6 * d * inner + d * ff) + static_cast<double>(S) * 2 * d * inner +
+                    per_weight * (8 * d * inner + d * ff);
+  k.lm_head = (static_cast<double>(T) + per_weight) * d * V;
   return k;
 }
 

@@ -49,7 +49,7 @@ FrozenModel build_frozen_model(const RunConfig& rc, const dist::ParallelState& p
   PTUNER_CHECK(c.num_heads % ps.tp_size() == 0 && c.d_ff % ps.tp_size() == 0 && c.vocab_size % ps.tp_size() == 0,
                "parallel.tp = {} must divide num_heads {}, d_ff {} and the vocabulary {} of {}", ps.tp_size(),
                c.num_heads, c.d_ff, c.vocab_size, fm.source);
-  const auto costs = mp::StageCosts::of(c, rc.data.max_input_length, rc.data.max_target_length);
+  const auto costs = mp::StageCosts::of(c, rc.data.max_input_length, rc.data.max_target_length, rc.micro_batch_size());
   fm.stage = mp::split_stages(c, ps.pp_size(), costs, rc.pipeline.stage_blocks).at(ps.pp_rank());
   fm.model = mp::T5Model(c, ps, fm.stage);
   if (store) {

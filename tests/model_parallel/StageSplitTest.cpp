@@ -20,6 +20,19 @@ TEST(StageSplit, CostsByHand) {
   EXPECT_DOUBLE_EQ(k.lm_head, 2.0 * 64 * 1152);
 }
 
+TEST(StageSplit, SmallMicroBatchesChargeEachWeightOncePerMicroBatch) {
+  // Micro-batch of 4: κ/4 = 8 multiply-adds per weight and sequence on top of the FLOPs.
+  // Weights: encoder block 4·64·64 + 64·384, decoder block 8·64·64 + 64·384, LM head 64·1152.
+  auto k = StageCosts::of(T5Config::preset("t5-tiny"), 10, 2, 4);
+  const double w = kWeightPassCost / 4;
+  EXPECT_DOUBLE_EQ(k.encoder_block, (10.0 + w) * (4 * 64 * 64 + 64 * 384));
+  EXPECT_DOUBLE_EQ(k.decoder_block, 2.0 * (6 * 64 * 64 + 64 * 384) + 10.0 * 2 * 64 * 64 + w * (8 * 64 * 64 + 64 * 384));
+  EXPECT_DOUBLE_EQ(k.lm_head, (2.0 + w) * 64 * 1152);
+  // The decoder and the head gain relative to the encoder as micro-batches shrink.
+  auto big = StageCosts::of(T5Config::preset("t5-tiny"), 10, 2, 64);
+  EXPECT_GT(k.decoder_block / k.encoder_block, big.decoder_block / big.encoder_block);
+}
+
 TEST(StageSplit, BalancesByCostNotByCount) {
   auto c = T5Config::preset("t5.1.1-xxl");  // 24 + 24 blocks
   StageCosts k;
