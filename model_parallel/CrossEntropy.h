@@ -16,6 +16,7 @@ constexpr int64_t kIgnoreIndex = -100;
 struct LossSums {
   torch::Tensor total;  // Σ (ce_i + z_i), differentiable scalar (the same on every TP rank)
   torch::Tensor ce;     // Σ ce_i, detached
+  torch::Tensor ce_per_row;  // [B]: Σ ce_i over each row's tokens, detached (label scoring)
   int64_t tokens = 0;   // number of labels ≠ −100
 };
 

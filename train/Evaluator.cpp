@@ -6,10 +6,66 @@
 
 #include "data/Collator.h"
 #include "data/Metrics.h"
+#include "data/Task.h"
 #include "data/TaskReader.h"
 #include "dist/Check.h"
 
 namespace ptuner::train {
+
+namespace {
+
+constexpr int kEvalTag = 11;
+
+// Sends to the next stage / receives [B, rows, d] from the previous one, within the replica.
+struct StageLink {
+  mp::PipelineStage& stage;
+  const dist::ParallelState& ps;
+  int64_t batch;
+  torch::Tensor recv(int64_t rows) const {
+    auto t = torch::empty({batch, rows, stage.model()->config().d_model},
+                          torch::TensorOptions().dtype(stage.model()->dtype()));
+    ps.world().recv(t, ps.prev_rank(), kEvalTag);
+    return t;
+  }
+  void send(const torch::Tensor& t) const { ps.world().send(t.contiguous(), ps.next_rank(), kEvalTag); }
+};
+
+// The encoder runs once through the pipeline; its output [B, p+S, d] then travels down to every
+// stage holding decoder blocks (undefined elsewhere).
+torch::Tensor encode_through_pipeline(const StageLink& link, PromptMethod& prompt, const torch::Tensor& ids,
+                                      const torch::Tensor& enc_mask) {
+  auto& stage = link.stage;
+  const auto& s = stage.model()->stage();
+  const int64_t L = stage.model()->config().num_layers, S = enc_mask.size(1);
+  const auto injection = s.first ? prompt.injection() : mp::PromptInjection{};
+  torch::Tensor enc;
+  if (stage.first_block() < L) {
+    auto h = stage.encode_blocks(ids, s.first ? torch::Tensor() : link.recv(S), enc_mask, injection);
+    if (stage.end_block() < L)
+      link.send(h);
+    else
+      enc = h;
+  } else {
+    enc = link.recv(S);
+  }
+  if (stage.end_block() >= L && !s.last) link.send(enc);
+  return enc;
+}
+
+// The decoder stages in turn over decoder_ids [B, T]; the last stage's output [B, T, d] (undefined
+// on the other stages).
+torch::Tensor decode_through_pipeline(const StageLink& link, const torch::Tensor& decoder_ids, const torch::Tensor& enc,
+                                      const torch::Tensor& enc_mask) {
+  const auto& s = link.stage.model()->stage();
+  if (!s.has_decoder()) return {};
+  auto h = link.stage.decode_blocks(decoder_ids, s.decoder_begin == 0 ? torch::Tensor() : link.recv(decoder_ids.size(1)),
+                                    enc, enc_mask);
+  if (s.last) return h;
+  link.send(h);
+  return {};
+}
+
+}  // namespace
 
 torch::Tensor greedy_decode(mp::PipelineStage& stage, PromptMethod& prompt, const dist::ParallelState& ps,
                             const torch::Tensor& ids, const torch::Tensor& mask, int64_t max_len) {
@@ -17,43 +73,18 @@ torch::Tensor greedy_decode(mp::PipelineStage& stage, PromptMethod& prompt, cons
   auto& model = stage.model();
   const auto& c = model->config();
   const auto& s = model->stage();
-  const auto injection = s.first ? prompt.injection() : mp::PromptInjection{};
-  const int64_t L = c.num_layers, B = ids.size(0), d = c.d_model;
+  const int64_t B = ids.size(0);
+  const StageLink link{stage, ps, B};
   const auto enc_mask = mp::prefixed_mask(mask, stage.prefix_length());
-  const int64_t S = enc_mask.size(1);
-  constexpr int kTag = 11;
-  auto recv = [&](int64_t rows) {
-    auto t = torch::empty({B, rows, d}, torch::TensorOptions().dtype(model->dtype()));
-    ps.world().recv(t, ps.prev_rank(), kTag);
-    return t;
-  };
-  auto send = [&](const torch::Tensor& t) { ps.world().send(t.contiguous(), ps.next_rank(), kTag); };
-  // The encoder runs once; its output then travels down to every stage with decoder blocks.
-  torch::Tensor enc;
-  if (stage.first_block() < L) {
-    auto h = stage.encode_blocks(ids, s.first ? torch::Tensor() : recv(S), enc_mask, injection);
-    if (stage.end_block() < L)
-      send(h);
-    else
-      enc = h;
-  } else {
-    enc = recv(S);
-  }
-  if (stage.end_block() >= L && !s.last) send(enc);
+  const auto enc = encode_through_pipeline(link, prompt, ids, enc_mask);
   // Each new token: the decoder stages in turn over the whole prefix, the last stage's argmax
   // over the TP-gathered vocabulary, shared with every stage of the pipeline.
   auto dec = torch::full({B, 1}, c.decoder_start_token_id, torch::kLong);
   auto done = torch::zeros({B}, torch::kBool);
   for (int64_t t = 0; t < max_len; ++t) {
     auto next = torch::empty({B}, torch::kLong);
-    if (s.has_decoder()) {
-      const int64_t T = dec.size(1);
-      auto h = stage.decode_blocks(dec, s.decoder_begin == 0 ? torch::Tensor() : recv(T), enc, enc_mask);
-      if (s.last)
-        next = model->lm_logits(h.narrow(1, T - 1, 1)).squeeze(1).argmax(-1).contiguous();  // [B]
-      else
-        send(h);
-    }
+    auto h = decode_through_pipeline(link, dec, enc, enc_mask);
+    if (s.last) next = model->lm_logits(h.narrow(1, h.size(1) - 1, 1)).squeeze(1).argmax(-1).contiguous();  // [B]
     ps.pp().broadcast(next, ps.pp_size() - 1);
     next.masked_fill_(done, c.pad_token_id);
     dec = torch::cat({dec, next.unsqueeze(1)}, 1);
@@ -61,6 +92,33 @@ torch::Tensor greedy_decode(mp::PipelineStage& stage, PromptMethod& prompt, cons
     if (done.all().item<bool>()) break;
   }
   return dec.narrow(1, 1, dec.size(1) - 1);
+}
+
+torch::Tensor rank_classify(mp::PipelineStage& stage, PromptMethod& prompt, const dist::ParallelState& ps,
+                            const torch::Tensor& ids, const torch::Tensor& mask,
+                            const std::vector<std::vector<int64_t>>& candidates) {
+  torch::NoGradGuard no_grad;
+  auto& model = stage.model();
+  const auto& c = model->config();
+  const int64_t B = ids.size(0), K = static_cast<int64_t>(candidates.size());
+  PTUNER_CHECK(K > 0, "rank classification needs at least one label");
+  const StageLink link{stage, ps, B};
+  const auto enc_mask = mp::prefixed_mask(mask, stage.prefix_length());
+  const auto enc = encode_through_pipeline(link, prompt, ids, enc_mask);
+  auto scores = torch::empty({K, B}, torch::kFloat32);  // Σ −log p(label tokens | input)
+  for (int64_t k = 0; k < K; ++k) {
+    const auto& label = candidates[static_cast<size_t>(k)];
+    auto labels = torch::tensor(label, torch::kLong).unsqueeze(0).expand({B, static_cast<int64_t>(label.size())}).contiguous();
+    auto h = decode_through_pipeline(link, mp::shift_right(labels, c.decoder_start_token_id, c.pad_token_id), enc,
+                                     enc_mask);
+    auto row = torch::empty({B}, torch::kFloat32);
+    if (model->stage().last)
+      row = mp::cross_entropy_sums(model->lm_logits_local(h), labels, 0.0, model->tp_comm(), model->vocab_begin())
+                .ce_per_row.contiguous();
+    ps.pp().broadcast(row, ps.pp_size() - 1);
+    scores[k] = row;
+  }
+  return scores.argmin(0);  // ties: the first label
 }
 
 EvalOptions EvalOptions::from(const RunConfig& c) {
@@ -73,6 +131,14 @@ EvalOptions EvalOptions::from(const RunConfig& c) {
   o.on_error = c.data.on_error;
   o.task = c.data.task;
   o.task_prefix = c.data.task_prefix;
+  if (c.data.eval_method == "rank") {
+    o.rank_labels = data::task_spec(c.data.task).labels;
+    if (o.rank_labels.empty()) o.rank_labels = c.prompt.class_labels;
+    PTUNER_CHECK(!o.rank_labels.empty(),
+                 "{}: data.eval_method = \"rank\" scores a task's legal labels, but task '{}' has free-text "
+                 "targets (set prompt.class_labels to the labels to score, or use \"greedy\")",
+                 c.source, c.data.task);
+  }
   return o;
 }
 
@@ -122,9 +188,18 @@ EvalResult evaluate(mp::T5Model& model, PromptMethod& prompt, const data::Tokeni
   std::vector<data::TextToTextExample> examples;
   std::vector<std::pair<int64_t, std::string>> mine;
   std::vector<data::TokenizedExample> batch;
+  std::vector<std::vector<int64_t>> candidates;
+  for (const auto& label : o.rank_labels) candidates.push_back(tokenizer.encode(label));
   auto flush = [&] {
     if (batch.empty()) return;
     auto b = collator.collate(batch);
+    if (!o.rank_labels.empty()) {
+      auto best = rank_classify(stage, prompt, ps, b.input_ids, b.attention_mask, candidates);
+      for (int64_t i = 0; i < best.size(0); ++i)
+        mine.emplace_back(batch[i].index, o.rank_labels.at(best[i].item<int64_t>()));
+      batch.clear();
+      return;
+    }
     auto out = greedy_decode(stage, prompt, ps, b.input_ids, b.attention_mask, o.max_target_len);
     for (int64_t i = 0; i < out.size(0); ++i) {
       auto row = out[i].contiguous();

@@ -24,6 +24,9 @@ struct EvalOptions {
   std::string on_error = "fail";
   std::string task = "jsonl";   // a data::TaskReader task
   bool task_prefix = false;
+  // Rank classification when not empty: each example's prediction is the label whose tokens
+  // have the least cross-entropy given the input, instead of a greedy decoding.
+  std::vector<std::string> rank_labels;
 
   // The dev set of a run: data.dev, read as data.task, lengths net of the prompt.
   static EvalOptions from(const RunConfig& config);
@@ -44,6 +47,13 @@ struct EvalResult {
 // prefix (no cache) and the last stage's argmax is broadcast along the pipeline.
 torch::Tensor greedy_decode(mp::PipelineStage& stage, PromptMethod& prompt, const dist::ParallelState& ps,
                             const torch::Tensor& ids, const torch::Tensor& mask, int64_t max_len);
+
+// Rank classification: candidates are the token ids of each legal label (EOS included) ->
+// [B] index of the candidate with the least Σ cross-entropy per example (the first on ties), on
+// every rank of the replica. The encoder runs once; each candidate is one decoder pass.
+torch::Tensor rank_classify(mp::PipelineStage& stage, PromptMethod& prompt, const dist::ParallelState& ps,
+                            const torch::Tensor& ids, const torch::Tensor& mask,
+                            const std::vector<std::vector<int64_t>>& candidates);
 
 EvalResult evaluate(mp::T5Model& model, PromptMethod& prompt, const data::Tokenizer& tokenizer,
                     const dist::ParallelState& ps, const EvalOptions& options);

@@ -18,7 +18,7 @@ const std::map<std::string, std::set<std::string>>& known_keys() {
       {"run", {"dir"}},
       {"model", {"path", "preset", "seed", "dtype", "tokenizer", "dropout_rate"}},
       {"data", {"train", "dev", "task", "task_prefix", "bucket_by_length", "max_input_length", "max_target_length", "on_error", "shuffle_buffer",
-                "eval_max_examples"}},
+                "eval_max_examples", "eval_method"}},
       {"train", {"steps", "batch_size", "grad_accum", "seed", "log_every", "eval_every", "save_every",
                  "best_metric", "z_loss", "recompute"}},
       {"prompt", {"method", "length", "init", "init_text", "class_labels", "sample_top"}},
@@ -150,6 +150,7 @@ RunConfig RunConfig::from_string(const std::string& text, const std::string& sou
   get(root, "data", "on_error", c.data.on_error, source);
   get(root, "data", "shuffle_buffer", c.data.shuffle_buffer, source);
   get(root, "data", "eval_max_examples", c.data.eval_max_examples, source);
+  get(root, "data", "eval_method", c.data.eval_method, source);
   get(root, "train", "steps", c.train.steps, source);
   get(root, "train", "batch_size", c.train.batch_size, source);
   get(root, "train", "grad_accum", c.train.grad_accum, source);
@@ -228,6 +229,7 @@ void RunConfig::validate() const {
                "parallel.micro_batches {}",
                s, train.batch_size, parallel.dp, train.grad_accum, pipeline.micro_batches);
   check_one_of<std::string>(pipeline.schedule, {"1f1b", "gpipe"}, "parallel.schedule");
+  check_one_of<std::string>(data.eval_method, {"greedy", "rank"}, "data.eval_method");
   PTUNER_CHECK(pipeline.stage_blocks.empty() || static_cast<int>(pipeline.stage_blocks.size()) == parallel.pp,
                "{}: parallel.stage_blocks has {} entries but parallel.pp is {}", s, pipeline.stage_blocks.size(),
                parallel.pp);

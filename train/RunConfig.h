@@ -32,6 +32,7 @@ struct RunConfig {
     std::string on_error = "fail";    // fail | skip
     int64_t shuffle_buffer = 10000;
     int64_t eval_max_examples = 0;    // 0: the whole dev file
+    std::string eval_method = "greedy";  // greedy (decode) | rank (score each legal label)
   } data;
   struct Train {
     int64_t steps = 1000;

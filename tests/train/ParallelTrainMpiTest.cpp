@@ -107,6 +107,13 @@ TEST_F(ParallelTrain, EvaluationAtTheLayoutEqualsOneRank) {
   ASSERT_EQ(b.predictions.size(), 13u);
   EXPECT_EQ(b.predictions, a.predictions);
   EXPECT_EQ(b.metrics, a.metrics);
+  // Rank classification through the layout, too.
+  o.rank_labels = {"positive", "negative"};
+  auto ra = evaluate(reference.frozen().model, reference.prompt(), tok, single, o);
+  auto rb = evaluate(parallel.frozen().model, parallel.prompt(), tok, ps, o);
+  ASSERT_EQ(rb.predictions.size(), 13u);
+  EXPECT_EQ(rb.predictions, ra.predictions);
+  EXPECT_EQ(rb.metrics, ra.metrics);
 }
 
 TEST_F(ParallelTrain, GPipeGivesTheSameNumbersAs1F1B) {
