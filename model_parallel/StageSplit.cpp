@@ -16,7 +16,7 @@ StageCosts StageCosts::of(const T5Config& c, int64_t S, int64_t T, int64_t micro
   k.encoder_block = (static_cast<double>(S) + per_weight) * (4 * d * inner + d * ff);
   k.decoder_block = static_cast<double>(T) * (6 * d * inner + d * ff) + static_cast<double>(S) * 2 * d * inner +
                     per_weight * (8 * d * inner + d * ff);
-  k.lm_head = (static_cast<double>(T) + per_weight) * d * V;
+  k.lm_head = (static_cast<double>(T) + per_weight) * d * V + static_cast<double>(T) * V * kSoftmaxCost;
   return k;
 }
 

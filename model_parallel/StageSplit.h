@@ -4,7 +4,8 @@
 // (prompt included), T target tokens, f = 3 (gated) or 2 FFN matrices,
 //   encoder block  S·(4·d·inner + f·d·d_ff)
 //   decoder block  T·(4·d·inner + 2·d·inner + f·d·d_ff) + S·2·d·inner   (self, cross q/o, FFN; cross k/v)
-//   LM head        T·d·V, on the last stage
+//   LM head        T·V·(d + σ), on the last stage: its matmul and the cross-entropy's passes
+//                  over the logits (max, exp, sum, gather, and their backward), σ = kSoftmaxCost
 // plus, with a micro-batch of b sequences, the streaming of each weight once per micro-batch:
 // κ·P/b per sequence for a part with P weights, κ = kWeightPassCost multiply-adds per weight.
 // That term is what makes the decoder (b·T rows per matmul, far fewer than the encoder's b·S)
@@ -23,6 +24,10 @@ namespace ptuner::mp {
 // (OpenBLAS fp32; between 25 and 50 there). Accelerators with more FLOPs per byte of
 // bandwidth have a larger one; it only moves stage boundaries, never correctness.
 constexpr double kWeightPassCost = 32;
+// Multiply-adds one logit's cross-entropy forward and backward cost: measured on this project's
+// CPU, the cross-entropy over [512, 32128] logits takes as long as the LM head matmul with
+// d = 512 (0.195 s against 0.180 s); memory-bound on GPUs as well.
+constexpr double kSoftmaxCost = 512;
 
 struct StageCosts {
   double encoder_block = 0, decoder_block = 0, lm_head = 0;

@@ -164,8 +164,15 @@ nlohmann::json run_phase(Trainer& t, const RunConfig& c, const dist::ParallelSta
                           {"fraction_of_step", (comm_tp + comm_dp + comm_pp + comm_p2p) / (total_s / n)}};
   j["p2p_wait_s_per_step"] = mean(gather(ps, p2p_wait / n));
   // Compute per step of each rank (CPU seconds of its forwards and of its backwards).
-  j["forward_cpu_s_per_rank"] = gather(ps, forward_cpu / n);
-  j["backward_cpu_s_per_rank"] = gather(ps, backward_cpu / n);
+  const auto fwd = gather(ps, forward_cpu / n), bwd = gather(ps, backward_cpu / n);
+  j["forward_cpu_s_per_rank"] = fwd;
+  j["backward_cpu_s_per_rank"] = bwd;
+  // The slowest stage's compute over the mean stage's: what the stage split leaves unbalanced
+  // (1 = balanced); the replayed bubble exceeds the ideal by about this much.
+  std::vector<double> stage_compute(ps.pp_size(), 0.0);
+  for (int r = 0; r < ps.world_size(); ++r)
+    stage_compute[dist::Coordinates::of(ps.layout(), r).pp_idx] += (fwd[r] + bwd[r]) / (ps.tp_size() * ps.dp_size());
+  j["stage_imbalance"] = *std::max_element(stage_compute.begin(), stage_compute.end()) / mean(stage_compute);
   std::vector<double> peaks, step_peaks;
   for (double v : gather(ps, static_cast<double>(peak))) peaks.push_back(v / kMiB);
   for (double v : gather(ps, static_cast<double>(peak - rss_before))) step_peaks.push_back(v / kMiB);

@@ -13,11 +13,12 @@ std::vector<int64_t> counts(const std::vector<StageSpec>& stages) {
 }
 
 TEST(StageSplit, CostsByHand) {
-  // t5-tiny: d 64, inner 64, gated d_ff 128 (3 matrices), vocab 1152; S = 10, T = 2.
+  // t5-tiny: d 64, inner 64, gated d_ff 128 (3 matrices), vocab 1152; S = 10, T = 2; the LM head
+  // adds the cross-entropy's σ per logit.
   auto k = StageCosts::of(T5Config::preset("t5-tiny"), 10, 2);
   EXPECT_DOUBLE_EQ(k.encoder_block, 10.0 * (4 * 64 * 64 + 64 * 384));
   EXPECT_DOUBLE_EQ(k.decoder_block, 2.0 * (6 * 64 * 64 + 64 * 384) + 10.0 * 2 * 64 * 64);
-  EXPECT_DOUBLE_EQ(k.lm_head, 2.0 * 64 * 1152);
+  EXPECT_DOUBLE_EQ(k.lm_head, 2.0 * 64 * 1152 + 2.0 * 1152 * kSoftmaxCost);
 }
 
 TEST(StageSplit, SmallMicroBatchesChargeEachWeightOncePerMicroBatch) {
@@ -27,7 +28,7 @@ TEST(StageSplit, SmallMicroBatchesChargeEachWeightOncePerMicroBatch) {
   const double w = kWeightPassCost / 4;
   EXPECT_DOUBLE_EQ(k.encoder_block, (10.0 + w) * (4 * 64 * 64 + 64 * 384));
   EXPECT_DOUBLE_EQ(k.decoder_block, 2.0 * (6 * 64 * 64 + 64 * 384) + 10.0 * 2 * 64 * 64 + w * (8 * 64 * 64 + 64 * 384));
-  EXPECT_DOUBLE_EQ(k.lm_head, (2.0 + w) * 64 * 1152);
+  EXPECT_DOUBLE_EQ(k.lm_head, (2.0 + w) * 64 * 1152 + 2.0 * 1152 * kSoftmaxCost);
   // The decoder and the head gain relative to the encoder as micro-batches shrink.
   auto big = StageCosts::of(T5Config::preset("t5-tiny"), 10, 2, 64);
   EXPECT_GT(k.decoder_block / k.encoder_block, big.decoder_block / big.encoder_block);
