@@ -97,6 +97,34 @@ TEST_F(Cli, PlanCoversEveryRankOfT5XxlAndSumsToItsParameters) {
   EXPECT_NE(small.output.find("DOES NOT FIT"), std::string::npos);
 }
 
+TEST_F(Cli, BenchPrintsStepTimesFlopRatesAndTheFullFinetuneBaseline) {
+  auto r = run("bench " + root_ + "/run.toml --steps 2 --warmup 1 --synthetic --full-finetune-baseline --out " + root_ +
+               "/bench.json");
+  ASSERT_EQ(r.code, 0) << r.output;
+  std::ifstream in(root_ + "/bench.json");
+  auto j = nlohmann::json::parse(in);
+  EXPECT_EQ(j["parameters"].get<int64_t>(), 345088);  // t5-tiny
+  EXPECT_EQ(j["data"], "synthetic");
+  for (const char* phase : {"frozen", "full_finetune"}) {
+    const auto& p = j[phase];
+    EXPECT_EQ(p["steps"].get<int>(), 2) << phase;
+    EXPECT_GT(p["tokens_per_s"].get<double>(), 0) << phase;
+    EXPECT_GT(p["step_time_s"]["mean"].get<double>(), 0) << phase;
+    EXPECT_GT(p["model_flops_per_s"].get<double>(), 0) << phase;
+    EXPECT_EQ(p["bubble"]["ideal"].get<double>(), 0.0) << phase;  // pp = 1
+    EXPECT_EQ(p["peak_rss_mib_per_rank"].size(), 1u) << phase;
+  }
+  // Synthetic batches: 4 rows of 28 input + 4 target tokens per step.
+  const double tokens_per_step = 4 * (28 + 4);
+  EXPECT_NEAR(j["frozen"]["tokens_per_s"].get<double>() * j["frozen"]["step_time_s"]["mean"].get<double>(),
+              tokens_per_step, 1e-6 * tokens_per_step);
+  // The largest matmul of t5-tiny at 4 × (4 + 28) encoder rows: the LM head [16, 64]·[64, 1152].
+  EXPECT_EQ(j["gemm"]["m"].get<int64_t>(), 16);
+  EXPECT_EQ(j["gemm"]["n"].get<int64_t>(), 1152);
+  EXPECT_GT(j["frozen_over_full_step_time"].get<double>(), 0);
+  EXPECT_GT(j["model_flop_rate_over_gemm_rate"].get<double>(), 0);
+}
+
 TEST_F(Cli, WrongLayoutFailsBeforeTraining) {
   auto r = run("train " + root_ + "/run.toml --set parallel.tp=2 --set run.dir=\\\"" + root_ + "/run-tp\\\"");
   EXPECT_NE(r.code, 0);
