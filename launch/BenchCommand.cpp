@@ -1,5 +1,5 @@
 // ptuner bench CONFIG.toml [--steps N] [--warmup W] [--synthetic] [--full-finetune-baseline]
-//                          [--out FILE] [--set section.key=value …]: timed steps as JSON on stdout.
+//                          [--out FILE] [--trace FILE] [--set section.key=value …]: timed steps as JSON on stdout.
 #include <fstream>
 #include <iostream>
 
@@ -23,6 +23,8 @@ Command add_bench(CLI::App& app) {
                "also time the same steps with every weight trainable (weight gradients, no optimizer)");
   app.add_option("--gemm-repeats", o->gemm_repeats, "matmuls timed for the GEMM rate")->capture_default_str();
   app.add_option("--out", *out, "also write the JSON to this file");
+  app.add_option("--trace", o->trace,
+                 "write the first timed step's operators as a Chrome trace to TRACE.<rank> (that step runs slower)");
   return [args, o, out]() {
     auto s = setup_run(*args);
     const auto j = train::run_benchmark(s.config, *s.ps, *o);

@@ -7,6 +7,10 @@
 #include <chrono>
 #include <numeric>
 
+#include <torch/csrc/autograd/profiler_legacy.h>
+
+#include <memory>
+
 #include "dist/Check.h"
 #include "dist/ProcessMemory.h"
 #include "model_parallel/ModelFlops.h"
@@ -109,7 +113,12 @@ nlohmann::json run_phase(Trainer& t, const RunConfig& c, const dist::ParallelSta
     const double p2p0 = t.schedule().p2p_seconds();
     ps.world().barrier();
     const auto start = Clock::now();
+    std::unique_ptr<torch::autograd::profiler::RecordProfile> trace;
+    if (!o.trace.empty() && i == o.warmup && !full)
+      trace = std::make_unique<torch::autograd::profiler::RecordProfile>(o.trace + "." +
+                                                                         std::to_string(ps.world_rank()));
     const auto r = o.synthetic ? t.step(synthetic_batch(c, vocab, c.train.seed + static_cast<uint64_t>(i))) : t.step();
+    trace.reset();  // written on leaving the step
     ps.world().barrier();
     const double wall = seconds_since(start);
     if (full)

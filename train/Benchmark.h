@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <string>
 
 #include "dist/ParallelState.h"
 #include "train/RunConfig.h"
@@ -33,6 +34,9 @@ struct BenchOptions {
   bool synthetic = false;
   bool full_finetune_baseline = false;
   int64_t gemm_repeats = 10;
+  // When set, the first timed frozen step's operators go to TRACE.<world rank> (Chrome trace
+  // JSON, LibTorch's profiler; the step is slower while traced).
+  std::string trace;
 };
 
 // Collective over the world; every rank returns the same JSON.
