@@ -1,0 +1,31 @@
+#pragma once
+// Tokenizes a list of examples on `threads` threads (the calling one included): thread t takes
+// the t-th of `threads` contiguous slices, and output k is always example k, so the result does
+// not depend on the thread count. Tokenizer is thread-safe (data/Tokenizer.h).
+#include <cstdint>
+#include <vector>
+
+#include "data/Batch.h"
+#include "data/ExampleStream.h"
+#include "data/Tokenizer.h"
+
+namespace ptuner::data {
+
+class ParallelTokenizer {
+ public:
+  ParallelTokenizer(const Tokenizer& tokenizer, int threads);
+
+  // inputs and targets of an example, with eos; index = the dataset index.
+  TokenizedExample encode(const ExampleStream::Indexed& ex) const;
+  // Lists shorter than min_per_thread examples per thread use fewer threads.
+  std::vector<TokenizedExample> encode(const std::vector<ExampleStream::Indexed>& examples,
+                                       int64_t min_per_thread = 16) const;
+
+  int threads() const { return threads_; }
+
+ private:
+  Tokenizer tokenizer_;
+  int threads_;
+};
+
+}  // namespace ptuner::data
