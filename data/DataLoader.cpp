@@ -1,5 +1,6 @@
 #include "data/DataLoader.h"
 
+#include "data/MixtureBatchSource.h"
 #include "data/TaskBatchSource.h"
 #include "dist/Check.h"
 
@@ -7,7 +8,8 @@ namespace ptuner::data {
 
 DataLoader::DataLoader(const LoaderOptions& options, const Tokenizer& tokenizer)
     : options_(options), collator_(options.max_input_len, options.max_target_len, tokenizer.pad_id()) {
-  const std::string& name = options.path;
+  const std::string name =
+      options.mixture.empty() ? options.path : fmt::format("mixture of {} files", options.mixture.size());
   PTUNER_CHECK(options.batch_size >= 1, "DataLoader ({}): batch_size must be >= 1, got {}",
                name, options.batch_size);
   PTUNER_CHECK(options.dp_size >= 1, "DataLoader ({}): dp_size must be >= 1, got {}", name,
@@ -29,7 +31,14 @@ DataLoader::DataLoader(const LoaderOptions& options, const Tokenizer& tokenizer)
   PTUNER_CHECK(options.tokenizer_threads >= 1,
                "DataLoader ({}): tokenizer_threads must be >= 1, got {}", name,
                options.tokenizer_threads);
-  source_ = std::make_unique<TaskBatchSource>(options, tokenizer);
+  if (options.mixture.empty()) {
+    source_ = std::make_unique<TaskBatchSource>(options, tokenizer);
+  } else {
+    auto mixture = std::make_unique<MixtureBatchSource>(options, tokenizer);
+    rates_ = mixture->rates();
+    counts_ = mixture->counts();
+    source_ = std::move(mixture);
+  }
   position_ = source_->position();
   skipped_ = source_->skipped();
 }

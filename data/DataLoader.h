@@ -1,6 +1,7 @@
 #pragma once
 // Deterministic, resumable, data-parallel training loader: this DP rank's collated batches of
-// one task's file (data/TaskBatchSource.h: epochs, shuffling, DP slicing, length bucketing).
+// one task's file (data/TaskBatchSource.h: epochs, shuffling, DP slicing, length bucketing) or
+// of a multi-task mixture (data/MixtureBatchSource.h).
 //
 // Prefetching (options.prefetch = K > 0): a producer thread, started by the first next() (and
 // again by the first next() after a seek), makes the batches (reading, shuffling, tokenizing,
@@ -20,6 +21,7 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "data/Batch.h"
 #include "data/BatchSource.h"
@@ -72,6 +74,10 @@ class DataLoader {
   const PaddingStats& padding() const { return padding_; }
   // Batches made ahead and waiting in the queue (0 without prefetching).
   int64_t prefetched() const;
+  // A mixture's rates and its sources' example counts, in options().mixture order (empty for
+  // one task).
+  const std::vector<double>& mixture_rates() const { return rates_; }
+  const std::vector<int64_t>& mixture_counts() const { return counts_; }
 
  private:
   struct Made {
@@ -92,6 +98,8 @@ class DataLoader {
   PaddingStats padding_;
   LoaderPosition position_;
   int64_t skipped_ = 0;
+  std::vector<double> rates_;
+  std::vector<int64_t> counts_;
 
   // Prefetching: the queue and the producer's state, guarded by mutex_.
   mutable std::mutex mutex_;

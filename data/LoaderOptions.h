@@ -8,6 +8,13 @@
 
 namespace ptuner::data {
 
+// One task's file in a multi-task mixture.
+struct MixtureSource {
+  std::string task;   // a TaskSpec name (data/Task.h)
+  std::string path;
+  double rate = 0;    // > 0: this explicit weight; 0: from the example count and the mixing rule
+};
+
 struct LoaderOptions {
   std::string path;
   std::string task = "jsonl";  // a TaskSpec name (data/Task.h): how to read `path`
@@ -33,6 +40,13 @@ struct LoaderOptions {
   // Threads that tokenize a bucketing window (or a batch without bucketing); 1: the thread
   // making the batch alone. The batches do not depend on it.
   int tokenizer_threads = 1;
+
+  // A multi-task mixture (SPoT source training) instead of path / task when not empty: see
+  // data/MixtureBatchSource.h.
+  std::vector<MixtureSource> mixture;
+  std::string mixing = "proportional";  // proportional | temperature
+  int64_t mixing_cap = int64_t{1} << 19;  // K: a source counts min(n, K) examples
+  double mixing_temperature = 1.0;       // T: rates ∝ min(n, K)^(1/T) ("temperature" only)
 };
 
 }  // namespace ptuner::data

@@ -15,10 +15,12 @@ class ParallelTokenizer {
  public:
   ParallelTokenizer(const Tokenizer& tokenizer, int threads);
 
-  // inputs and targets of an example, with eos; index = the dataset index.
-  TokenizedExample encode(const ExampleStream::Indexed& ex) const;
-  // Lists shorter than min_per_thread examples per thread use fewer threads.
+  // inputs and targets of each example, with eos; index = the dataset index, source = `source`.
+  TokenizedExample encode(const ExampleStream::Indexed& ex, int64_t source = 0) const;
+  // Lists shorter than min_per_thread examples per thread use fewer threads. sources: one per
+  // example, or empty (all 0).
   std::vector<TokenizedExample> encode(const std::vector<ExampleStream::Indexed>& examples,
+                                       const std::vector<int64_t>& sources = {},
                                        int64_t min_per_thread = 16) const;
 
   int threads() const { return threads_; }

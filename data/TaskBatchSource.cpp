@@ -133,6 +133,10 @@ void TaskBatchSource::seek(const LoaderPosition& pos) {
   PTUNER_CHECK(pos.epoch >= 0 && pos.batches_in_epoch >= 0,
                "DataLoader ({}): invalid position epoch {} batch {}", options_.path, pos.epoch,
                pos.batches_in_epoch);
+  PTUNER_CHECK(pos.sources.empty(),
+               "DataLoader ({}): the position holds {} mixture sources, but this loader reads one "
+               "task's file",
+               options_.path, pos.sources.size());
   start_epoch(pos.epoch);
   if (options_.bucket_by_length) {
     seek_bucketed(pos);

@@ -44,7 +44,7 @@ class TaskBatchSource : public BatchSource {
   // Throws when an epoch holds fewer examples than one global batch.
   std::vector<TokenizedExample> next() override;
   LoaderPosition position() const override { return {epoch_, batches_in_epoch_}; }
-  // Throws when `pos` lies past the end of its epoch.
+  // Throws when `pos` lies past the end of its epoch or carries mixture sources.
   void seek(const LoaderPosition& pos) override;
   int64_t skipped() const override { return stream_.skipped(); }
 

@@ -27,6 +27,7 @@ constexpr int kRecords = 301;  // dp 2 x batch 4: 37 global batches per epoch, 5
 
 void expect_same_batch(const Batch& a, const Batch& b) {
   EXPECT_EQ(a.indices, b.indices);
+  EXPECT_EQ(a.sources, b.sources);
   EXPECT_TRUE(torch::equal(a.input_ids, b.input_ids));
   EXPECT_TRUE(torch::equal(a.attention_mask, b.attention_mask));
   EXPECT_TRUE(torch::equal(a.labels, b.labels));
