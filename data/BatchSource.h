@@ -21,6 +21,10 @@ class BatchSource {
   // Malformed records skipped (OnError::Skip) in one pass over a file (summed over a
   // mixture's files).
   virtual int64_t skipped() const = 0;
+  // Does a bounded piece of the work later next() calls will need (reading and tokenizing
+  // upcoming examples) without changing what they return; false when there is none to do. A
+  // prefetching DataLoader calls it while its queue is full. Never throws.
+  virtual bool work_ahead() { return false; }
 };
 
 }  // namespace ptuner::data

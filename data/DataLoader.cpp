@@ -89,7 +89,14 @@ void DataLoader::produce() {
     }
     const bool failed = static_cast<bool>(m.error);
     std::unique_lock<std::mutex> lock(mutex_);
-    space_.wait(lock, [&] { return stopping_ || queue_.size() < capacity; });
+    // While the queue is full, do work later batches need (source_ is this thread's alone);
+    // wait when there is none.
+    while (!stopping_ && queue_.size() >= capacity) {
+      lock.unlock();
+      const bool worked = !failed && source_->work_ahead();
+      lock.lock();
+      if (!worked) space_.wait(lock, [&] { return stopping_ || queue_.size() < capacity; });
+    }
     if (stopping_) return;
     queue_.push_back(std::move(m));
     ready_.notify_one();

@@ -5,8 +5,10 @@
 //
 // Prefetching (options.prefetch = K > 0): a producer thread, started by the first next() (and
 // again by the first next() after a seek), makes the batches (reading, shuffling, tokenizing,
-// bucketing, collating) into a queue of at most K batches and waits while it is full; next()
-// pops, waiting while it is empty. The producer runs the same code as next() does without
+// bucketing, collating) into a queue of at most K batches; while the queue is full it reads and
+// tokenizes ahead (BatchSource::work_ahead: with bucketing, up to the next window, so that a
+// window's tokenization does not fall due in one burst), and waits when there is nothing left
+// to do. next() pops, waiting while the queue is empty. The producer runs the same code as next() does without
 // prefetching (K = 0), so the batch sequence is the same for any K. position() and skipped()
 // describe the batches next() has returned, not those made ahead; seek() stops the producer,
 // drops what it made, seeks on the caller's thread and lets the next next() start it again. An
@@ -67,7 +69,8 @@ class DataLoader {
   void seek(const LoaderPosition& pos);
 
   // Malformed records skipped in one pass over the file (OnError::Skip), as of the batches
-  // next() returned.
+  // next() returned: the same as without prefetching. (After a seek() it may also count those
+  // in batches that were made ahead and dropped, until a full pass makes both the file's count.)
   int64_t skipped() const { return skipped_; }
   const LoaderOptions& options() const { return options_; }
   // Padding of the batches next() returned since construction (seek() does not reset it).

@@ -41,6 +41,7 @@ MixtureBatchSource::MixtureBatchSource(const LoaderOptions& options, const Token
   const int64_t step = global_ * options.batches_per_step;
   const int64_t buffer = std::max<int64_t>(options.shuffle_buffer, 1);
   window_examples_ = (buffer + step - 1) / step * step;
+  used_sources_.assign(sources_.size(), {0, 0});
   seek(current());  // the start: every source at epoch 0, no draws
 }
 
@@ -53,8 +54,8 @@ int64_t MixtureBatchSource::skipped() const {
 LoaderPosition MixtureBatchSource::current() const {
   LoaderPosition p;
   p.batches_in_epoch = batches_;
-  p.mixture_draws = draws_;
-  for (const auto& s : sources_) p.sources.push_back({s->epoch(), s->taken()});
+  p.mixture_draws = used_draws_;
+  p.sources = used_sources_;
   return p;
 }
 
@@ -65,28 +66,87 @@ LoaderPosition MixtureBatchSource::position() const {
   return p;
 }
 
-void MixtureBatchSource::draw(Indexed& out, int64_t& source) {
+LoaderPosition::Source MixtureBatchSource::draw(Indexed& out, int64_t& source) {
   const double u = uniform_unit(mix_rng_);
-  ++draws_;
   const auto it = std::upper_bound(cumulative_.begin(), cumulative_.end(), u);
   source = std::min<int64_t>(it - cumulative_.begin(), static_cast<int64_t>(sources_.size()) - 1);
   ExampleStream& s = *sources_[static_cast<size_t>(source)];
-  if (s.next(out)) return;
-  s.start_epoch(s.epoch() + 1);
-  PTUNER_CHECK(s.next(out), "DataLoader: mixture source {} ('{}') gave no example in epoch {}",
-               source, s.reader().path(), s.epoch());
+  if (!s.next(out)) {
+    s.start_epoch(s.epoch() + 1);
+    PTUNER_CHECK(s.next(out), "DataLoader: mixture source {} ('{}') gave no example in epoch {}",
+                 source, s.reader().path(), s.epoch());
+  }
+  return {s.epoch(), s.taken()};
+}
+
+void MixtureBatchSource::use(int64_t source, const LoaderPosition::Source& after) {
+  ++used_draws_;
+  used_sources_[static_cast<size_t>(source)] = after;
+}
+
+bool MixtureBatchSource::work_ahead() {
+  if (!options_.bucket_by_length || ahead_error_ ||
+      static_cast<int64_t>(ahead_.size()) >= window_examples_)
+    return false;
+  const int64_t piece = std::min<int64_t>(window_examples_ - static_cast<int64_t>(ahead_.size()),
+                                          64 * static_cast<int64_t>(tokenizer_.threads()));
+  std::vector<Indexed> raw;
+  std::vector<int64_t> from;
+  std::vector<LoaderPosition::Source> after;
+  std::exception_ptr error;
+  try {
+    Indexed ex;
+    int64_t source = 0;
+    while (static_cast<int64_t>(raw.size()) < piece) {
+      after.push_back(draw(ex, source));
+      raw.push_back(std::move(ex));
+      from.push_back(source);
+    }
+  } catch (...) {
+    error = std::current_exception();  // after the examples drawn before it
+  }
+  try {
+    auto tokens = tokenizer_.encode(raw, from);
+    for (size_t k = 0; k < tokens.size(); ++k) ahead_.push_back({std::move(tokens[k]), from[k], after[k]});
+  } catch (...) {
+    error = std::current_exception();
+  }
+  ahead_error_ = error;
+  return true;
 }
 
 void MixtureBatchSource::fill_window() {
   window_start_ = current();
-  seed_stream(bucket_rng_, options_.seed, draws_ / window_examples_, {kBucketTag, kMixingTag});
-  std::vector<Indexed> raw(static_cast<size_t>(window_examples_));
-  std::vector<int64_t> from(raw.size());
-  for (size_t k = 0; k < raw.size(); ++k) draw(raw[k], from[k]);
+  seed_stream(bucket_rng_, options_.seed, used_draws_ / window_examples_, {kBucketTag, kMixingTag});
+  // Examples drawn and tokenized ahead (work_ahead) first, then fresh draws; raw[r] ->
+  // tokens[raw_at[r]] for the latter.
+  std::vector<TokenizedExample> tokens;
+  std::vector<Indexed> raw;
+  std::vector<int64_t> from;
+  std::vector<size_t> raw_at;
+  Indexed ex;
+  int64_t source = 0;
+  while (static_cast<int64_t>(tokens.size()) < window_examples_) {
+    if (!ahead_.empty()) {
+      use(ahead_.front().source, ahead_.front().after);
+      tokens.push_back(std::move(ahead_.front().tokens));
+      ahead_.pop_front();
+      continue;
+    }
+    if (ahead_error_) std::rethrow_exception(ahead_error_);
+    const auto after = draw(ex, source);
+    use(source, after);
+    raw_at.push_back(tokens.size());
+    raw.push_back(std::move(ex));
+    from.push_back(source);
+    tokens.emplace_back();
+  }
+  auto encoded = tokenizer_.encode(raw, from);
+  for (size_t r = 0; r < raw.size(); ++r) tokens[raw_at[r]] = std::move(encoded[r]);
   const int64_t step = global_ * options_.batches_per_step;
   const auto order = LengthBucketing::chunk_order(window_examples_, step, options_.shuffle, bucket_rng_);
-  window_ = LengthBucketing::arrange(tokenizer_.encode(raw, from), order, step,
-                                     options_.max_input_len, options_.max_target_len);
+  window_ = LengthBucketing::arrange(std::move(tokens), order, step, options_.max_input_len,
+                                     options_.max_target_len);
   window_pos_ = 0;
 }
 
@@ -104,7 +164,8 @@ std::vector<TokenizedExample> MixtureBatchSource::next() {
     Indexed ex;
     int64_t source = 0;
     for (int64_t k = 0; k < global_; ++k) {
-      draw(ex, source);
+      const auto after = draw(ex, source);
+      use(source, after);
       if (k < lo || k >= lo + b) continue;
       raw.push_back(std::move(ex));
       from.push_back(source);
@@ -148,7 +209,10 @@ void MixtureBatchSource::seek(const LoaderPosition& pos) {
   }
   seed_stream(mix_rng_, options_.seed, 0, {kMixingTag});
   mix_rng_.discard(static_cast<unsigned long long>(pos.mixture_draws));
-  draws_ = pos.mixture_draws;
+  used_draws_ = pos.mixture_draws;
+  used_sources_ = pos.sources;
+  ahead_.clear();
+  ahead_error_ = nullptr;
   batches_ = pos.batches_in_epoch;
   window_.clear();
   window_pos_ = 0;

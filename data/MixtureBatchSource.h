@@ -21,6 +21,8 @@
 // taken in it). seek() restores the sources and the generator from it, refills that window and
 // skips into it, so the batches after seek(p) are exactly those after reaching p.
 #include <cstdint>
+#include <deque>
+#include <exception>
 #include <memory>
 #include <random>
 #include <vector>
@@ -44,8 +46,11 @@ class MixtureBatchSource : public BatchSource {
   // Throws when the position was not made by a mixture of as many sources, or is inconsistent
   // (its draws do not match its batches).
   void seek(const LoaderPosition& pos) override;
-  // Summed over the sources.
+  // Summed over the sources (each counted in full when the rates were computed).
   int64_t skipped() const override;
+  // With bucketing: draws and tokenizes up to one window of the upcoming mixture examples (a
+  // piece per call); position() still describes the examples next() has used.
+  bool work_ahead() override;
 
   const std::vector<double>& rates() const { return rates_; }
   const std::vector<int64_t>& counts() const { return counts_; }
@@ -53,10 +58,13 @@ class MixtureBatchSource : public BatchSource {
  private:
   using Indexed = ExampleStream::Indexed;
 
-  // The next mixture example and its source.
-  void draw(Indexed& out, int64_t& source);
+  // The next mixture example and its source (advancing the generator and that source's
+  // stream); returns that source's (epoch, taken) after it.
+  LoaderPosition::Source draw(Indexed& out, int64_t& source);
+  // Counts an example drawn from `source` as used by the batches.
+  void use(int64_t source, const LoaderPosition::Source& after);
   void fill_window();
-  LoaderPosition current() const;  // draws_ and the sources now, batches_ taken
+  LoaderPosition current() const;  // the used draws and sources, batches_ taken
 
   LoaderOptions options_;
   ParallelTokenizer tokenizer_;
@@ -66,13 +74,22 @@ class MixtureBatchSource : public BatchSource {
   std::vector<double> cumulative_;  // r_0 + ... + r_i, the last exactly 1
   std::mt19937_64 mix_rng_;
   std::mt19937_64 bucket_rng_;
-  int64_t draws_ = 0;
+  int64_t used_draws_ = 0;                          // draws used by the batches so far
+  std::vector<LoaderPosition::Source> used_sources_;  // each source's position after them
   int64_t batches_ = 0;
   int64_t global_ = 0;           // batch_size * dp_size
   int64_t window_examples_ = 0;  // W
   std::vector<TokenizedExample> window_;
   size_t window_pos_ = 0;
   LoaderPosition window_start_;  // current() when window_ was filled
+
+  struct Ahead {  // an upcoming mixture example, drawn and tokenized by work_ahead()
+    TokenizedExample tokens;
+    int64_t source = 0;
+    LoaderPosition::Source after;
+  };
+  std::deque<Ahead> ahead_;
+  std::exception_ptr ahead_error_;
 };
 
 }  // namespace ptuner::data

@@ -22,12 +22,21 @@ TaskBatchSource::TaskBatchSource(const LoaderOptions& options, const Tokenizer& 
   TextToTextExample ex;
   examples_in_epoch_ = 0;
   while (examples_in_epoch_ < global && stream_.reader().next(ex)) ++examples_in_epoch_;
+  seen_skipped_ = stream_.reader().skipped();
   if (examples_in_epoch_ < global) fail_short_epoch();
   start_epoch(0);
 }
 
+int64_t TaskBatchSource::skipped() const { return std::max(epochs_skipped_, seen_skipped_); }
+
+bool TaskBatchSource::read(Indexed& out) {
+  const bool got = stream_.next(out);
+  seen_skipped_ = stream_.reader().skipped();
+  return got;
+}
+
 void TaskBatchSource::fail_short_epoch() const {
-  const int64_t n = stream_.reader().skipped();
+  const int64_t n = seen_skipped_;
   const std::string skipped =
       n > 0 ? fmt::format(" ({} malformed records skipped)", n) : std::string();
   PTUNER_CHECK(examples_in_epoch_ > 0, "DataLoader: data file '{}' holds no examples{}",
@@ -40,7 +49,12 @@ void TaskBatchSource::fail_short_epoch() const {
 }
 
 void TaskBatchSource::start_epoch(int64_t epoch) {
+  epochs_skipped_ = std::max(epochs_skipped_, seen_skipped_);
+  seen_skipped_ = 0;
   stream_.start_epoch(epoch);
+  ahead_.clear();
+  ahead_end_ = false;
+  ahead_error_ = nullptr;
   window_.clear();
   window_pos_ = 0;
   seed_stream(bucket_rng_, options_.seed, epoch, {kBucketTag});
@@ -49,17 +63,67 @@ void TaskBatchSource::start_epoch(int64_t epoch) {
   examples_in_epoch_ = 0;
 }
 
-int64_t TaskBatchSource::fill_window(int64_t skip) {
+bool TaskBatchSource::work_ahead() {
+  if (!options_.bucket_by_length || ahead_end_ || ahead_error_ ||
+      static_cast<int64_t>(ahead_.size()) >= window_examples_)
+    return false;
+  // A small piece at a time, so that the caller can look at its queue (and stop) in between.
+  const int64_t piece = std::min<int64_t>(window_examples_ - static_cast<int64_t>(ahead_.size()),
+                                          64 * static_cast<int64_t>(tokenizer_.threads()));
   std::vector<Indexed> raw;
+  std::vector<int64_t> skipped;
+  std::exception_ptr error;
+  try {
+    Indexed ex;
+    while (static_cast<int64_t>(raw.size()) < piece) {
+      if (!stream_.next(ex)) {
+        ahead_end_ = true;
+        break;
+      }
+      raw.push_back(std::move(ex));
+      skipped.push_back(stream_.reader().skipped());
+    }
+  } catch (...) {
+    error = std::current_exception();  // after the examples read before it
+  }
+  try {
+    auto tokens = tokenizer_.encode(raw);
+    for (size_t k = 0; k < tokens.size(); ++k) ahead_.push_back({std::move(tokens[k]), skipped[k]});
+  } catch (...) {
+    error = std::current_exception();
+  }
+  ahead_error_ = error;  // thrown when fill_window reaches it
+  return true;
+}
+
+int64_t TaskBatchSource::fill_window(int64_t skip) {
+  // Examples tokenized ahead (work_ahead) first, then the stream; tokens[k] is filled for the
+  // former, raw[r] -> tokens[raw_at[r]] for the latter.
+  std::vector<TokenizedExample> tokens;
+  std::vector<Indexed> raw;
+  std::vector<size_t> raw_at;
   Indexed ex;
-  while (static_cast<int64_t>(raw.size()) < window_examples_ && stream_.next(ex))
+  while (static_cast<int64_t>(tokens.size()) < window_examples_) {
+    if (!ahead_.empty()) {
+      tokens.push_back(std::move(ahead_.front().tokens));
+      seen_skipped_ = ahead_.front().skipped;
+      ahead_.pop_front();
+      continue;
+    }
+    if (ahead_error_) std::rethrow_exception(ahead_error_);
+    if (!read(ex)) break;
+    raw_at.push_back(tokens.size());
     raw.push_back(std::move(ex));
-  const auto n = static_cast<int64_t>(raw.size());
+    tokens.emplace_back();
+  }
+  const auto n = static_cast<int64_t>(tokens.size());
   window_.clear();
   window_pos_ = 0;
   const auto order = LengthBucketing::chunk_order(n, step_examples_, options_.shuffle, bucket_rng_);
   if (n == 0 || skip >= n) return n;
-  window_ = LengthBucketing::arrange(tokenizer_.encode(raw), order, step_examples_,
+  auto encoded = tokenizer_.encode(raw);
+  for (size_t r = 0; r < raw.size(); ++r) tokens[raw_at[r]] = std::move(encoded[r]);
+  window_ = LengthBucketing::arrange(std::move(tokens), order, step_examples_,
                                      options_.max_input_len, options_.max_target_len);
   return n;
 }
@@ -83,7 +147,7 @@ bool TaskBatchSource::next_global_batch(std::vector<TokenizedExample>* mine) {
       if (!next_bucketed(tok)) return false;
       if (mine_now) mine->push_back(std::move(tok));
     } else {
-      if (!stream_.next(ex)) return false;
+      if (!read(ex)) return false;
       if (mine_now) raw.push_back(std::move(ex));
     }
     ++examples_in_epoch_;

@@ -24,6 +24,8 @@
 // re-seeds and skips deterministically (whole windows skipped while seeking are read but not
 // tokenized).
 #include <cstdint>
+#include <deque>
+#include <exception>
 #include <random>
 #include <vector>
 
@@ -46,12 +48,20 @@ class TaskBatchSource : public BatchSource {
   LoaderPosition position() const override { return {epoch_, batches_in_epoch_}; }
   // Throws when `pos` lies past the end of its epoch or carries mixture sources.
   void seek(const LoaderPosition& pos) override;
-  int64_t skipped() const override { return stream_.skipped(); }
+  // As of the examples next() has used (not those read ahead by work_ahead()).
+  int64_t skipped() const override;
+  // With bucketing: reads and tokenizes up to one window of the upcoming examples of this epoch
+  // (a piece per call), so that the window's tokenization is spread over the time a prefetching
+  // DataLoader would otherwise sit on its full queue instead of falling due in one burst; a
+  // read error is kept and thrown when fill_window reaches it.
+  bool work_ahead() override;
 
  private:
   using Indexed = ExampleStream::Indexed;
 
   void start_epoch(int64_t epoch);
+  // stream_.next() noting the malformed records skipped so far.
+  bool read(Indexed& out);
   // Reads the next window of the stream; when `skip` covers all of it, only draws its chunk
   // order (to keep the generator in step) and leaves window_ empty. Returns its size (0 at the
   // end of the epoch).
@@ -74,6 +84,16 @@ class TaskBatchSource : public BatchSource {
   int64_t epoch_ = 0;
   int64_t batches_in_epoch_ = 0;
   int64_t examples_in_epoch_ = 0;  // taken from the global stream this epoch
+  int64_t seen_skipped_ = 0;       // the reader's skipped() as of the last example used
+  int64_t epochs_skipped_ = 0;     // the most seen_skipped_ reached in earlier passes
+
+  struct Ahead {  // an upcoming example of this epoch, tokenized by work_ahead()
+    TokenizedExample tokens;
+    int64_t skipped = 0;  // the reader's skipped() right after reading it
+  };
+  std::deque<Ahead> ahead_;
+  bool ahead_end_ = false;         // work_ahead() reached the end of the epoch
+  std::exception_ptr ahead_error_;
 };
 
 }  // namespace ptuner::data

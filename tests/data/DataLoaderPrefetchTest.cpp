@@ -190,6 +190,47 @@ TEST_F(DataLoaderPrefetchTest, SkippedCountsFollowTheBatchesTaken) {
   EXPECT_EQ(threaded.skipped(), 1);
 }
 
+TEST_F(DataLoaderPrefetchTest, ReadingAheadWhileTheQueueIsFullChangesNothing) {
+  // A slow consumer keeps the queue full, so the producer reads and tokenizes the next
+  // bucketing window ahead (work_ahead): batches, positions, skipped counts and the error must
+  // still be the synchronous loader's.
+  auto slow = [](DataLoader& l) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    return l.next();
+  };
+  auto o = options(0, true, 0, 1);
+  o.path = (dir_ / "bad.jsonl").string();
+  o.shuffle_buffer = 32;
+  o.on_error = OnError::Skip;
+  DataLoader sync(o, *tok_);
+  o.prefetch = 1;
+  DataLoader ahead(o, *tok_);
+  for (int i = 0; i < 90; ++i) {  // 75 batches per epoch: into epoch 1
+    const Batch a = sync.next(), b = slow(ahead);
+    SCOPED_TRACE("batch " + std::to_string(i));
+    expect_same_batch(b, a);
+    EXPECT_EQ(ahead.position(), sync.position());
+    EXPECT_EQ(ahead.skipped(), sync.skipped());
+  }
+  o.on_error = OnError::Fail;
+  o.prefetch = 0;
+  DataLoader strict(o, *tok_);
+  int sync_good = 0;
+  const std::string sync_error = error_after(strict, 100, sync_good);
+  ASSERT_NE(sync_error, "");
+  o.prefetch = 1;
+  DataLoader strict_ahead(o, *tok_);
+  int good = 0;
+  std::string error;
+  try {
+    for (; good < 100; ++good) slow(strict_ahead);
+  } catch (const ptuner::Error& e) {
+    error = e.what();
+  }
+  EXPECT_EQ(error, sync_error);
+  EXPECT_EQ(good, sync_good);
+}
+
 TEST_F(DataLoaderPrefetchTest, DestructionWhileTheQueueIsFullDoesNotHang) {
   auto finishes = [](std::function<void()> f) {
     auto done = std::async(std::launch::async, std::move(f));

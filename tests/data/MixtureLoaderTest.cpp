@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -12,6 +13,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "data/DataLoader.h"
@@ -211,6 +213,23 @@ TEST_F(MixtureLoaderTest, ResumedLoaderGivesTheSameBatches) {
       }
     }
   }
+}
+
+TEST_F(MixtureLoaderTest, ReadingAheadWhileTheQueueIsFullChangesNothing) {
+  // A slow consumer keeps the queue full, so the producer draws and tokenizes the next window
+  // ahead; batches and positions (which must not count what was drawn ahead) stay the same, and
+  // resuming from such a position gives the same batches.
+  DataLoader sync(options(true, 0, 1, 2), *tok_), ahead(options(true, 1, 1, 2), *tok_);
+  std::vector<Batch> expected;
+  for (int i = 0; i < 40; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    const Batch a = sync.next(), b = ahead.next();
+    expect_same_batch(b, a);
+    EXPECT_EQ(ahead.position(), sync.position()) << "batch " << i;
+  }
+  DataLoader resumed(options(true, 1, 1, 2), *tok_);
+  resumed.seek(ahead.position());
+  for (int i = 0; i < 6; ++i) expect_same_batch(resumed.next(), sync.next());
 }
 
 TEST_F(MixtureLoaderTest, RanksSliceTheSameGlobalBatches) {
