@@ -26,7 +26,8 @@ int main(int argc, char** argv) {
       launch::add_eval);
   add("tokenize", "Show the ids (with the appended EOS) and pieces of texts", launch::add_tokenize);
   add("plan", "Per-rank blocks, parameters and memory of a layout, without loading weights", launch::add_plan);
-  add("data", "Inspect data files as training reads them (`ptuner data stats`)", launch::add_data_stats);
+  add("data", "Inspect data files as training reads them (`ptuner data stats`, `ptuner data bench`)",
+      launch::add_data_stats);
   CLI11_PARSE(app, argc, argv);
 
   dist::MpiEnvironment mpi(&argc, &argv);
