@@ -9,6 +9,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <map>
 #include <memory>
 #include <set>
@@ -161,9 +162,13 @@ TEST_F(MixtureLoaderTest, RealisedMixMatchesTheRates) {
       std::vector<int64_t> seen(3, 0);
       for (int b = 0; b < kBatches; ++b)
         for (const int64_t s : l.next().sources) ++seen[static_cast<size_t>(s)];
-      for (size_t i = 0; i < 3; ++i)
-        EXPECT_NEAR(static_cast<double>(seen[i]) / (kBatches * 8.0), expected[i], kTolerance)
-            << "source " << i;
+      std::cout << mixing << (bucket ? ", bucketed" : "") << ": realised (expected) shares";
+      for (size_t i = 0; i < 3; ++i) {
+        const double share = static_cast<double>(seen[i]) / (kBatches * 8.0);
+        std::cout << " " << share << " (" << expected[i] << ")";
+        EXPECT_NEAR(share, expected[i], kTolerance) << "source " << i;
+      }
+      std::cout << "\n";
     }
   }
 }
