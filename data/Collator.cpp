@@ -52,6 +52,7 @@ Batch Collator::collate(const std::vector<TokenizedExample>& examples) const {
   int64_t* mask = batch.attention_mask.data_ptr<int64_t>();
   int64_t* labels = batch.labels.data_ptr<int64_t>();
   batch.indices.reserve(examples.size());
+  batch.sources.reserve(examples.size());
   for (int64_t i = 0; i < b; ++i) {
     const auto& ex = examples[static_cast<size_t>(i)];
     const int64_t in_len = kept_length(ex.input_ids, max_input_len_);
@@ -62,6 +63,7 @@ Batch Collator::collate(const std::vector<TokenizedExample>& examples) const {
     batch.num_input_tokens += in_len;
     batch.num_target_tokens += tgt_len;
     batch.indices.push_back(ex.index);
+    batch.sources.push_back(ex.source);
   }
   return batch;
 }

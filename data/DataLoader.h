@@ -1,67 +1,38 @@
 #pragma once
-// Deterministic, resumable, data-parallel training loader over one task's data file (any
-// TaskReader task; "jsonl" = text-to-text JSONL), read as for training.
+// Deterministic, resumable, data-parallel training loader: this DP rank's collated batches of
+// one task's file (data/TaskBatchSource.h: epochs, shuffling, DP slicing, length bucketing) or
+// of a multi-task mixture (data/MixtureBatchSource.h).
 //
-// The global stream: epoch e reads the file from the top; when shuffling, the records pass a
-// streaming shuffle buffer of `shuffle_buffer` records driven by a std::mt19937_64 seeded from
-// (seed, e) (memory stays bounded by the buffer, however large the file). The stream is cut
-// into global batches of batch_size * dp_size consecutive examples; DP rank r takes the
-// contiguous slice [r * batch_size, (r + 1) * batch_size) of each, so the ranks' shares are
-// disjoint and together make the global batch. An epoch's last, partial global batch is
-// dropped (every step sees full batches), and next() goes on into epoch e + 1 forever.
-//
-// Length bucketing (bucket_by_length): with S = batch_size * dp_size * batches_per_step (the
-// examples of one optimizer step), the stream above is cut into windows of W examples, W =
-// shuffle_buffer rounded up to a multiple of S. A window's examples are tokenized and sorted by
-// (input length, target length) after truncation (stable: ties keep stream order), cut into
-// chunks of S consecutive examples, and the chunks emitted in an order drawn by Fisher-Yates from
-// a second std::mt19937_64 seeded from (seed, e, tag) (kept in order without shuffling); an
-// epoch's last window may end in a partial chunk, emitted last. Each global batch thus holds
-// examples of similar input length (little padding) and the bucketed stream replaces the plain
-// one in everything else above. With batches_per_step = the optimizer's gradient-accumulation
-// steps, the examples of every step are the same whatever dp_size (S is the step's batch).
-// Every rank tokenizes the whole window (all ranks must agree on the order); memory grows by
-// one window of token ids.
-//
-// Position = (epoch, global batches taken in that epoch), the same on every rank. seek()
-// re-seeds and skips deterministically, so the batches after seek(p) are exactly those an
-// uninterrupted loader gives after reaching p (whole windows skipped while seeking are read but
-// not tokenized).
+// Prefetching (options.prefetch = K > 0): a producer thread, started by the first next() (and
+// again by the first next() after a seek), makes the batches (reading, shuffling, tokenizing,
+// bucketing, collating) into a queue of at most K batches; while the queue is full it reads and
+// tokenizes ahead (BatchSource::work_ahead: with bucketing, up to the next window, so that a
+// window's tokenization does not fall due in one burst), and waits when there is nothing left
+// to do. next() pops, waiting while the queue is empty. The producer runs the same code as next() does without
+// prefetching (K = 0), so the batch sequence is the same for any K. position() and skipped()
+// describe the batches next() has returned, not those made ahead; seek() stops the producer,
+// drops what it made, seeks on the caller's thread and lets the next next() start it again. An
+// error while making a batch (a malformed record under OnError::Fail, an epoch shorter than one
+// global batch) is thrown by the next() that would have returned that batch, and by every
+// next() after it until a seek(). The destructor stops the producer, also when it waits on a
+// full queue (when it is making a batch, after that batch).
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
+#include <exception>
 #include <memory>
-#include <random>
-#include <string>
-#include <utility>
+#include <mutex>
+#include <thread>
 #include <vector>
 
 #include "data/Batch.h"
+#include "data/BatchSource.h"
 #include "data/Collator.h"
-#include "data/JsonlReader.h"
-#include "data/OnError.h"
-#include "data/TaskReader.h"
-#include "data/TextToTextExample.h"
+#include "data/LoaderOptions.h"
+#include "data/LoaderPosition.h"
 #include "data/Tokenizer.h"
 
 namespace ptuner::data {
-
-struct LoaderOptions {
-  std::string path;
-  std::string task = "jsonl";  // a TaskSpec name (data/Task.h): how to read `path`
-  bool task_prefix = false;    // keep T5's leading task name in the inputs
-  int64_t batch_size = 0;  // per DP rank micro-batch
-  int64_t max_input_len = 0;
-  int64_t max_target_len = 0;
-  uint64_t seed = 0;
-  bool shuffle = true;
-  int64_t shuffle_buffer = 10000;  // records held for shuffling; also the bucketing window
-  // Off here so that existing callers keep their batches; training configs turn it on (and
-  // should set batches_per_step to their gradient-accumulation steps).
-  bool bucket_by_length = false;
-  int64_t batches_per_step = 1;  // global batches per optimizer step (grad_accum)
-  int dp_rank = 0;
-  int dp_size = 1;
-  OnError on_error = OnError::Fail;
-};
 
 // Real tokens against tokens in the padded batches next() returned on this rank.
 struct PaddingStats {
@@ -80,67 +51,69 @@ struct PaddingStats {
   }
 };
 
-struct LoaderPosition {
-  int64_t epoch = 0;
-  int64_t batches_in_epoch = 0;  // global batches already taken in `epoch`
-};
-
 class DataLoader {
  public:
-  // Checks the options and that the file holds at least one example ("data file X holds no
-  // examples" otherwise). The tokenizer is copied (copies share the model).
+  // Checks the options and that the data can fill one global batch (on the caller's thread).
+  // The tokenizer is copied (copies share the model).
   DataLoader(const LoaderOptions& options, const Tokenizer& tokenizer);
+  ~DataLoader();
+  DataLoader(const DataLoader&) = delete;
+  DataLoader& operator=(const DataLoader&) = delete;
 
-  // This rank's next micro-batch of batch_size examples. Throws when an epoch holds fewer
-  // examples than one global batch.
+  // This rank's next micro-batch of batch_size examples.
   Batch next();
 
-  LoaderPosition position() const { return {epoch_, batches_in_epoch_}; }
-  // Throws when `pos` lies past the end of its epoch.
+  // After the batches next() returned.
+  LoaderPosition position() const { return position_; }
+  // Throws when `pos` lies past the end of its epoch or does not fit this loader's data.
   void seek(const LoaderPosition& pos);
 
-  // Malformed records skipped in one pass over the file (OnError::Skip).
-  int64_t skipped() const;
+  // Malformed records skipped in one pass over the file (OnError::Skip), as of the batches
+  // next() returned: the same as without prefetching. (After a seek() it may also count those
+  // in batches that were made ahead and dropped, until a full pass makes both the file's count.)
+  int64_t skipped() const { return skipped_; }
   const LoaderOptions& options() const { return options_; }
   // Padding of the batches next() returned since construction (seek() does not reset it).
   const PaddingStats& padding() const { return padding_; }
+  // Batches made ahead and waiting in the queue (0 without prefetching).
+  int64_t prefetched() const;
+  // A mixture's rates and its sources' example counts, in options().mixture order (empty for
+  // one task).
+  const std::vector<double>& mixture_rates() const { return rates_; }
+  const std::vector<int64_t>& mixture_counts() const { return counts_; }
 
  private:
-  using Indexed = std::pair<int64_t, TextToTextExample>;  // (dataset index, example)
+  struct Made {
+    Batch batch;
+    LoaderPosition after;  // the source's position after this batch
+    int64_t skipped = 0;   // the source's skipped() after this batch
+    std::exception_ptr error;
+  };
 
-  void start_epoch(int64_t epoch);
-  bool read_record(Indexed& out);
-  bool next_example(Indexed& out);
-  TokenizedExample tokenize(const Indexed& ex) const;
-  // Reads the next window of the stream; when `skip` covers all of it, only draws its chunk
-  // order (to keep the generator in step) and leaves window_ empty. Returns its size (0 at the
-  // end of the epoch).
-  int64_t fill_window(int64_t skip);
-  bool next_bucketed(TokenizedExample& out);
-  void seek_bucketed(const LoaderPosition& pos);
-  // Takes the next global batch from the stream and keeps this rank's slice in `mine` (when
-  // not null); false, taking nothing usable, when the epoch has no full global batch left.
-  bool next_global_batch(std::vector<TokenizedExample>* mine);
-  [[noreturn]] void fail_short_epoch() const;
+  Made make();  // the next batch from source_, on the calling thread
+  Batch take(Made made);
+  void produce();
+  void stop_producer();
 
   LoaderOptions options_;
-  Tokenizer tokenizer_;
   Collator collator_;
-  std::unique_ptr<TaskReader> reader_;
-  std::mt19937_64 rng_;
-  std::mt19937_64 bucket_rng_;                // chunk order of the bucketing windows
-  std::vector<TokenizedExample> window_;      // the current window, in emission order
-  size_t window_pos_ = 0;
-  int64_t step_examples_ = 0;                 // S
-  int64_t window_examples_ = 0;               // W
+  std::unique_ptr<BatchSource> source_;
   PaddingStats padding_;
-  std::vector<Indexed> buffer_;  // shuffle buffer
-  bool reader_done_ = false;
-  int64_t next_index_ = 0;  // dataset index of the next record read
-  int64_t epoch_ = 0;
-  int64_t batches_in_epoch_ = 0;
-  int64_t examples_in_epoch_ = 0;  // taken from the stream this epoch
+  LoaderPosition position_;
   int64_t skipped_ = 0;
+  std::vector<double> rates_;
+  std::vector<int64_t> counts_;
+
+  // Prefetching: the queue and the producer's state, guarded by mutex_.
+  mutable std::mutex mutex_;
+  std::condition_variable ready_;  // a batch was queued, or stopping
+  std::condition_variable space_;  // the queue has room, or stopping
+  std::condition_variable idle_;   // no next() is waiting any more
+  std::deque<Made> queue_;
+  bool stopping_ = false;
+  int waiting_ = 0;                // next() calls waiting on ready_
+  std::exception_ptr error_;       // the producer's error, once next() has reached it
+  std::thread producer_;
 };
 
 }  // namespace ptuner::data

@@ -13,7 +13,9 @@ Command add_init_model(CLI::App& app);
 Command add_train(CLI::App& app);
 Command add_eval(CLI::App& app);
 Command add_tokenize(CLI::App& app);
+// Registers `stats` and `bench` (add_data_bench) under the `data` subcommand.
 Command add_data_stats(CLI::App& app);
+Command add_data_bench(CLI::App& app);
 Command add_plan(CLI::App& app);
 Command add_bench(CLI::App& app);
 

@@ -3,8 +3,9 @@
 // input / target length percentiles (p50, p90, p99, max) in tokens (with the EOS) when a
 // tokenizer is given, else in characters. Malformed records are counted, never fatal.
 //
-// add_data_stats(app) registers the `stats` subcommand under `app`, the `data` subcommand, so
-// main.cpp registers it like the others: add("data", "Inspect data files", add_data_stats).
+// add_data_stats(app) registers the `stats` subcommand under `app`, the `data` subcommand, and
+// `bench` next to it (launch/DataBenchCommand.cpp), so main.cpp registers `data` like the
+// others: add("data", "Inspect data files", add_data_stats).
 #include <nlohmann/json.hpp>
 
 #include <iostream>
@@ -45,7 +46,8 @@ Command add_data_stats(CLI::App& app) {
   stats->add_flag("--eval", a->eval,
                   "read as evaluation does (unlabeled rows kept, one ReCoRD example per query, "
                   "WSC negatives kept)");
-  return [a]() {
+  Command run_bench = add_data_bench(app);
+  Command run_stats = [a]() {
     std::optional<data::Tokenizer> tok;
     if (!a->tokenizer.empty()) tok.emplace(a->tokenizer);
     auto reader = data::TaskReader::open(a->task, a->file, data::OnError::Skip, a->task_prefix,
@@ -60,6 +62,7 @@ Command add_data_stats(CLI::App& app) {
     }
     return 0;
   };
+  return [stats, run_stats, run_bench]() { return stats->parsed() ? run_stats() : run_bench(); };
 }
 
 }  // namespace ptuner::launch

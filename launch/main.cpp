@@ -30,7 +30,8 @@ int main(int argc, char** argv) {
   add("plan", "Per-rank blocks, parameters and memory of a layout, without loading weights", launch::add_plan);
   add("bench", "Time training steps of a config: tokens/s, pipeline bubble, communication, memory, FLOP rate (JSON)",
       launch::add_bench);
-  add("data", "Inspect data files as training reads them (`ptuner data stats`)", launch::add_data_stats);
+  add("data", "Inspect data files as training reads them (`ptuner data stats`, `ptuner data bench`)",
+      launch::add_data_stats);
   CLI11_PARSE(app, argc, argv);
 
   // Peaked softmaxes (a random or a well-trained LM head) leave denormal floats in the logits'

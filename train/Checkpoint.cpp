@@ -44,6 +44,17 @@ void Checkpoint::save(const std::string& path) const {
     for (const auto& [name, t] : optimizer) f.write_tensor("optimizer/" + name, t.contiguous());
     f.write_int("data/epoch", data_position.epoch);
     f.write_int("data/batches_in_epoch", data_position.batches_in_epoch);
+    if (!data_position.sources.empty()) {
+      const auto n = static_cast<int64_t>(data_position.sources.size());
+      auto epochs = torch::empty({n}, torch::kLong), taken = torch::empty({n}, torch::kLong);
+      for (int64_t i = 0; i < n; ++i) {
+        epochs[i] = data_position.sources[static_cast<size_t>(i)].epoch;
+        taken[i] = data_position.sources[static_cast<size_t>(i)].taken;
+      }
+      f.write_int("data/mixture_draws", data_position.mixture_draws);
+      f.write_tensor("data/source_epochs", epochs);
+      f.write_tensor("data/source_taken", taken);
+    }
     if (rng_state.defined()) f.write_tensor("rng/torch_cpu", rng_state);
     f.close();
   }
@@ -68,6 +79,16 @@ Checkpoint Checkpoint::load(const std::string& path) {
     c.optimizer[name] = f.read_tensor("optimizer/" + name);
   c.data_position.epoch = f.read_int("data/epoch");
   c.data_position.batches_in_epoch = f.read_int("data/batches_in_epoch");
+  if (f.has("data/source_epochs")) {  // a mixture's position (absent for one task)
+    c.data_position.mixture_draws = f.read_int("data/mixture_draws");
+    const auto epochs = f.read_tensor("data/source_epochs").to(torch::kLong).contiguous();
+    const auto taken = f.read_tensor("data/source_taken").to(torch::kLong).contiguous();
+    PTUNER_CHECK(epochs.dim() == 1 && taken.dim() == 1 && epochs.numel() == taken.numel(),
+                 "checkpoint {}: data/source_epochs and data/source_taken disagree ({} and {} values)", path,
+                 epochs.numel(), taken.numel());
+    for (int64_t i = 0; i < epochs.numel(); ++i)
+      c.data_position.sources.push_back({epochs[i].item<int64_t>(), taken[i].item<int64_t>()});
+  }
   if (f.has("rng/torch_cpu")) c.rng_state = f.read_tensor("rng/torch_cpu");
   return c;
 }

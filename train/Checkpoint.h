@@ -6,6 +6,7 @@
 //   /optimizer/<slot>        optimizer state; /optimizer/slots lists the slot names
 //   /meta/{format,step,method,optimizer,fingerprint,config,best_metric,best_step}
 //   /data/{epoch,batches_in_epoch}
+//   /data/{mixture_draws,source_epochs,source_taken}   a mixture's position only: int64 [sources]
 //   /rng/torch_cpu
 #include <torch/torch.h>
 
@@ -13,7 +14,7 @@
 #include <map>
 #include <string>
 
-#include "data/DataLoader.h"
+#include "data/LoaderPosition.h"
 
 namespace ptuner::train {
 

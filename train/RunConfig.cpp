@@ -7,6 +7,7 @@
 #include <set>
 #include <sstream>
 
+#include "data/Task.h"
 #include "dist/Check.h"
 
 namespace ptuner::train {
@@ -18,7 +19,8 @@ const std::map<std::string, std::set<std::string>>& known_keys() {
       {"run", {"dir"}},
       {"model", {"path", "preset", "seed", "dtype", "tokenizer", "dropout_rate"}},
       {"data", {"train", "dev", "task", "task_prefix", "bucket_by_length", "max_input_length", "max_target_length", "on_error", "shuffle_buffer",
-                "eval_max_examples", "eval_method"}},
+                "eval_max_examples", "eval_method", "prefetch", "tokenizer_threads", "mixture", "mixing", "mixing_cap",
+                "mixing_temperature"}},
       {"train", {"steps", "batch_size", "grad_accum", "seed", "log_every", "eval_every", "save_every",
                  "best_metric", "z_loss", "recompute"}},
       {"prompt", {"method", "length", "init", "init_text", "class_labels", "sample_top"}},
@@ -101,6 +103,41 @@ void get_strings(const toml::table& root, const char* section, const char* key, 
   }
 }
 
+// [[data.mixture]]: an array of tables, each with task, train and an optional rate.
+void get_mixture(const toml::table& root, std::vector<RunConfig::Data::MixtureEntry>& out,
+                 const std::string& source) {
+  auto node = root["data"]["mixture"];
+  if (!node) return;
+  const auto* arr = node.as_array();
+  PTUNER_CHECK(arr, "{}: data.mixture must be an array of tables ([[data.mixture]] with task and train)",
+               source);
+  PTUNER_CHECK(!arr->empty(), "{}: data.mixture is empty: give at least one [[data.mixture]] with task and train",
+               source);
+  const std::set<std::string> known = {"task", "train", "rate"};
+  for (size_t i = 0; i < arr->size(); ++i) {
+    const auto* t = (*arr)[i].as_table();
+    PTUNER_CHECK(t, "{}: data.mixture[{}] must be a table with task and train", source, i);
+    for (const auto& [key, value] : *t) {
+      const std::string k(key.str());
+      PTUNER_CHECK(known.count(k), "{}: unknown key 'data.mixture[{}].{}' (known keys of [[data.mixture]]: rate, task, train)",
+                   source, i, k);
+    }
+    RunConfig::Data::MixtureEntry e;
+    for (const auto* key : {"task", "train"}) {
+      auto v = (*t)[key].value<std::string>();
+      PTUNER_CHECK(v.has_value() && !v->empty(), "{}: data.mixture[{}].{} must be set (a non-empty string)", source,
+                   i, key);
+      (std::string(key) == "task" ? e.task : e.train) = *v;
+    }
+    if (auto r = (*t)["rate"]) {
+      auto v = r.value<double>();
+      PTUNER_CHECK(v.has_value() && *v > 0, "{}: data.mixture[{}].rate must be a number > 0", source, i);
+      e.rate = *v;
+    }
+    out.push_back(e);
+  }
+}
+
 template <typename T>
 void check_one_of(const T& v, std::initializer_list<T> allowed, const char* what) {
   for (const auto& a : allowed)
@@ -151,6 +188,12 @@ RunConfig RunConfig::from_string(const std::string& text, const std::string& sou
   get(root, "data", "shuffle_buffer", c.data.shuffle_buffer, source);
   get(root, "data", "eval_max_examples", c.data.eval_max_examples, source);
   get(root, "data", "eval_method", c.data.eval_method, source);
+  get(root, "data", "prefetch", c.data.prefetch, source);
+  get(root, "data", "tokenizer_threads", c.data.tokenizer_threads, source);
+  get_mixture(root, c.data.mixture, source);
+  get(root, "data", "mixing", c.data.mixing, source);
+  get(root, "data", "mixing_cap", c.data.mixing_cap, source);
+  get(root, "data", "mixing_temperature", c.data.mixing_temperature, source);
   get(root, "train", "steps", c.train.steps, source);
   get(root, "train", "batch_size", c.train.batch_size, source);
   get(root, "train", "grad_accum", c.train.grad_accum, source);
@@ -203,6 +246,31 @@ void RunConfig::validate() const {
   PTUNER_CHECK(model.path.empty() != model.preset.empty(), "{}: set exactly one of model.path and model.preset", s);
   check_one_of<std::string>(model.dtype, {"float32", "bfloat16"}, "model.dtype");
   check_one_of<std::string>(data.on_error, {"fail", "skip"}, "data.on_error");
+  check_one_of<std::string>(data.mixing, {"proportional", "temperature"}, "data.mixing");
+  PTUNER_CHECK(data.mixture.empty() || data.train.empty(),
+               "{}: set data.train (one task) or [[data.mixture]] (several), not both", s);
+  for (size_t i = 0; i < data.mixture.size(); ++i) {
+    bool known = false;
+    for (const auto& spec : data::task_specs()) known = known || spec.name == data.mixture[i].task;
+    PTUNER_CHECK(known, "{}: data.mixture[{}].task: unknown task '{}' (known: {})", s, i, data.mixture[i].task,
+                 data::known_task_names());
+  }
+  {
+    size_t explicit_rates = 0;
+    for (const auto& m : data.mixture) explicit_rates += m.rate > 0 ? 1 : 0;
+    PTUNER_CHECK(explicit_rates == 0 || explicit_rates == data.mixture.size(),
+                 "{}: data.mixture gives a rate for {} of {} entries: give one for every entry or none", s,
+                 explicit_rates, data.mixture.size());
+  }
+  PTUNER_CHECK(data.mixing_cap >= 1, "{}: data.mixing_cap must be >= 1, got {}", s, data.mixing_cap);
+  PTUNER_CHECK(data.mixing_temperature > 0, "{}: data.mixing_temperature must be > 0, got {}", s,
+               data.mixing_temperature);
+  PTUNER_CHECK(data.mixing == "temperature" || data.mixing_temperature == 1.0,
+               "{}: data.mixing_temperature {} applies to data.mixing = \"temperature\" only (data.mixing is \"{}\")",
+               s, data.mixing_temperature, data.mixing);
+  PTUNER_CHECK(data.prefetch >= 0, "{}: data.prefetch must be >= 0, got {}", s, data.prefetch);
+  PTUNER_CHECK(data.tokenizer_threads >= 1, "{}: data.tokenizer_threads must be >= 1, got {}", s,
+               data.tokenizer_threads);
   check_one_of<std::string>(prompt.method, {"prompt-tuning"}, "prompt.method");
   check_one_of<std::string>(prompt.init, {"uniform", "sampled-vocab", "class-labels", "text"}, "prompt.init");
   check_one_of<std::string>(optim.name, {"adafactor", "adamw"}, "optim.name");

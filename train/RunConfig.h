@@ -33,6 +33,19 @@ struct RunConfig {
     int64_t shuffle_buffer = 10000;
     int64_t eval_max_examples = 0;    // 0: the whole dev file
     std::string eval_method = "greedy";  // greedy (decode) | rank (score each legal label)
+    int64_t prefetch = 4;             // batches made ahead by the loader's thread (0: none)
+    int64_t tokenizer_threads = 1;    // threads tokenizing a bucketing window
+    // A multi-task training mixture ([[data.mixture]] tables) instead of data.train; data.task
+    // and data.dev still describe the dev file.
+    struct MixtureEntry {
+      std::string task;  // required: a task name (as data.task)
+      std::string train; // required: its training file
+      double rate = 0;   // > 0: an explicit weight (give it for every entry or none)
+    };
+    std::vector<MixtureEntry> mixture;
+    std::string mixing = "proportional";  // proportional | temperature (T5's rules)
+    int64_t mixing_cap = 524288;          // K = 2^19: a task counts min(examples, K)
+    double mixing_temperature = 1.0;      // T ("temperature" only): rates ∝ min(n, K)^(1/T)
   } data;
   struct Train {
     int64_t steps = 1000;

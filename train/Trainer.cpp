@@ -82,7 +82,8 @@ Trainer::Trainer(const RunConfig& config, const dist::ParallelState& ps, bool op
   PTUNER_CHECK(tokenizer_.vocab_size() <= frozen_.config.vocab_size,
                "tokenizer {} has {} ids but the model {} has only {} embedding rows: they do not belong together",
                tokenizer_.model_path(), tokenizer_.vocab_size(), frozen_.source, frozen_.config.vocab_size);
-  PTUNER_CHECK(!open_data || !config_.data.train.empty(), "{}: data.train is not set", config_.source);
+  PTUNER_CHECK(!open_data || !config_.data.train.empty() || !config_.data.mixture.empty(),
+               "{}: neither data.train nor [[data.mixture]] is set", config_.source);
   torch::manual_seed(config_.train.seed);
   prompt_ = make_prompt(config_, tokenizer_, frozen_);
   optimizer_ = make_optimizer(config_);
@@ -102,6 +103,12 @@ Trainer::Trainer(const RunConfig& config, const dist::ParallelState& ps, bool op
   lo.dp_rank = ps_.dp_rank();
   lo.dp_size = ps_.dp_size();
   lo.on_error = config_.data.on_error == "skip" ? data::OnError::Skip : data::OnError::Fail;
+  lo.prefetch = config_.data.prefetch;
+  lo.tokenizer_threads = static_cast<int>(config_.data.tokenizer_threads);
+  for (const auto& m : config_.data.mixture) lo.mixture.push_back({m.task, m.train, m.rate});
+  lo.mixing = config_.data.mixing;
+  lo.mixing_cap = config_.data.mixing_cap;
+  lo.mixing_temperature = config_.data.mixing_temperature;
   if (open_data) loader_ = std::make_unique<data::DataLoader>(lo, tokenizer_);
   stage_ = std::make_unique<mp::PipelineStage>(frozen_.model, config_.prompt.length);
   schedule_runner_ = std::make_unique<PipelineSchedule>(*stage_, ps_, config_.pipeline.schedule);

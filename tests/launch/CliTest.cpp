@@ -63,6 +63,26 @@ TEST_F(Cli, TokenizeMapsSentinelsAndAppendsEos) {
   EXPECT_EQ(j["pieces"].back(), "</s>");
 }
 
+TEST_F(Cli, DataBenchRunsOneEpochOfTheLoader) {
+  for (const char* prefetch : {"0", "2"}) {
+    auto r = run("data bench --task jsonl --file " + root_ + "/train.jsonl --tokenizer " + root_ +
+                 "/model/spiece.model --batch-size 8 --prefetch " + prefetch + " --json");
+    ASSERT_EQ(r.code, 0) << r.output;
+    auto j = nlohmann::json::parse(r.output.substr(r.output.find('{')));
+    EXPECT_EQ(j["examples_in_file"], 64);
+    EXPECT_EQ(j["batches"], 8);
+    EXPECT_EQ(j["examples"], 64);
+    EXPECT_GT(j["tokens"].get<int64_t>(), 64);
+    EXPECT_GT(j["examples_per_s"].get<double>(), 0);
+    EXPECT_GT(j["padding_efficiency"].get<double>(), 0);
+    EXPECT_LE(j["padding_efficiency"].get<double>(), 1);
+  }
+  auto missing = run("data bench --task jsonl --file " + root_ + "/nope.jsonl --tokenizer " + root_ +
+                     "/model/spiece.model");
+  EXPECT_NE(missing.code, 0);
+  EXPECT_NE(missing.output.find("nope.jsonl"), std::string::npos) << missing.output;
+}
+
 TEST_F(Cli, TrainThenEvalPrintsMetricsAsJson) {
   auto t = run("train " + root_ + "/run.toml");
   ASSERT_EQ(t.code, 0) << t.output;

@@ -3,6 +3,7 @@
 #include <fstream>
 
 #include "tests/TestSupport.h"
+#include "data/DataLoader.h"
 #include "train/Checkpoint.h"
 
 namespace ptuner::train {
@@ -43,6 +44,50 @@ TEST(Checkpoint, RoundTripKeepsEveryField) {
   EXPECT_EQ(r.model_fingerprint, "0123456789abcdef");
   EXPECT_DOUBLE_EQ(r.best_metric, 0.75);
   EXPECT_EQ(r.best_step, 40);
+}
+
+TEST(Checkpoint, MixturePositionRoundTrips) {
+  const auto dir = ptuner::testing::temp_dir("ckpt-mixture");
+  auto c = sample();
+  c.data_position = data::LoaderPosition(0, 250);
+  c.data_position.mixture_draws = 3968;
+  c.data_position.sources = {{7, 12}, {1, 0}, {0, 2301}};
+  c.save(dir + "/m.h5");
+  EXPECT_EQ(Checkpoint::load(dir + "/m.h5").data_position, c.data_position);
+  // A one-task checkpoint (as every checkpoint before mixtures) has no mixture part.
+  sample().save(dir + "/one.h5");
+  const auto one = Checkpoint::load(dir + "/one.h5").data_position;
+  EXPECT_TRUE(one.sources.empty());
+  EXPECT_EQ(one.mixture_draws, 0);
+  EXPECT_EQ(one, data::LoaderPosition(3, 17));
+}
+
+TEST(Checkpoint, MixtureLoaderResumesFromASavedPosition) {
+  const auto dir = ptuner::testing::temp_dir("ckpt-mixture-resume");
+  ptuner::testing::write_tiny_model(dir, 1);
+  ptuner::testing::write_sentiment_jsonl(dir + "/a.jsonl", 30, 1);
+  ptuner::testing::write_sentiment_jsonl(dir + "/b.jsonl", 300, 2);
+  const data::Tokenizer tok(dir + "/spiece.model");
+  data::LoaderOptions o;
+  o.mixture = {{"jsonl", dir + "/a.jsonl", 0}, {"jsonl", dir + "/b.jsonl", 0}};
+  o.batch_size = 4;
+  o.max_input_len = 32;
+  o.max_target_len = 4;
+  o.shuffle_buffer = 20;
+  o.bucket_by_length = true;
+  data::DataLoader straight(o, tok);
+  for (int i = 0; i < 13; ++i) straight.next();
+  auto c = sample();
+  c.data_position = straight.position();
+  c.save(dir + "/c.h5");
+  data::DataLoader resumed(o, tok);
+  resumed.seek(Checkpoint::load(dir + "/c.h5").data_position);
+  for (int i = 0; i < 8; ++i) {
+    const auto a = straight.next(), b = resumed.next();
+    EXPECT_EQ(a.indices, b.indices) << "batch " << i;
+    EXPECT_EQ(a.sources, b.sources) << "batch " << i;
+    EXPECT_TRUE(torch::equal(a.input_ids, b.input_ids)) << "batch " << i;
+  }
 }
 
 TEST(Checkpoint, WritesAtomicallyLeavingNoTemporary) {

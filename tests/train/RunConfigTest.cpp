@@ -68,6 +68,84 @@ TEST(RunConfig, BadValuesNameTheKeyAndValue) {
   EXPECT_NE(error_of("[model\n").find("cfg.toml:1"), std::string::npos);
 }
 
+const char* kMixture = R"(
+[model]
+preset = "t5-tiny"
+tokenizer = "x/spiece.model"
+[data]
+task = "boolq"
+dev = "boolq/val.jsonl"
+mixing = "temperature"
+mixing_temperature = 2.0
+[[data.mixture]]
+task = "boolq"
+train = "boolq/train.jsonl"
+[[data.mixture]]
+task = "rte"
+train = "rte/train.jsonl"
+[train]
+batch_size = 8
+)";
+
+TEST(RunConfig, ReadsAMixture) {
+  auto c = RunConfig::from_string(kMixture, "cfg.toml");
+  ASSERT_EQ(c.data.mixture.size(), 2u);
+  EXPECT_EQ(c.data.mixture[0].task, "boolq");
+  EXPECT_EQ(c.data.mixture[1].train, "rte/train.jsonl");
+  EXPECT_EQ(c.data.mixture[1].rate, 0);
+  EXPECT_EQ(c.data.mixing, "temperature");
+  EXPECT_DOUBLE_EQ(c.data.mixing_temperature, 2.0);
+  EXPECT_EQ(c.data.mixing_cap, 524288);  // 2^19
+  EXPECT_TRUE(c.data.train.empty());
+  // Defaults of one-task configs.
+  auto one = RunConfig::from_string(kMinimal, "cfg.toml");
+  EXPECT_TRUE(one.data.mixture.empty());
+  EXPECT_EQ(one.data.mixing, "proportional");
+  EXPECT_EQ(one.data.prefetch, 4);
+  EXPECT_EQ(one.data.tokenizer_threads, 1);
+  // Explicit rates, for every entry.
+  std::string rated = kMixture;
+  rated.replace(rated.find("train = \"boolq/train.jsonl\""), 0, "rate = 3\n");
+  rated.replace(rated.find("train = \"rte/train.jsonl\""), 0, "rate = 1.5\n");
+  c = RunConfig::from_string(rated, "cfg.toml");
+  EXPECT_DOUBLE_EQ(c.data.mixture[0].rate, 3.0);
+  EXPECT_DOUBLE_EQ(c.data.mixture[1].rate, 1.5);
+}
+
+TEST(RunConfig, MixtureErrorsNameTheKeyAndFile) {
+  auto err = [](const std::string& text, const std::vector<std::string>& o = {}) { return error_of(text, o); };
+  std::string typo = kMixture;
+  typo.replace(typo.find("train = \"rte/train.jsonl\""), 0, "weight = 2\n");
+  EXPECT_NE(err(typo).find("cfg.toml: unknown key 'data.mixture[1].weight' (known keys of [[data.mixture]]: rate, "
+                           "task, train)"),
+            std::string::npos)
+      << err(typo);
+  EXPECT_NE(err(kMinimal, {"data.mixture=[]"}).find("cfg.toml: data.mixture is empty"), std::string::npos);
+  EXPECT_NE(err(kMinimal, {"data.mixture=[{task=\"boolq\", train=\"b.jsonl\"}]"})
+                .find("set data.train (one task) or [[data.mixture]] (several), not both"),
+            std::string::npos);
+  EXPECT_NE(err(kMixture, {"data.mixture=[{task=\"boolk\", train=\"b.jsonl\"}]"})
+                .find("cfg.toml: data.mixture[0].task: unknown task 'boolk' (known: boolq"),
+            std::string::npos);
+  EXPECT_NE(err(kMixture, {"data.mixture=[{task=\"boolq\"}]"}).find("data.mixture[0].train must be set"),
+            std::string::npos);
+  EXPECT_NE(err(kMixture, {"data.mixture=[{task=\"boolq\", train=\"a\", rate=1}, {task=\"rte\", train=\"b\"}]"})
+                .find("gives a rate for 1 of 2 entries"),
+            std::string::npos);
+  EXPECT_NE(err(kMixture, {"data.mixture=[{task=\"boolq\", train=\"a\", rate=0}]"})
+                .find("data.mixture[0].rate must be a number > 0"),
+            std::string::npos);
+  EXPECT_NE(err(kMixture, {"data.mixture=\"boolq\""}).find("data.mixture must be an array of tables"),
+            std::string::npos);
+  EXPECT_NE(err(kMixture, {"data.mixing=uniform"}).find("data.mixing 'uniform' is not one of: proportional, temperature"),
+            std::string::npos);
+  EXPECT_NE(err(kMixture, {"data.mixing=proportional"})
+                .find("data.mixing_temperature 2 applies to data.mixing = \"temperature\" only"),
+            std::string::npos);
+  EXPECT_NE(err(kMixture, {"data.mixing_cap=0"}).find("data.mixing_cap must be >= 1, got 0"), std::string::npos);
+  EXPECT_NE(err(kMinimal, {"data.prefetch=-1"}).find("data.prefetch must be >= 0, got -1"), std::string::npos);
+}
+
 TEST(LrSchedule, ShapesByHand) {
   EXPECT_DOUBLE_EQ(LrSchedule("constant", 0.3, 0, 100).at(57), 0.3);
   LrSchedule warm("warmup-constant", 1.0, 4, 100);
