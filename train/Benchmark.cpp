@@ -181,7 +181,14 @@ nlohmann::json run_phase(Trainer& t, const RunConfig& c, const dist::ParallelSta
   std::vector<double> stage_compute(ps.pp_size(), 0.0);
   for (int r = 0; r < ps.world_size(); ++r)
     stage_compute[dist::Coordinates::of(ps.layout(), r).pp_idx] += (fwd[r] + bwd[r]) / (ps.tp_size() * ps.dp_size());
-  j["stage_imbalance"] = *std::max_element(stage_compute.begin(), stage_compute.end()) / mean(stage_compute);
+  const double slowest = *std::max_element(stage_compute.begin(), stage_compute.end());
+  j["stage_imbalance"] = slowest / mean(stage_compute);
+  // What a perfect schedule leaves with these stage times: per micro-batch t_s, a flush takes
+  // Σ t_s (fill and drain) + (m − 1)·max t_s, of which stage s computes m·t_s.
+  const double m = static_cast<double>(c.pipeline.micro_batches);
+  const double per_micro = m * static_cast<double>(c.train.grad_accum);
+  const double flush = (std::accumulate(stage_compute.begin(), stage_compute.end(), 0.0) + (m - 1) * slowest) / per_micro;
+  j["bubble"]["ideal_for_stage_times"] = ps.pp_size() > 1 ? 1.0 - m * mean(stage_compute) / per_micro / flush : 0.0;
   std::vector<double> peaks, step_peaks;
   for (double v : gather(ps, static_cast<double>(peak))) peaks.push_back(v / kMiB);
   for (double v : gather(ps, static_cast<double>(peak - rss_before))) step_peaks.push_back(v / kMiB);
