@@ -15,6 +15,13 @@ double forward_flops(const T5Config& c, int64_t batch, int64_t enc_len, int64_t 
          static_cast<double>(c.num_decoder_layers) * decoder_block + 2 * B * T * d * V;
 }
 
+double attention_flops(const T5Config& c, int64_t batch, int64_t enc_len, int64_t dec_len) {
+  const double B = static_cast<double>(batch), S = static_cast<double>(enc_len), T = static_cast<double>(dec_len);
+  const double i = static_cast<double>(c.inner_dim());
+  return static_cast<double>(c.num_layers) * 2 * 2 * B * S * S * i +
+         static_cast<double>(c.num_decoder_layers) * (2 * 2 * B * T * T * i + 2 * 2 * B * T * S * i);
+}
+
 MatmulShape largest_matmul(const T5Config& c, int tp, int64_t batch, int64_t enc_len, int64_t dec_len) {
   const int64_t enc_rows = batch * enc_len, dec_rows = batch * dec_len;
   const std::vector<MatmulShape> candidates = {

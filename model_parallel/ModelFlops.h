@@ -7,8 +7,9 @@
 //                + 2·B·T·d·i·2 + 2·B·S·d·i·2 + 2·2·B·T·S·i   (cross: q, o on T; k, v on S)
 //                + 2·B·T·d·f·g
 //   LM head        2·B·T·d·V
-// A prompt-tuning step (frozen weights) costs 2 × forward: the backward computes only input
-// gradients, one product of the forward's size per forward product.
+// A prompt-tuning step (frozen weights) costs 2 × forward + attention: its backward computes
+// only input gradients, one product per weight product, but two per attention product (QKᵀ and
+// AV multiply two activations, both needing a gradient).
 #include <cstdint>
 
 #include "model_parallel/T5Config.h"
@@ -16,6 +17,8 @@
 namespace ptuner::mp {
 
 double forward_flops(const T5Config& config, int64_t batch, int64_t enc_len, int64_t dec_len);
+// The part of forward_flops() in attention products (QKᵀ and AV: the 2·2·B·… terms above).
+double attention_flops(const T5Config& config, int64_t batch, int64_t enc_len, int64_t dec_len);
 
 // The largest single matmul one TP rank runs in that forward: x [m, k] · Wᵀ with W [n, k].
 struct MatmulShape {

@@ -54,11 +54,16 @@ data::Batch synthetic_batch(const RunConfig& c, int64_t vocab, uint64_t seed) {
   return b;
 }
 
+// Seconds in each group's MPI calls. Pipeline sends and receives go over the world
+// communicator, which inside a training step carries nothing else; the loss is shared over pp.
 struct CommSnapshot {
   double tp = 0, dp = 0, pp = 0, p2p = 0;
   static CommSnapshot of(const dist::ParallelState& ps) {
-    // Pipeline sends and receives go over the world communicator; the loss is shared over pp.
     return {ps.tp().stats().seconds, ps.dp().stats().seconds, ps.pp().stats().seconds, ps.world().stats().seconds};
+  }
+  CommSnapshot& add_difference(const CommSnapshot& from, const CommSnapshot& to) {
+    tp += to.tp - from.tp, dp += to.dp - from.dp, pp += to.pp - from.pp, p2p += to.p2p - from.p2p;
+    return *this;
   }
 };
 
@@ -99,16 +104,16 @@ nlohmann::json run_phase(Trainer& t, const RunConfig& c, const dist::ParallelSta
   for (auto& p : params) p.requires_grad_(full);
   const int64_t vocab = t.frozen().config.vocab_size;
   std::vector<double> step_s, replayed, stage_busy_frac;
-  double tokens = 0, examples = 0, forward_flops = 0, p2p_wait = 0, forward_cpu = 0, backward_cpu = 0;
-  CommSnapshot before;
+  CommSnapshot comm;  // inside the timed steps only: not the bench's own barriers and gathers
+  double tokens = 0, examples = 0, step_flops = 0, p2p_wait = 0, forward_cpu = 0, backward_cpu = 0;
   int64_t rss_before = 0;
+  bool peak_reset = false;
   for (int64_t i = 0; i < o.warmup + o.steps; ++i) {
     const bool timed = i >= o.warmup;
     if (i == o.warmup) {
       malloc_trim(0);  // freed warm-up memory back to the system: the peak below is the steps' own
       rss_before = dist::current_rss_bytes();
-      dist::reset_peak_rss();
-      before = CommSnapshot::of(ps);
+      peak_reset = dist::reset_peak_rss();
     }
     const double p2p0 = t.schedule().p2p_seconds();
     ps.world().barrier();
@@ -117,7 +122,9 @@ nlohmann::json run_phase(Trainer& t, const RunConfig& c, const dist::ParallelSta
     if (!o.trace.empty() && i == o.warmup && !full)
       trace = std::make_unique<torch::autograd::profiler::RecordProfile>(o.trace + "." +
                                                                          std::to_string(ps.world_rank()));
+    const auto comm0 = CommSnapshot::of(ps);
     const auto r = o.synthetic ? t.step(synthetic_batch(c, vocab, c.train.seed + static_cast<uint64_t>(i))) : t.step();
+    const auto comm1 = CommSnapshot::of(ps);
     trace.reset();  // written on leaving the step
     ps.world().barrier();
     const double wall = seconds_since(start);
@@ -125,28 +132,36 @@ nlohmann::json run_phase(Trainer& t, const RunConfig& c, const dist::ParallelSta
       for (auto& p : params) p.mutable_grad().reset();  // no optimizer: the gradients are dropped
     if (!timed) continue;
     step_s.push_back(wall);
+    comm.add_difference(comm0, comm1);
     tokens += static_cast<double>(r.tokens);
     examples += static_cast<double>(c.train.batch_size);
     p2p_wait += t.schedule().p2p_seconds() - p2p0;
     double local_flops = 0;
     for (const auto& [B, S, T] : t.last_step_shapes()) {
-      local_flops += mp::forward_flops(t.frozen().config, B, S, T);
+      // Frozen: each weight product once more for its input gradient; the attention products
+      // (both operands activations) twice. Full: every product twice more.
+      local_flops += full ? 3 * mp::forward_flops(t.frozen().config, B, S, T)
+                          : 2 * mp::forward_flops(t.frozen().config, B, S, T) +
+                                mp::attention_flops(t.frozen().config, B, S, T);
       largest.batch = std::max(largest.batch, B), largest.enc = std::max(largest.enc, S),
       largest.dec = std::max(largest.dec, T);
     }
-    forward_flops += ps.dp().all_reduce_scalar(local_flops, dist::ReduceOp::Sum);
-    double busy = 0;
-    for (const auto& flush : t.last_step_flushes()) {
-      for (const auto& op : flush) {
+    step_flops += ps.dp().all_reduce_scalar(local_flops, dist::ReduceOp::Sum);
+    // Per flush: this stage's forwards and backwards against the pipeline's longest flush (all
+    // stages enter a flush together): what is left is waiting on neighbours.
+    const auto& flushes = t.last_step_flushes();
+    for (size_t f = 0; f < flushes.size(); ++f) {
+      double busy = 0;
+      for (const auto& op : flushes[f]) {
         busy += op.wall_s;
         (op.kind == 'F' ? forward_cpu : backward_cpu) += op.cpu_s;
       }
-      if (ps.pp_size() > 1) replayed.push_back(replay_pipeline(gather_flush(ps, flush)).bubble());
+      const double span = ps.pp().all_reduce_scalar(t.last_step_flush_seconds().at(f), dist::ReduceOp::Max);
+      stage_busy_frac.push_back(busy / span);
+      if (ps.pp_size() > 1) replayed.push_back(replay_pipeline(gather_flush(ps, flushes[f])).bubble());
     }
-    stage_busy_frac.push_back(busy / wall);
   }
   for (auto& p : params) p.requires_grad_(false);
-  const auto after = CommSnapshot::of(ps);
   const double total_s = std::accumulate(step_s.begin(), step_s.end(), 0.0);
   const double n = static_cast<double>(step_s.size());
   const int64_t peak = dist::peak_rss_bytes();
@@ -163,15 +178,17 @@ nlohmann::json run_phase(Trainer& t, const RunConfig& c, const dist::ParallelSta
     stage_bubble[dist::Coordinates::of(ps.layout(), r).pp_idx] += (1.0 - busy_all[r]) / (ps.tp_size() * ps.dp_size());
   j["bubble"] = {{"measured", mean(stage_bubble)},
                  {"measured_per_stage", stage_bubble},
-                 {"replayed", ps.pp_size() > 1 ? mean(replayed) : 0.0},
+                 {"replayed", ps.pp_size() > 1 ? mean(gather(ps, mean(replayed))) : 0.0},
                  {"ideal", ideal_bubble(ps.pp_size(), c.pipeline.micro_batches)},
                  {"micro_batches", c.pipeline.micro_batches}};
-  auto per_step = [&](double a, double b) { return mean(gather(ps, (b - a) / n)); };
-  const double comm_tp = per_step(before.tp, after.tp), comm_dp = per_step(before.dp, after.dp),
-               comm_pp = per_step(before.pp, after.pp), comm_p2p = per_step(before.p2p, after.p2p);
+  auto per_step = [&](double seconds) { return mean(gather(ps, seconds / n)); };
+  const double comm_tp = per_step(comm.tp), comm_dp = per_step(comm.dp), comm_pp = per_step(comm.pp),
+               comm_p2p = per_step(comm.p2p);
   j["comm_s_per_step"] = {{"tp", comm_tp}, {"dp", comm_dp}, {"pp_collectives", comm_pp}, {"p2p", comm_p2p},
                           {"fraction_of_step", (comm_tp + comm_dp + comm_pp + comm_p2p) / (total_s / n)}};
   j["p2p_wait_s_per_step"] = mean(gather(ps, p2p_wait / n));
+  // The last stage's loss reaches the others by a pp all-reduce, which waits for the flush to
+  // drain: pp_collectives holds that wait too (bubble, not transfer).
   // Compute per step of each rank (CPU seconds of its forwards and of its backwards).
   const auto fwd = gather(ps, forward_cpu / n), bwd = gather(ps, backward_cpu / n);
   j["forward_cpu_s_per_rank"] = fwd;
@@ -193,11 +210,17 @@ nlohmann::json run_phase(Trainer& t, const RunConfig& c, const dist::ParallelSta
   for (double v : gather(ps, static_cast<double>(peak))) peaks.push_back(v / kMiB);
   for (double v : gather(ps, static_cast<double>(peak - rss_before))) step_peaks.push_back(v / kMiB);
   j["peak_rss_mib_per_rank"] = peaks;
-  j["step_peak_above_start_mib_per_rank"] = step_peaks;
-  const double model_flops = (full ? 3.0 : 2.0) * forward_flops / total_s;
+  if (ps.world().all_reduce_scalar(peak_reset ? 0.0 : 1.0, dist::ReduceOp::Max) == 0.0) {
+    j["step_peak_above_start_mib_per_rank"] = step_peaks;
+  } else {
+    spdlog::warn("bench: cannot reset the peak RSS (/proc/self/clear_refs): no per-step peak");
+    j["step_peak_above_start_mib_per_rank"] = nullptr;
+  }
+  const double model_flops = step_flops / total_s;
   j["model_flops_per_s"] = model_flops;
   j["model_flops_per_s_per_rank"] = model_flops / ps.world_size();
-  j["flop_accounting"] = full ? "3 x forward matmul FLOPs (weight gradients too)" : "2 x forward matmul FLOPs";
+  j["flop_accounting"] = full ? "3 x forward matmul FLOPs (weight gradients too)"
+                              : "2 x forward matmul FLOPs + attention products once more (input gradients only)";
   return j;
 }
 
@@ -221,7 +244,12 @@ nlohmann::json gemm_rate(const RunConfig& c, const mp::T5Config& model, const di
 nlohmann::json run_benchmark(const RunConfig& c, const dist::ParallelState& ps, const BenchOptions& o) {
   PTUNER_CHECK(o.steps >= 1 && o.warmup >= 0, "bench: --steps must be >= 1 and --warmup >= 0 (got {} and {})",
                o.steps, o.warmup);
-  Trainer t(c, ps, /*open_data=*/!o.synthetic);
+  // Batches made on the step's own thread: a loader thread would charge its CPU time to
+  // whichever forward or backward is running (per-op CPU times, replay, imbalance).
+  RunConfig rc = c;
+  rc.data.prefetch = 0;
+  rc.data.tokenizer_threads = 1;
+  Trainer t(rc, ps, /*open_data=*/!o.synthetic);
   Largest largest;
   nlohmann::json j;
   j["config"] = c.source;
@@ -231,7 +259,9 @@ nlohmann::json run_benchmark(const RunConfig& c, const dist::ParallelState& ps, 
   j["schedule"] = c.pipeline.schedule;
   j["micro_batches"] = c.pipeline.micro_batches;
   j["batch_size"] = c.train.batch_size;
-  j["data"] = o.synthetic ? "synthetic" : c.data.train;
+  j["data"] = o.synthetic ? "synthetic"
+              : c.data.mixture.empty() ? c.data.train
+                                       : fmt::format("mixture of {} tasks", c.data.mixture.size());
   j["threads_per_rank"] = torch::get_num_threads();
   j["recompute"] = c.train.recompute;
   spdlog::info("bench: {} warm-up and {} timed steps, frozen weights", o.warmup, o.steps);

@@ -4,14 +4,18 @@
 // A phase = `warmup` untimed steps, then `steps` timed ones, each between two world barriers
 // (step time = the slowest rank's). Per phase:
 //   tokens/s, examples/s, step time (mean, median);
-//   bubble: measured per stage as 1 − (its forward+backward wall time)/(step time), i.e. the
-//     time it waits on its neighbours or for the flush to end; replayed: the same flushes rebuilt
-//     with every stage on a processor of its own from each op's CPU time (PipelineReplay), which
-//     is what the measured bubble is on a machine that is not oversubscribed; ideal: (p−1)/(m+p−1);
-//   communication seconds per step on the TP, DP and pipeline (p2p) groups;
+//   bubble: measured per stage and flush as 1 − (its forward+backward wall time)/(the
+//     pipeline's longest flush), i.e. the time it waits on its neighbours; replayed: the same
+//     flushes rebuilt with every stage on a processor of its own from each op's CPU time
+//     (PipelineReplay), which is what the measured bubble is on a machine that is not
+//     oversubscribed, less the transfers; ideal: (p−1)/(m+p−1);
+//   communication seconds per step on the TP, DP and pipeline (p2p) groups, inside the steps;
 //   peak RSS per rank, and the peak above the RSS before the timed steps (activations);
-//   model FLOP rate: 2 × forward matmul FLOPs of the step's micro-batch shapes (ModelFlops; a
-//     frozen step's backward computes only input gradients), per second, whole job and per rank.
+//   model FLOP rate: 2 × forward matmul FLOPs + the attention products once more, of the step's
+//     micro-batch shapes (ModelFlops: a frozen step's backward computes only input gradients),
+//     per second, whole job and per rank.
+// Batches from data.train are made on the step's thread (data.prefetch = 0), so that per-op CPU
+// times hold only the model's work.
 // GEMM rate: the largest matmul one rank runs (ModelFlops::largest_matmul at the largest
 // micro-batch shape seen), timed in the same process after the phases.
 // full-finetune baseline: the same steps with every frozen weight requiring a gradient (weight

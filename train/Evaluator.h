@@ -1,5 +1,5 @@
 #pragma once
-// Greedy-decoding evaluation of a prompt on a dev file at any layout: each DP replica decodes
+// Evaluation of a prompt on a dev file at any layout, by greedy decoding or rank classification: each DP replica decodes
 // its share (examples i with i mod dp = dp_rank) through its pipeline, and the predictions are
 // gathered over DP.
 #include <map>

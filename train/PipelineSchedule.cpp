@@ -169,6 +169,15 @@ ScheduleSums PipelineSchedule::run(const std::vector<mp::MicroBatch>& micro, Pro
   sums_ = {};
   ops_.clear();
   micro_ = &micro;
+  // On leaving: the flush's wall time, and no pointer into the caller's micro-batches.
+  struct Finish {
+    PipelineSchedule& self;
+    std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+    ~Finish() {
+      self.run_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      self.micro_ = nullptr;
+    }
+  } finish{*this};
   const int64_t m = static_cast<int64_t>(micro.size());
   if (kind_ == "gpipe") {
     std::vector<InFlight> live;

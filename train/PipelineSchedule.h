@@ -19,8 +19,9 @@
 namespace ptuner::train {
 
 // One forward ('F') or backward ('B') of a micro-batch on this stage, in execution order, with
-// its wall time and the process CPU time it used (the compute time a single-threaded rank would
-// take on a core of its own, whatever else shares the machine).
+// its wall time and the process CPU time it used (with one intra-op thread and no other busy
+// thread in the process, the compute time the rank would take on a core of its own, whatever
+// else shares the machine).
 struct StageOp {
   char kind = 'F';
   int64_t micro = 0;
@@ -42,6 +43,8 @@ class PipelineSchedule {
   const std::string& kind() const { return kind_; }
   // The forwards and backwards of the last run(), in the order this stage executed them.
   const std::vector<StageOp>& ops() const { return ops_; }
+  // Wall seconds of the last run(), from entering it to its last exchange.
+  double run_seconds() const { return run_seconds_; }
 
  private:
   struct InFlight {
@@ -71,6 +74,7 @@ class PipelineSchedule {
   double z_loss_ = 0, normaliser_ = 1;
   ScheduleSums sums_;
   double p2p_seconds_ = 0;
+  double run_seconds_ = 0;
   std::vector<StageOp> ops_;
 };
 

@@ -138,6 +138,7 @@ StepResult Trainer::step(const data::Batch& batch) {
   PTUNER_CHECK(global_targets > 0, "step {}: the global batch has no target tokens", step_);
   double ce = 0, total = 0;
   last_flushes_.clear();
+  last_flush_seconds_.clear();
   last_shapes_.clear();
   for (const auto& mb : micro)
     last_shapes_.push_back({mb.input_ids.size(0), config_.prompt.length + mb.input_ids.size(1), mb.labels.size(1)});
@@ -145,6 +146,7 @@ StepResult Trainer::step(const data::Batch& batch) {
     std::vector<mp::MicroBatch> flush(micro.begin() + g * per_flush, micro.begin() + (g + 1) * per_flush);
     auto sums = schedule_runner_->run(flush, *prompt_, config_.train.z_loss, global_targets);
     last_flushes_.push_back(schedule_runner_->ops());
+    last_flush_seconds_.push_back(schedule_runner_->run_seconds());
     ce += sums.ce;
     total += sums.total;
   }

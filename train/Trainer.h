@@ -54,6 +54,7 @@ class Trainer {
   // What the last step() ran on this rank: each pipeline flush's forwards and backwards, and
   // each micro-batch's shape {B, p + S, T} (encoder positions counting the prompt).
   const std::vector<std::vector<StageOp>>& last_step_flushes() const { return last_flushes_; }
+  const std::vector<double>& last_step_flush_seconds() const { return last_flush_seconds_; }
   const std::vector<std::array<int64_t, 3>>& last_step_shapes() const { return last_shapes_; }
 
  private:
@@ -73,6 +74,7 @@ class Trainer {
   std::unique_ptr<PipelineSchedule> schedule_runner_;
   int64_t step_ = 0;
   std::vector<std::vector<StageOp>> last_flushes_;
+  std::vector<double> last_flush_seconds_;
   std::vector<std::array<int64_t, 3>> last_shapes_;
   double best_metric_;
   int64_t best_step_ = -1;

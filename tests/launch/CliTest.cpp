@@ -132,6 +132,7 @@ TEST_F(Cli, BenchPrintsStepTimesFlopRatesAndTheFullFinetuneBaseline) {
     EXPECT_GT(p["step_time_s"]["mean"].get<double>(), 0) << phase;
     EXPECT_GT(p["model_flops_per_s"].get<double>(), 0) << phase;
     EXPECT_EQ(p["bubble"]["ideal"].get<double>(), 0.0) << phase;  // pp = 1
+    EXPECT_EQ(p["comm_s_per_step"]["p2p"].get<double>(), 0.0) << phase;  // no pipeline: no p2p
     EXPECT_EQ(p["peak_rss_mib_per_rank"].size(), 1u) << phase;
   }
   // Synthetic batches: 4 rows of 28 input + 4 target tokens per step.

@@ -24,6 +24,11 @@ TEST(ModelFlops, ForwardOfOneEncoderAndOneDecoderBlock) {
   EXPECT_DOUBLE_EQ(forward_flops(small(), 5, 3, 2), 5 * 616.0);
 }
 
+TEST(ModelFlops, AttentionProductsOfTheSameExample) {
+  // encoder QKᵀ and AV 72; decoder self 32, cross 48.
+  EXPECT_DOUBLE_EQ(attention_flops(small(), 1, 3, 2), 72.0 + 32 + 48);
+}
+
 TEST(ModelFlops, GatedFeedForwardHasThreeMatrices) {
   auto c = small();
   c.feed_forward_proj = "gated-gelu";
