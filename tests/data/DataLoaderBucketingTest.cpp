@@ -16,6 +16,7 @@
 #include "data/DataLoader.h"
 #include "data/TokenizerTrainer.h"
 #include "dist/Check.h"
+#include "tests/data/LoaderTestSupport.h"
 
 namespace fs = std::filesystem;
 using namespace ptuner::data;
@@ -38,12 +39,7 @@ class DataLoaderBucketingTest : public ::testing::Test {
   // SuperGLUE BoolQ rows whose passage lengths follow BoolQ's skew: log-normal words
   // (median ~90 words, sigma 0.5: a long right tail), cut to [20, 400]; questions of 6-12 words.
   static void SetUpTestSuite() {
-    dir_ = fs::temp_directory_path() / ("ptuner_bucketing_test_" + std::to_string(::getpid()));
-    fs::create_directories(dir_);
-    const std::string model = (dir_ / "tiny.model").string();
-    train_t5_tokenizer(std::string(PTUNER_SOURCE_DIR) + "/data/assets/tiny_corpus.txt", model, 1000,
-                       1234);
-    tok_ = std::make_unique<Tokenizer>(model);
+    dir_ = loader_testing::dir_with_tokenizer("bucketing_test", &tok_);
     const std::vector<std::string> words = {"the", "river", "film",  "was",   "a",     "great",
                                             "city", "in",   "north", "of",    "season", "game",
                                             "team", "won",  "first", "state", "is",    "named"};

@@ -17,23 +17,16 @@
 #include "data/DataLoader.h"
 #include "data/TokenizerTrainer.h"
 #include "dist/Check.h"
+#include "tests/data/LoaderTestSupport.h"
 
 namespace fs = std::filesystem;
 using namespace ptuner::data;
 
 namespace {
 
-constexpr int kRecords = 301;  // dp 2 x batch 4: 37 global batches per epoch, 5 dropped
+using loader_testing::expect_same_batch;
 
-void expect_same_batch(const Batch& a, const Batch& b) {
-  EXPECT_EQ(a.indices, b.indices);
-  EXPECT_EQ(a.sources, b.sources);
-  EXPECT_TRUE(torch::equal(a.input_ids, b.input_ids));
-  EXPECT_TRUE(torch::equal(a.attention_mask, b.attention_mask));
-  EXPECT_TRUE(torch::equal(a.labels, b.labels));
-  EXPECT_EQ(a.num_input_tokens, b.num_input_tokens);
-  EXPECT_EQ(a.num_target_tokens, b.num_target_tokens);
-}
+constexpr int kRecords = 301;  // dp 2 x batch 4: 37 global batches per epoch, 5 dropped
 
 // The message of the error next() throws after `good` batches, or "" when none.
 std::string error_after(DataLoader& l, int max_batches, int& good) {
@@ -51,12 +44,7 @@ std::string error_after(DataLoader& l, int max_batches, int& good) {
 class DataLoaderPrefetchTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = fs::temp_directory_path() / ("ptuner_prefetch_test_" + std::to_string(::getpid()));
-    fs::create_directories(dir_);
-    const std::string model = (dir_ / "tiny.model").string();
-    train_t5_tokenizer(std::string(PTUNER_SOURCE_DIR) + "/data/assets/tiny_corpus.txt", model, 1000,
-                       1234);
-    tok_ = std::make_unique<Tokenizer>(model);
+    dir_ = loader_testing::dir_with_tokenizer("prefetch_test", &tok_);
     // Inputs of 1 to 40 words: bucketing has lengths to sort.
     std::ofstream f(dir_ / "train.jsonl");
     for (int i = 0; i < kRecords; ++i) f << record(i);

@@ -13,11 +13,14 @@
 #include "data/DataLoader.h"
 #include "data/TokenizerTrainer.h"
 #include "dist/Check.h"
+#include "tests/data/LoaderTestSupport.h"
 
 namespace fs = std::filesystem;
 using namespace ptuner::data;
 
 namespace {
+
+using loader_testing::expect_same_batch;
 
 constexpr int kRecords = 103;  // 12 global batches of 8 per epoch, 7 records dropped
 
@@ -27,26 +30,12 @@ std::vector<int64_t> all_indices(const std::vector<Batch>& batches) {
   return out;
 }
 
-void expect_same_batch(const Batch& a, const Batch& b) {
-  EXPECT_EQ(a.indices, b.indices);
-  EXPECT_TRUE(torch::equal(a.input_ids, b.input_ids));
-  EXPECT_TRUE(torch::equal(a.attention_mask, b.attention_mask));
-  EXPECT_TRUE(torch::equal(a.labels, b.labels));
-  EXPECT_EQ(a.num_input_tokens, b.num_input_tokens);
-  EXPECT_EQ(a.num_target_tokens, b.num_target_tokens);
-}
-
 }  // namespace
 
 class DataLoaderTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = fs::temp_directory_path() / ("ptuner_loader_test_" + std::to_string(::getpid()));
-    fs::create_directories(dir_);
-    const std::string model = (dir_ / "tiny.model").string();
-    train_t5_tokenizer(std::string(PTUNER_SOURCE_DIR) + "/data/assets/tiny_corpus.txt", model, 1000,
-                       1234);
-    tok_ = std::make_unique<Tokenizer>(model);
+    dir_ = loader_testing::dir_with_tokenizer("loader_test", &tok_);
     // Record i: "question: what is i plus one? answer:" -> "i+1"; lengths vary with i.
     std::ofstream f(dir_ / "train.jsonl");
     for (int i = 0; i < kRecords; ++i) {

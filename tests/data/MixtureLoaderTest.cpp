@@ -21,11 +21,14 @@
 #include "data/MixingRates.h"
 #include "data/TokenizerTrainer.h"
 #include "dist/Check.h"
+#include "tests/data/LoaderTestSupport.h"
 
 namespace fs = std::filesystem;
 using namespace ptuner::data;
 
 namespace {
+
+using loader_testing::expect_same_batch;
 
 // Sources of 50, 200 and 1000 examples.
 const std::vector<int> kSizes = {50, 200, 1000};
@@ -39,25 +42,12 @@ std::string error_of(const std::function<void()>& f) {
   return "";
 }
 
-void expect_same_batch(const Batch& a, const Batch& b) {
-  EXPECT_EQ(a.indices, b.indices);
-  EXPECT_EQ(a.sources, b.sources);
-  EXPECT_TRUE(torch::equal(a.input_ids, b.input_ids));
-  EXPECT_TRUE(torch::equal(a.attention_mask, b.attention_mask));
-  EXPECT_TRUE(torch::equal(a.labels, b.labels));
-}
-
 }  // namespace
 
 class MixtureLoaderTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = fs::temp_directory_path() / ("ptuner_mixture_test_" + std::to_string(::getpid()));
-    fs::create_directories(dir_);
-    const std::string model = (dir_ / "tiny.model").string();
-    train_t5_tokenizer(std::string(PTUNER_SOURCE_DIR) + "/data/assets/tiny_corpus.txt", model, 1000,
-                       1234);
-    tok_ = std::make_unique<Tokenizer>(model);
+    dir_ = loader_testing::dir_with_tokenizer("mixture_test", &tok_);
     // Source s, record i: "task s item i" plus 0-19 words, so bucketing has lengths to sort.
     for (size_t s = 0; s < kSizes.size(); ++s) {
       std::ofstream f(path(s));

@@ -1,0 +1,39 @@
+#pragma once
+// Helpers shared by the loader tests: a scratch directory with the tiny tokenizer, and the
+// equality of two batches field by field.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "data/Batch.h"
+#include "data/Tokenizer.h"
+#include "data/TokenizerTrainer.h"
+
+namespace ptuner::data::loader_testing {
+
+// A fresh <temp>/ptuner_<name>_<pid> directory holding tiny.model, a 1000-piece tokenizer
+// trained on data/assets/tiny_corpus.txt; *tokenizer receives it loaded.
+inline std::filesystem::path dir_with_tokenizer(const std::string& name, std::unique_ptr<Tokenizer>* tokenizer) {
+  const auto dir = std::filesystem::temp_directory_path() / ("ptuner_" + name + "_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string model = (dir / "tiny.model").string();
+  train_t5_tokenizer(std::string(PTUNER_SOURCE_DIR) + "/data/assets/tiny_corpus.txt", model, 1000, 1234);
+  *tokenizer = std::make_unique<Tokenizer>(model);
+  return dir;
+}
+
+inline void expect_same_batch(const Batch& a, const Batch& b) {
+  EXPECT_EQ(a.indices, b.indices);
+  EXPECT_EQ(a.sources, b.sources);
+  EXPECT_TRUE(torch::equal(a.input_ids, b.input_ids));
+  EXPECT_TRUE(torch::equal(a.attention_mask, b.attention_mask));
+  EXPECT_TRUE(torch::equal(a.labels, b.labels));
+  EXPECT_EQ(a.num_input_tokens, b.num_input_tokens);
+  EXPECT_EQ(a.num_target_tokens, b.num_target_tokens);
+}
+
+}  // namespace ptuner::data::loader_testing
