@@ -1,18 +1,9 @@
 #include "data/JsonlReader.h"
 
+#include "data/LineReader.h"
 #include "data/TextToTextFormat.h"
 
 namespace ptuner::data {
-
-namespace {
-
-bool is_blank(const std::string& s) {
-  for (const char c : s)
-    if (c != ' ' && c != '\t' && c != '\r' && c != '\n' && c != '\f' && c != '\v') return false;
-  return true;
-}
-
-}  // namespace
 
 JsonlReader::JsonlReader(const std::string& path, OnError policy)
     : lines_(path), malformed_("JsonlReader", path, policy) {}
@@ -24,7 +15,7 @@ JsonlReader& JsonlReader::operator=(JsonlReader&&) noexcept = default;
 bool JsonlReader::next(TextToTextExample& out) {
   std::string text;
   while (lines_.next(text)) {
-    if (is_blank(text)) continue;
+    if (is_blank_line(text)) continue;
     const std::string reason = TextToTextFormat::to_example(text, out);
     if (!reason.empty()) {
       malformed_.reject(lines_.line_number(), reason);

@@ -11,6 +11,12 @@
 
 namespace ptuner::data {
 
+bool is_blank_line(const std::string& line) {
+  for (const char c : line)
+    if (c != ' ' && c != '\t' && c != '\r' && c != '\n' && c != '\f' && c != '\v') return false;
+  return true;
+}
+
 namespace {
 constexpr unsigned kChunkBytes = 1u << 16;
 }  // namespace

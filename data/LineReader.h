@@ -9,6 +9,9 @@
 
 namespace ptuner::data {
 
+// True when a line holds only whitespace (space, \t, \r, \n, \f, \v): the readers skip it.
+bool is_blank_line(const std::string& line);
+
 class LineReader {
  public:
   // Throws ptuner::Error naming `path` when it is missing, not a regular file or unreadable.

@@ -6,6 +6,7 @@
 #include "data/MrqaFormat.h"
 #include "data/MultiRcFormat.h"
 #include "data/ReCoRDFormat.h"
+#include "data/LineReader.h"
 #include "data/TextToTextFormat.h"
 #include "data/WscFormat.h"
 #include "dist/Check.h"
@@ -14,11 +15,6 @@ namespace ptuner::data {
 
 namespace {
 
-bool is_blank(const std::string& s) {
-  for (const char c : s)
-    if (c != ' ' && c != '\t' && c != '\r' && c != '\n' && c != '\f' && c != '\v') return false;
-  return true;
-}
 
 std::unique_ptr<TaskFormat> make_format(const std::string& task, bool task_prefix,
                                         bool is_training) {
@@ -62,7 +58,7 @@ bool TaskReader::next(TextToTextExample& out) {
       }
       return false;
     }
-    if (is_blank(text)) continue;
+    if (is_blank_line(text)) continue;
     const bool first = !seen_first_;
     seen_first_ = true;
     got.clear();

@@ -26,8 +26,7 @@ namespace {
 constexpr int kRecords = 2000;
 
 std::vector<int64_t> sorted_indices(const std::vector<Batch>& batches) {
-  std::vector<int64_t> out;
-  for (const auto& b : batches) out.insert(out.end(), b.indices.begin(), b.indices.end());
+  auto out = loader_testing::all_indices(batches);
   std::sort(out.begin(), out.end());
   return out;
 }

@@ -24,11 +24,7 @@ using loader_testing::expect_same_batch;
 
 constexpr int kRecords = 103;  // 12 global batches of 8 per epoch, 7 records dropped
 
-std::vector<int64_t> all_indices(const std::vector<Batch>& batches) {
-  std::vector<int64_t> out;
-  for (const auto& b : batches) out.insert(out.end(), b.indices.begin(), b.indices.end());
-  return out;
-}
+using loader_testing::all_indices;
 
 }  // namespace
 

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "data/Batch.h"
 #include "data/Tokenizer.h"
@@ -24,6 +25,13 @@ inline std::filesystem::path dir_with_tokenizer(const std::string& name, std::un
   train_t5_tokenizer(std::string(PTUNER_SOURCE_DIR) + "/data/assets/tiny_corpus.txt", model, 1000, 1234);
   *tokenizer = std::make_unique<Tokenizer>(model);
   return dir;
+}
+
+// Every batch's dataset indices, in order.
+inline std::vector<int64_t> all_indices(const std::vector<Batch>& batches) {
+  std::vector<int64_t> out;
+  for (const auto& b : batches) out.insert(out.end(), b.indices.begin(), b.indices.end());
+  return out;
 }
 
 inline void expect_same_batch(const Batch& a, const Batch& b) {
