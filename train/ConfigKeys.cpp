@@ -24,7 +24,7 @@ const std::vector<ConfigKey>& table() {
        "HF model directory (`config.json`, `model.safetensors[.index.json]`, `spiece.model`); this or "
        "`model.preset`"},
       {"model", "preset", PTUNER_FIELD(model.preset), {},
-       "or a named architecture with random weights (benchmarks, planning)"},
+       "a named architecture with random weights (benchmarks, planning); this or `model.path`"},
       {"model", "seed", PTUNER_FIELD(model.seed), {}, "seed of a preset's random weights"},
       {"model", "dtype", PTUNER_FIELD(model.dtype), one_of({"float32", "bfloat16"}), "weights and activations"},
       {"model", "tokenizer", PTUNER_FIELD(model.tokenizer), {},
