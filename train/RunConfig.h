@@ -1,6 +1,7 @@
 #pragma once
 // A run's configuration, read from TOML. Every key is known: a typo is an error naming the key
-// and the file. `--set section.key=value` overrides are applied before validation.
+// and the file. `--set section.key=value` overrides are applied before validation. The keys, their
+// checks and docs are declared in train/ConfigKeys.cpp: a new key is a field here and a line there.
 #include <cstdint>
 #include <string>
 #include <vector>

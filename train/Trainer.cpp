@@ -10,6 +10,7 @@
 #include "model_parallel/RngState.h"
 #include "train/AdamW.h"
 #include "train/Adafactor.h"
+#include "train/DataOptions.h"
 #include "train/Evaluator.h"
 #include "train/SoftPrompt.h"
 
@@ -87,29 +88,9 @@ Trainer::Trainer(const RunConfig& config, const dist::ParallelState& ps, bool op
   torch::manual_seed(config_.train.seed);
   prompt_ = make_prompt(config_, tokenizer_, frozen_);
   optimizer_ = make_optimizer(config_);
-  data::LoaderOptions lo;
-  lo.path = config_.data.train;
-  // Each DP rank's share of a step; split into micro-batches here, so that a loader position
-  // counts steps whatever the layout.
-  lo.batch_size = config_.train.batch_size / config_.parallel.dp;
-  lo.max_input_len = config_.data.max_input_length - config_.prompt.length;
-  lo.max_target_len = config_.data.max_target_length;
-  lo.seed = config_.train.seed;
-  lo.shuffle_buffer = config_.data.shuffle_buffer;
-  lo.task = config_.data.task;
-  lo.task_prefix = config_.data.task_prefix;
-  lo.bucket_by_length = config_.data.bucket_by_length;
-  lo.batches_per_step = 1;  // one loader batch is a DP rank's whole step
-  lo.dp_rank = ps_.dp_rank();
-  lo.dp_size = ps_.dp_size();
-  lo.on_error = config_.data.on_error == "skip" ? data::OnError::Skip : data::OnError::Fail;
-  lo.prefetch = config_.data.prefetch;
-  lo.tokenizer_threads = static_cast<int>(config_.data.tokenizer_threads);
-  for (const auto& m : config_.data.mixture) lo.mixture.push_back({m.task, m.train, m.rate});
-  lo.mixing = config_.data.mixing;
-  lo.mixing_cap = config_.data.mixing_cap;
-  lo.mixing_temperature = config_.data.mixing_temperature;
-  if (open_data) loader_ = std::make_unique<data::DataLoader>(lo, tokenizer_);
+  if (open_data)
+    loader_ = std::make_unique<data::DataLoader>(training_loader_options(config_, ps_.dp_rank(), ps_.dp_size()),
+                                                 tokenizer_);
   stage_ = std::make_unique<mp::PipelineStage>(frozen_.model, config_.prompt.length);
   schedule_runner_ = std::make_unique<PipelineSchedule>(*stage_, ps_, config_.pipeline.schedule);
   frozen_.model->train();  // dropout as configured (Lester: dropout_rate 0)

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/TestSupport.h"
+#include "train/ConfigKeys.h"
 
 namespace {
 
@@ -151,6 +152,21 @@ TEST_F(Cli, WrongLayoutFailsBeforeTraining) {
   EXPECT_NE(r.code, 0);
   EXPECT_NE(r.output.find("needs tp·pp·dp = 2 ranks, but the job has 1"), std::string::npos) << r.output;
   EXPECT_FALSE(std::filesystem::exists(root_ + "/run-tp"));
+}
+
+TEST_F(Cli, ConfigKeysPrintsTheTableTheReaderUses) {
+  auto md = run("config keys --markdown");
+  ASSERT_EQ(md.code, 0) << md.output;
+  EXPECT_NE(md.output.find(ptuner::train::config_keys_markdown()), std::string::npos) << md.output;
+  auto plain = run("config keys");
+  ASSERT_EQ(plain.code, 0) << plain.output;
+  EXPECT_NE(plain.output.find("[train]\nsteps = 1000  # int; > 0: optimizer steps\n"), std::string::npos)
+      << plain.output;
+  EXPECT_NE(plain.output.find("dtype = \"float32\"  # string; one of `float32`, `bfloat16`: "), std::string::npos)
+      << plain.output;
+  auto help = run("--help");
+  EXPECT_NE(help.output.find("config"), std::string::npos) << help.output;
+  EXPECT_NE(run("config --help").output.find("keys"), std::string::npos);
 }
 
 }  // namespace

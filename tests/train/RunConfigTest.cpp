@@ -1,5 +1,12 @@
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <functional>
+#include <set>
+#include <sstream>
+
+#include "train/ConfigKeys.h"
 #include "train/LrSchedule.h"
 #include "train/RunConfig.h"
 
@@ -144,6 +151,272 @@ TEST(RunConfig, MixtureErrorsNameTheKeyAndFile) {
             std::string::npos);
   EXPECT_NE(err(kMixture, {"data.mixing_cap=0"}).find("data.mixing_cap must be >= 1, got 0"), std::string::npos);
   EXPECT_NE(err(kMinimal, {"data.prefetch=-1"}).find("data.prefetch must be >= 0, got -1"), std::string::npos);
+}
+
+// The same run with model.path instead of model.preset, and with a mixture instead of data.train.
+const char* kWithPath = R"(
+[model]
+path = "m"
+[data]
+train = "train.jsonl"
+[train]
+batch_size = 8
+)";
+
+const ConfigKey& key_named(const std::string& path) {
+  for (const auto& k : config_keys())
+    if (k.path() == path) return k;
+  throw std::runtime_error("no config key " + path);
+}
+
+// One --set per key of the table (plus the companions a cross-key rule needs), and the struct
+// field read back directly.
+struct RoundTrip {
+  std::vector<std::string> sets;  // the first sets the key under test
+  std::function<void(const RunConfig&)> expect;
+  const char* base = kMinimal;
+};
+
+std::vector<RoundTrip> round_trips() {
+  return {
+      {{"run.dir=\"r/x\""}, [](const RunConfig& c) { EXPECT_EQ(c.run.dir, "r/x"); }},
+      {{"model.path=\"m2\""}, [](const RunConfig& c) { EXPECT_EQ(c.model.path, "m2"); }, kWithPath},
+      {{"model.preset=t5-small"}, [](const RunConfig& c) { EXPECT_EQ(c.model.preset, "t5-small"); }},
+      {{"model.seed=7"}, [](const RunConfig& c) { EXPECT_EQ(c.model.seed, 7u); }},
+      {{"model.dtype=bfloat16"}, [](const RunConfig& c) { EXPECT_EQ(c.model.dtype, "bfloat16"); }},
+      {{"model.tokenizer=\"t/sp.model\""}, [](const RunConfig& c) { EXPECT_EQ(c.model.tokenizer, "t/sp.model"); }},
+      {{"model.dropout_rate=0.25"}, [](const RunConfig& c) { EXPECT_DOUBLE_EQ(c.model.dropout_rate, 0.25); }},
+      {{"data.train=\"t2.jsonl\""}, [](const RunConfig& c) { EXPECT_EQ(c.data.train, "t2.jsonl"); }},
+      {{"data.dev=\"d.jsonl\""}, [](const RunConfig& c) { EXPECT_EQ(c.data.dev, "d.jsonl"); }},
+      {{"data.task=boolq"}, [](const RunConfig& c) { EXPECT_EQ(c.data.task, "boolq"); }},
+      {{"data.task_prefix=true"}, [](const RunConfig& c) { EXPECT_TRUE(c.data.task_prefix); }},
+      {{"data.bucket_by_length=false"}, [](const RunConfig& c) { EXPECT_FALSE(c.data.bucket_by_length); }},
+      {{"data.max_input_length=300"}, [](const RunConfig& c) { EXPECT_EQ(c.data.max_input_length, 300); }},
+      {{"data.max_target_length=16"}, [](const RunConfig& c) { EXPECT_EQ(c.data.max_target_length, 16); }},
+      {{"data.on_error=skip"}, [](const RunConfig& c) { EXPECT_EQ(c.data.on_error, "skip"); }},
+      {{"data.shuffle_buffer=77"}, [](const RunConfig& c) { EXPECT_EQ(c.data.shuffle_buffer, 77); }},
+      {{"data.eval_max_examples=5"}, [](const RunConfig& c) { EXPECT_EQ(c.data.eval_max_examples, 5); }},
+      {{"data.eval_method=rank"}, [](const RunConfig& c) { EXPECT_EQ(c.data.eval_method, "rank"); }},
+      {{"data.prefetch=0"}, [](const RunConfig& c) { EXPECT_EQ(c.data.prefetch, 0); }},
+      {{"data.tokenizer_threads=3"}, [](const RunConfig& c) { EXPECT_EQ(c.data.tokenizer_threads, 3); }},
+      {{"data.mixture=[{task=\"rte\", train=\"r.jsonl\", rate=2}]"},
+       [](const RunConfig& c) {
+         ASSERT_EQ(c.data.mixture.size(), 1u);
+         EXPECT_EQ(c.data.mixture[0].task, "rte");
+         EXPECT_EQ(c.data.mixture[0].train, "r.jsonl");
+         EXPECT_DOUBLE_EQ(c.data.mixture[0].rate, 2.0);
+       },
+       kMixture},
+      {{"data.mixing=temperature"}, [](const RunConfig& c) { EXPECT_EQ(c.data.mixing, "temperature"); }},
+      {{"data.mixing_cap=1024"}, [](const RunConfig& c) { EXPECT_EQ(c.data.mixing_cap, 1024); }},
+      {{"data.mixing_temperature=2.5", "data.mixing=temperature"},
+       [](const RunConfig& c) { EXPECT_DOUBLE_EQ(c.data.mixing_temperature, 2.5); }},
+      {{"train.steps=7"}, [](const RunConfig& c) { EXPECT_EQ(c.train.steps, 7); }},
+      {{"train.batch_size=16"}, [](const RunConfig& c) { EXPECT_EQ(c.train.batch_size, 16); }},
+      {{"train.grad_accum=2"}, [](const RunConfig& c) { EXPECT_EQ(c.train.grad_accum, 2); }},
+      {{"train.seed=11"}, [](const RunConfig& c) { EXPECT_EQ(c.train.seed, 11u); }},
+      {{"train.log_every=3"}, [](const RunConfig& c) { EXPECT_EQ(c.train.log_every, 3); }},
+      {{"train.eval_every=50"}, [](const RunConfig& c) { EXPECT_EQ(c.train.eval_every, 50); }},
+      {{"train.save_every=100"}, [](const RunConfig& c) { EXPECT_EQ(c.train.save_every, 100); }},
+      {{"train.best_metric=f1"}, [](const RunConfig& c) { EXPECT_EQ(c.train.best_metric, "f1"); }},
+      {{"train.z_loss=0.001"}, [](const RunConfig& c) { EXPECT_DOUBLE_EQ(c.train.z_loss, 0.001); }},
+      {{"train.recompute=true"}, [](const RunConfig& c) { EXPECT_TRUE(c.train.recompute); }},
+      {{"prompt.method=prompt-tuning"}, [](const RunConfig& c) { EXPECT_EQ(c.prompt.method, "prompt-tuning"); }},
+      {{"prompt.length=20"}, [](const RunConfig& c) { EXPECT_EQ(c.prompt.length, 20); }},
+      {{"prompt.init=uniform"}, [](const RunConfig& c) { EXPECT_EQ(c.prompt.init, "uniform"); }},
+      {{"prompt.init_text=\"a b\""}, [](const RunConfig& c) { EXPECT_EQ(c.prompt.init_text, "a b"); }},
+      {{"prompt.class_labels=[\"yes\", \"no\"]"},
+       [](const RunConfig& c) { EXPECT_EQ(c.prompt.class_labels, (std::vector<std::string>{"yes", "no"})); }},
+      {{"prompt.sample_top=100"}, [](const RunConfig& c) { EXPECT_EQ(c.prompt.sample_top, 100); }},
+      {{"optim.name=adamw"}, [](const RunConfig& c) { EXPECT_EQ(c.optim.name, "adamw"); }},
+      {{"optim.lr=0.01"}, [](const RunConfig& c) { EXPECT_DOUBLE_EQ(c.optim.lr, 0.01); }},
+      {{"optim.schedule=warmup-rsqrt"}, [](const RunConfig& c) { EXPECT_EQ(c.optim.schedule, "warmup-rsqrt"); }},
+      {{"optim.warmup_steps=10"}, [](const RunConfig& c) { EXPECT_EQ(c.optim.warmup_steps, 10); }},
+      {{"optim.decay_rate=0.5"}, [](const RunConfig& c) { EXPECT_DOUBLE_EQ(c.optim.decay_rate, 0.5); }},
+      {{"optim.clipping_threshold=2.0"},
+       [](const RunConfig& c) { EXPECT_DOUBLE_EQ(c.optim.clipping_threshold, 2.0); }},
+      {{"optim.weight_decay=0.0"}, [](const RunConfig& c) { EXPECT_DOUBLE_EQ(c.optim.weight_decay, 0.0); }},
+      {{"optim.factored=true"}, [](const RunConfig& c) { EXPECT_TRUE(c.optim.factored); }},
+      {{"optim.beta1=0.8"}, [](const RunConfig& c) { EXPECT_DOUBLE_EQ(c.optim.beta1, 0.8); }},
+      {{"optim.beta2=0.99"}, [](const RunConfig& c) { EXPECT_DOUBLE_EQ(c.optim.beta2, 0.99); }},
+      {{"optim.eps=1e-6"}, [](const RunConfig& c) { EXPECT_DOUBLE_EQ(c.optim.eps, 1e-6); }},
+      {{"parallel.tp=2"}, [](const RunConfig& c) { EXPECT_EQ(c.parallel.tp, 2); }},
+      {{"parallel.pp=2"}, [](const RunConfig& c) { EXPECT_EQ(c.parallel.pp, 2); }},
+      {{"parallel.dp=2"}, [](const RunConfig& c) { EXPECT_EQ(c.parallel.dp, 2); }},
+      {{"parallel.micro_batches=4"}, [](const RunConfig& c) { EXPECT_EQ(c.pipeline.micro_batches, 4); }},
+      {{"parallel.schedule=gpipe"}, [](const RunConfig& c) { EXPECT_EQ(c.pipeline.schedule, "gpipe"); }},
+      {{"parallel.stage_blocks=[3, 1]", "parallel.pp=2"},
+       [](const RunConfig& c) { EXPECT_EQ(c.pipeline.stage_blocks, (std::vector<int64_t>{3, 1})); }},
+  };
+}
+
+TEST(ConfigKeys, EveryKeyRoundTripsThroughSetIntoItsOwnField) {
+  std::set<std::string> covered;
+  for (const auto& rt : round_trips()) {
+    const std::string path = rt.sets.front().substr(0, rt.sets.front().find('='));
+    SCOPED_TRACE(rt.sets.front());
+    covered.insert(path);
+    const auto& key = key_named(path);
+    const auto base = RunConfig::from_string(rt.base, "cfg.toml");
+    RunConfig c;
+    ASSERT_NO_THROW(c = RunConfig::from_string(rt.base, "cfg.toml", rt.sets)) << error_of(rt.base, rt.sets);
+    rt.expect(c);
+    // The key's field changed (prompt.method has one choice only), and no key outside the --set list did.
+    if (path != "prompt.method") {
+      EXPECT_NE(key.toml_value(c), key.toml_value(base));
+    }
+    for (const auto& other : config_keys()) {
+      bool set = false;
+      for (const auto& s : rt.sets) set = set || s.rfind(other.path() + "=", 0) == 0;
+      if (!set) {
+        EXPECT_EQ(other.toml_value(c), other.toml_value(base)) << other.path();
+      }
+    }
+  }
+  std::set<std::string> all;
+  for (const auto& k : config_keys()) all.insert(k.path());
+  EXPECT_EQ(covered, all) << "give every key of train/ConfigKeys.cpp a round trip here";
+}
+
+TEST(ConfigKeys, DefaultsAreTheStructsAndPassTheirChecks) {
+  RunConfig d;
+  d.source = "defaults";
+  EXPECT_EQ(key_named("train.steps").default_toml(), "1000");
+  EXPECT_EQ(key_named("optim.lr").default_toml(), "0.3");
+  EXPECT_EQ(key_named("train.z_loss").default_toml(), "0.0001");
+  EXPECT_EQ(key_named("optim.eps").default_toml(), "1e-8");
+  EXPECT_EQ(key_named("model.dropout_rate").default_toml(), "-1.0");
+  EXPECT_EQ(key_named("data.mixing_temperature").default_toml(), "1.0");
+  EXPECT_EQ(key_named("model.dtype").default_toml(), "\"float32\"");
+  EXPECT_EQ(key_named("data.bucket_by_length").default_toml(), "true");
+  EXPECT_EQ(key_named("data.mixing_cap").default_toml(), "524288");
+  EXPECT_EQ(key_named("parallel.tp").default_toml(), "1");
+  EXPECT_EQ(key_named("parallel.stage_blocks").default_toml(), "[]");
+  EXPECT_EQ(key_named("prompt.class_labels").default_toml(), "[]");
+  EXPECT_EQ(key_named("data.mixture").default_toml(), "[]");
+  const auto minimal = RunConfig::from_string(kMinimal, "cfg.toml");
+  for (const auto& k : config_keys()) {
+    SCOPED_TRACE(k.path());
+    EXPECT_NO_THROW(k.validate(d));
+    if (k.type() == "array of tables") continue;  // an empty [[data.mixture]] is an error, absent is the default
+    // A key not in kMinimal reads as the struct's default, and setting it to its default changes nothing.
+    if (k.section != "model" && k.path() != "data.train" && k.path() != "train.batch_size") {
+      EXPECT_EQ(k.toml_value(minimal), k.default_toml());
+      const auto same = RunConfig::from_string(kMinimal, "cfg.toml", {k.path() + "=" + k.default_toml()});
+      EXPECT_EQ(k.toml_value(same), k.default_toml());
+    }
+  }
+  EXPECT_EQ(minimal.train.steps, d.train.steps);
+  EXPECT_EQ(minimal.data.max_input_length, 512);
+  EXPECT_EQ(minimal.prompt.init, "sampled-vocab");
+}
+
+TEST(ConfigKeys, ValuesPrintAsTomlThatReadsBack) {
+  const auto c = RunConfig::from_string(kMinimal, "cfg.toml",
+                                        {"run.dir=\"a \\\"q\\\" \\\\ b\"", "prompt.class_labels=[\"x\", \"y z\"]",
+                                         "optim.eps=1e-6", "parallel.stage_blocks=[1]"});
+  EXPECT_EQ(c.run.dir, "a \"q\" \\ b");
+  EXPECT_EQ(key_named("run.dir").toml_value(c), "\"a \\\"q\\\" \\\\ b\"");
+  EXPECT_EQ(key_named("prompt.class_labels").toml_value(c), "[\"x\", \"y z\"]");
+  EXPECT_EQ(key_named("optim.eps").toml_value(c), "1e-6");
+  EXPECT_EQ(key_named("parallel.stage_blocks").toml_value(c), "[1]");
+  for (const char* path : {"run.dir", "prompt.class_labels", "optim.eps", "parallel.stage_blocks"}) {
+    const auto& k = key_named(path);
+    const auto again = RunConfig::from_string(kMinimal, "cfg.toml", {k.path() + "=" + k.toml_value(c)});
+    EXPECT_EQ(k.toml_value(again), k.toml_value(c)) << path;
+  }
+  const auto m = RunConfig::from_string(kMixture, "cfg.toml", {"data.mixture=[{task=\"rte\", train=\"r\", rate=1.5}]"});
+  EXPECT_EQ(key_named("data.mixture").toml_value(m), "[{task = \"rte\", train = \"r\", rate = 1.5}]");
+}
+
+TEST(ConfigKeys, ABadTypeOrAValueOutsideTheCheckNamesTheKey) {
+  for (const auto& k : config_keys()) {
+    SCOPED_TRACE(k.path());
+    const std::string type = k.type();
+    const std::string bad = type == "string" ? "42" : type == "bool" ? "\"yes\"" : type == "string array" ? "7"
+                           : type == "int array"                     ? "[\"a\"]"
+                                                                     : "\"abc\"";
+    const std::string want = type == "string"         ? "must be a string"
+                             : type == "bool"         ? "must be true or false"
+                             : type == "int" || type == "uint" ? "must be an integer"
+                             : type == "double"       ? "must be a number"
+                             : type == "string array" ? "must be an array of strings"
+                             : type == "int array"    ? "must be an array of integers"
+                                                      : "must be an array of tables";
+    const auto err = error_of(kMinimal, {k.path() + "=" + bad});
+    EXPECT_NE(err.find("cfg.toml: " + k.path() + " " + want), std::string::npos) << err;
+
+    const auto& check = k.check;
+    std::string value, message;
+    switch (check.kind) {
+      case ConfigCheck::Kind::None:
+        continue;
+      case ConfigCheck::Kind::OneOf: {
+        value = "bogus-choice";
+        std::string names;
+        for (const auto& n : check.choices) names += (names.empty() ? "" : ", ") + n;
+        message = k.path() + " 'bogus-choice' is not one of: " + names;
+        break;
+      }
+      case ConfigCheck::Kind::Positive:
+        value = type == "double" ? "0.0" : "0";
+        message = k.path() + " must be positive, got 0";
+        break;
+      case ConfigCheck::Kind::AtLeast:
+        value = type == "double" ? fmt::format("{:.1f}", check.bound - 1) : fmt::format("{}", check.bound - 1);
+        message = fmt::format("{} must be >= {}, got {}", k.path(), check.bound, check.bound - 1);
+        break;
+      case ConfigCheck::Kind::Below:
+        value = type == "double" ? fmt::format("{:.1f}", check.bound) : fmt::format("{}", check.bound);
+        message = fmt::format("{} must be below {}, got {}", k.path(), check.bound, check.bound);
+        break;
+    }
+    const auto out = error_of(kMinimal, {k.path() + "=" + value});
+    EXPECT_NE(out.find("cfg.toml: " + message), std::string::npos) << out;
+  }
+  // The checks the table gives, by name.
+  EXPECT_EQ(key_named("optim.name").check.choices, (std::vector<std::string>{"adafactor", "adamw"}));
+  EXPECT_EQ(key_named("data.prefetch").check.str(), "≥ 0");
+  EXPECT_EQ(key_named("model.dropout_rate").check.str(), "< 1");
+  EXPECT_EQ(key_named("train.steps").check.str(), "> 0");
+  EXPECT_NE(error_of(kMinimal, {"model.seed=-1"}).find("model.seed must be an integer >= 0, got -1"),
+            std::string::npos);
+  EXPECT_NE(error_of(kMinimal, {"parallel.tp=4294967297"}).find("parallel.tp = 4294967297 is out of range"),
+            std::string::npos);
+}
+
+TEST(ConfigKeys, UnknownKeysListTheSectionsKeysFromTheTable) {
+  std::string known;
+  for (const auto& n : config_key_names("optim")) known += (known.empty() ? "" : ", ") + n;
+  EXPECT_EQ(known, "beta1, beta2, clipping_threshold, decay_rate, eps, factored, lr, name, schedule, warmup_steps, "
+                   "weight_decay");
+  EXPECT_NE(error_of(kMinimal, {"optim.learning_rate=0.1"})
+                .find("cfg.toml: unknown key 'optim.learning_rate' (known keys of [optim]: " + known + ")"),
+            std::string::npos);
+  EXPECT_NE(error_of(kMinimal, {"parallel.stages=2"}).find("known keys of [parallel]: dp, micro_batches, pp, schedule, "
+                                                            "stage_blocks, tp)"),
+            std::string::npos);
+  EXPECT_TRUE(config_key_names("optimizer").empty());
+}
+
+// README.md's configuration table is config_keys_markdown(), between its marker comments.
+TEST(ConfigKeys, ReadmeTableIsTheGeneratedOne) {
+  std::ifstream in(std::string(PTUNER_SOURCE_DIR) + "/README.md");
+  ASSERT_TRUE(in.good()) << PTUNER_SOURCE_DIR << "/README.md";
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const std::string readme = ss.str();
+  const std::string begin = "<!-- config-keys:begin -->\n", end = "<!-- config-keys:end -->";
+  const auto b = readme.find(begin), e = readme.find(end);
+  ASSERT_NE(b, std::string::npos) << "README.md lacks " << begin;
+  ASSERT_NE(e, std::string::npos) << "README.md lacks " << end;
+  ASSERT_LT(b, e);
+  const std::string table = readme.substr(b + begin.size(), e - b - begin.size());
+  EXPECT_EQ(table, config_keys_markdown())
+      << "README.md's configuration table differs from train/ConfigKeys.cpp's keys. Regenerate it with "
+         "`launch/update-readme-config` (after building the `ptuner` target), or paste the output of "
+         "`ptuner config keys --markdown` between the config-keys markers.";
+  EXPECT_NE(table.find("| `train.steps` | int | `1000` | > 0 | optimizer steps |"), std::string::npos);
 }
 
 TEST(LrSchedule, ShapesByHand) {
