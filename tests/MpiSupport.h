@@ -1,16 +1,25 @@
 #pragma once
-// Helpers for the multi-rank suites (run under mpirun by ctest).
+// Communicators for the suites: the multi-rank ones (run under mpirun by ctest) and the
+// single-rank ones that need MPI_COMM_SELF.
 #include <cstdlib>
 #include <memory>
 #include <string>
 
 #include "dist/MpiCommunicator.h"
 #include "dist/ParallelState.h"
+#include "tests/TestSupport.h"
 
 namespace ptuner::testing {
 
-inline std::shared_ptr<dist::MpiCommunicator> world() { return dist::MpiCommunicator::world(); }
-inline std::shared_ptr<dist::MpiCommunicator> self() { return std::make_shared<dist::MpiCommunicator>(MPI_COMM_SELF); }
+// MPI_COMM_WORLD and MPI_COMM_SELF, initialising MPI first where main did not.
+inline std::shared_ptr<dist::MpiCommunicator> world() {
+  ensure_mpi();
+  return dist::MpiCommunicator::world();
+}
+inline std::shared_ptr<dist::MpiCommunicator> self() {
+  ensure_mpi();
+  return std::make_shared<dist::MpiCommunicator>(MPI_COMM_SELF);
+}
 
 // TP and PP sizes for this run (PTUNER_TEST_TP, PTUNER_TEST_PP, default 1); DP fills the world.
 inline dist::Layout test_layout() {

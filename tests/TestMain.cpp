@@ -1,11 +1,17 @@
-// GoogleTest main for every ptuner suite: MPI is initialised once (singleton mode without
-// mpirun), so the same executables also run multi-rank under mpirun.
+// GoogleTest main for every ptuner suite. The multi-rank executables (built with
+// PTUNER_TEST_MPI=1, run under mpirun) initialise MPI here; the single-rank ones start it only
+// when a test first asks for a communicator (ptuner::testing::ensure_mpi), so suites without
+// one never pay for MPI_Init.
 #include <gtest/gtest.h>
 
+#if PTUNER_TEST_MPI
 #include "dist/MpiEnvironment.h"
+#endif
 
 int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);
+#if PTUNER_TEST_MPI
   ptuner::dist::MpiEnvironment mpi(&argc, &argv);
+#endif
   return RUN_ALL_TESTS();
 }

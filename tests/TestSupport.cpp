@@ -5,11 +5,13 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <random>
 #include <sstream>
 
 #include "data/TokenizerTrainer.h"
 #include "dist/MpiCommunicator.h"
+#include "dist/MpiEnvironment.h"
 #include "dist/ParallelState.h"
 #include "model_parallel/SafetensorsWriter.h"
 #include "model_parallel/WeightLoader.h"
@@ -37,21 +39,34 @@ std::string temp_dir(const std::string& name) {
   return dir.string();
 }
 
+const std::string& tiny_tokenizer(uint64_t seed) {
+  static std::map<uint64_t, std::string> made;
+  auto it = made.find(seed);
+  if (it == made.end()) {
+    auto path = temp_dir("tokenizer-" + std::to_string(seed)) + "/spiece.model";
+    data::train_t5_tokenizer(std::string(PTUNER_SOURCE_DIR) + "/data/assets/tiny_corpus.txt", path, 1000, seed);
+    it = made.emplace(seed, path).first;
+  }
+  return it->second;
+}
+
 void write_tiny_model(const std::string& dir, uint64_t seed) {
-  static const std::string tokenizer = [] {
-    auto path = temp_dir("tokenizer") + "/spiece.model";
-    data::train_t5_tokenizer(std::string(PTUNER_SOURCE_DIR) + "/data/assets/tiny_corpus.txt", path, 1000, 0);
-    return path;
-  }();
+  static std::map<uint64_t, std::string> made;  // seed -> directory holding the model's files
+  auto it = made.find(seed);
+  if (it == made.end()) {
+    const auto src = temp_dir("tiny-model-" + std::to_string(seed));
+    fs::copy_file(tiny_tokenizer(), src + "/spiece.model");
+    auto config = mp::T5Config::preset("t5-tiny");
+    dist::ParallelState ps(dist::Layout{}, self());
+    mp::T5Model model(config, ps, mp::StageSpec::whole(config));
+    mp::init_weights(model, seed, ps.tp());
+    mp::write_safetensors(src + "/model.safetensors", mp::hf_state_dict(model));
+    std::ofstream(src + "/config.json") << config.to_json().dump(2);
+    it = made.emplace(seed, src).first;
+  }
   fs::create_directories(dir);
-  fs::copy_file(tokenizer, dir + "/spiece.model", fs::copy_options::overwrite_existing);
-  auto config = mp::T5Config::preset("t5-tiny");
-  auto self = std::make_shared<dist::MpiCommunicator>(MPI_COMM_SELF);
-  dist::ParallelState ps(dist::Layout{}, self);
-  mp::T5Model model(config, ps, mp::StageSpec::whole(config));
-  mp::init_weights(model, seed, ps.tp());
-  mp::write_safetensors(dir + "/model.safetensors", mp::hf_state_dict(model));
-  std::ofstream(dir + "/config.json") << config.to_json().dump(2);
+  for (const char* f : {"spiece.model", "model.safetensors", "config.json"})
+    fs::copy_file(it->second + "/" + f, dir + "/" + f, fs::copy_options::overwrite_existing);
 }
 
 void write_sentiment_jsonl(const std::string& path, int n, uint64_t seed) {
@@ -68,7 +83,7 @@ void write_sentiment_jsonl(const std::string& path, int n, uint64_t seed) {
 }
 
 std::string shared_dir(const std::string& name) {
-  auto w = dist::MpiCommunicator::world();
+  auto w = world();
   std::string path;
   if (w->rank() == 0) path = temp_dir(name);
   w->broadcast_bytes(path, 0);
@@ -80,6 +95,10 @@ std::string read_file(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+void ensure_mpi() {
+  static dist::MpiEnvironment mpi(nullptr, nullptr);
 }
 
 }  // namespace ptuner::testing

@@ -8,8 +8,8 @@
 #include <numeric>
 
 #include "data/DataStats.h"
-#include "data/TokenizerTrainer.h"
 #include "dist/Check.h"
+#include "tests/TestSupport.h"
 
 using namespace ptuner::data;
 
@@ -60,8 +60,8 @@ TEST(DataStatsTest, CountsRecordsExamplesAndMalformed) {
 TEST(DataStatsTest, LengthsInTokensWithTheEos) {
   const auto model = std::filesystem::temp_directory_path() /
                      ("ptuner_stats_" + std::to_string(::getpid()) + ".model");
-  train_t5_tokenizer(std::string(PTUNER_SOURCE_DIR) + "/data/assets/tiny_corpus.txt",
-                     model.string(), 1000, 1234);
+  std::filesystem::copy_file(ptuner::testing::tiny_tokenizer(1234), model,
+                             std::filesystem::copy_options::overwrite_existing);
   const Tokenizer tok(model.string());
   auto r = TaskReader::open("boolq", std::string(PTUNER_FIXTURES) + "/data/BoolQ/val.jsonl",
                             OnError::Fail, false, true);

@@ -12,17 +12,18 @@
 
 #include "data/Batch.h"
 #include "data/Tokenizer.h"
-#include "data/TokenizerTrainer.h"
+#include "tests/TestSupport.h"
 
 namespace ptuner::data::loader_testing {
 
-// A fresh <temp>/ptuner_<name>_<pid> directory holding tiny.model, a 1000-piece tokenizer
-// trained on data/assets/tiny_corpus.txt; *tokenizer receives it loaded.
+// A fresh <temp>/ptuner_<name>_<pid> directory holding tiny.model, a copy of the 1000-piece
+// tokenizer trained on data/assets/tiny_corpus.txt (seed 1234); *tokenizer receives it loaded.
 inline std::filesystem::path dir_with_tokenizer(const std::string& name, std::unique_ptr<Tokenizer>* tokenizer) {
   const auto dir = std::filesystem::temp_directory_path() / ("ptuner_" + name + "_" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   const std::string model = (dir / "tiny.model").string();
-  train_t5_tokenizer(std::string(PTUNER_SOURCE_DIR) + "/data/assets/tiny_corpus.txt", model, 1000, 1234);
+  std::filesystem::copy_file(ptuner::testing::tiny_tokenizer(1234), model,
+                             std::filesystem::copy_options::overwrite_existing);
   *tokenizer = std::make_unique<Tokenizer>(model);
   return dir;
 }

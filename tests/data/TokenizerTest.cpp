@@ -11,12 +11,11 @@
 
 #include "data/SentencePieceLibrary.h"
 #include "data/Tokenizer.h"
-#include "data/TokenizerTrainer.h"
 #include "dist/Check.h"
+#include "tests/TestSupport.h"
 
 namespace fs = std::filesystem;
 using ptuner::data::Tokenizer;
-using ptuner::data::train_t5_tokenizer;
 
 namespace {
 
@@ -35,8 +34,7 @@ class TokenizerTest : public ::testing::Test {
     dir_ = fs::temp_directory_path() / ("ptuner_tokenizer_test_" + std::to_string(::getpid()));
     fs::create_directories(dir_);
     model_ = (dir_ / "tiny.model").string();
-    train_t5_tokenizer(std::string(PTUNER_SOURCE_DIR) + "/data/assets/tiny_corpus.txt", model_,
-                       1000, 1234);
+    fs::copy_file(ptuner::testing::tiny_tokenizer(1234), model_, fs::copy_options::overwrite_existing);
     tok_ = std::make_unique<Tokenizer>(model_);
   }
   static void TearDownTestSuite() {

@@ -3,6 +3,7 @@
 #include "dist/Check.h"
 #include "dist/MpiCommunicator.h"
 #include "dist/ParallelState.h"
+#include "tests/MpiSupport.h"
 
 namespace ptuner::dist {
 namespace {
@@ -24,7 +25,7 @@ TEST(Coordinates, MegatronOrderByHand) {
 }
 
 TEST(ParallelState, SingleRankLayout) {
-  ParallelState ps(Layout{}, std::make_shared<MpiCommunicator>(MPI_COMM_SELF));
+  ParallelState ps(Layout{}, ptuner::testing::self());
   EXPECT_TRUE(ps.is_first_stage());
   EXPECT_TRUE(ps.is_last_stage());
   EXPECT_EQ(ps.next_rank(), -1);
@@ -36,7 +37,7 @@ TEST(ParallelState, SingleRankLayout) {
 
 TEST(ParallelState, RefusesALayoutThatDoesNotMatchTheJob) {
   try {
-    ParallelState ps(Layout{2, 1, 2}, std::make_shared<MpiCommunicator>(MPI_COMM_SELF));
+    ParallelState ps(Layout{2, 1, 2}, ptuner::testing::self());
     FAIL();
   } catch (const ptuner::Error& e) {
     EXPECT_STREQ(e.what(), "parallel layout tp=2 pp=1 dp=2 needs tp·pp·dp = 4 ranks, but the job has 1 ranks");
@@ -44,6 +45,7 @@ TEST(ParallelState, RefusesALayoutThatDoesNotMatchTheJob) {
 }
 
 TEST(MpiCommunicator, SingleRankCollectivesAreIdentities) {
+  ptuner::testing::ensure_mpi();
   MpiCommunicator c(MPI_COMM_SELF);
   auto t = torch::tensor({1.5f, -2.0f});
   c.all_reduce(t, ReduceOp::Avg);

@@ -37,7 +37,7 @@ struct Cli : ::testing::Test {
     ptuner::testing::write_sentiment_jsonl(root_ + "/dev.jsonl", 8, 2);
     std::ofstream(root_ + "/run.toml") << "[run]\ndir = \"" << root_ << "/run\"\n[model]\npath = \"" << root_
                                        << "/model\"\n[data]\ntrain = \"" << root_ << "/train.jsonl\"\ndev = \""
-                                       << root_ << "/dev.jsonl\"\nmax_input_length = 32\nmax_target_length = 4\n"
+                                       << root_ << "/dev.jsonl\"\nmax_input_length = 32\nmax_target_length = 4\nprefetch = 0\n"
                                        << "[train]\nsteps = 4\nbatch_size = 4\nlog_every = 2\n[prompt]\nlength = 4\n";
   }
   static std::string root_;

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "dist/MpiCommunicator.h"
+#include "tests/MpiSupport.h"
 #include "model_parallel/CrossEntropy.h"
 #include "model_parallel/WeightLoader.h"
 
@@ -12,7 +13,7 @@ namespace {
 
 TEST(FrozenModel, OnlyThePromptReceivesGradients) {
   auto config = T5Config::preset("t5-tiny");
-  auto self = std::make_shared<dist::MpiCommunicator>(MPI_COMM_SELF);
+  auto self = ptuner::testing::self();
   dist::ParallelState ps(dist::Layout{}, self);
   T5Model model(config, ps, StageSpec::whole(config));
   init_weights(model, 3, ps.tp());

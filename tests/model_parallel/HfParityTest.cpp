@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "dist/MpiCommunicator.h"
+#include "tests/MpiSupport.h"
 #include "model_parallel/WeightLoader.h"
 
 namespace ptuner::mp {
@@ -41,7 +42,7 @@ TEST_P(HfParity, LogitsMatchHuggingFaceWithinOneInTenThousand) {
   std::ifstream(dir + "/reference.json") >> ref;
   auto config = T5Config::from_file(dir + "/config.json");
   WeightStore store(dir);
-  auto self = std::make_shared<dist::MpiCommunicator>(MPI_COMM_SELF);
+  auto self = ptuner::testing::self();
   dist::ParallelState ps(dist::Layout{}, self);
   T5Model model(config, ps, StageSpec::whole(config));
   load_weights(model, store, ps.tp());

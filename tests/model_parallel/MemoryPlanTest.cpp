@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "dist/MpiCommunicator.h"
+#include "tests/MpiSupport.h"
 #include "model_parallel/MemoryPlan.h"
 #include "model_parallel/StageSplit.h"
 #include "model_parallel/T5Model.h"
@@ -10,7 +11,7 @@ namespace ptuner::mp {
 namespace {
 
 int64_t built_parameters(const T5Config& c, const StageSpec& s) {
-  auto self = std::make_shared<dist::MpiCommunicator>(MPI_COMM_SELF);
+  auto self = ptuner::testing::self();
   dist::ParallelState ps(dist::Layout{}, self);
   T5Model m(c, ps, s);
   int64_t n = 0;

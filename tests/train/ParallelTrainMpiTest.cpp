@@ -1,10 +1,14 @@
 // Training at a (tp, pp, dp) layout against the same training on one rank: one step's loss and prompt
 // gradient within 1e-5 relative, five-step trajectories, the prompt bitwise identical on every
 // rank, evaluation through the pipeline, and a checkpoint written at the layout resuming and
-// evaluating at tp = pp = dp = 1.
+// evaluating at tp = pp = dp = 1. The one-rank references run on world rank 0 alone; every rank
+// compares against what rank 0 broadcasts.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "tests/MpiSupport.h"
 #include "tests/TestSupport.h"
@@ -32,6 +36,7 @@ struct ParallelTrain : ::testing::Test {
 [data]
 max_input_length = 32
 max_target_length = 4
+prefetch = 0
 [train]
 batch_size = 8
 log_every = 1
@@ -60,6 +65,62 @@ length = 5
         EXPECT_TRUE(torch::equal(all[r], mine)) << "rank " << r;
       }
   }
+  static bool is_rank0() { return ptuner::testing::world()->rank() == 0; }
+  // Tensors made on world rank 0 (ignored elsewhere), bit for bit the same on every rank afterwards.
+  static std::vector<torch::Tensor> from_rank0(const std::vector<torch::Tensor>& made) {
+    std::string bytes;
+    if (is_rank0()) {
+      std::ostringstream out;
+      torch::save(made, out);
+      bytes = out.str();
+    }
+    ptuner::testing::world()->broadcast_bytes(bytes, 0);
+    std::vector<torch::Tensor> got;
+    std::istringstream in(bytes);
+    torch::load(got, in);
+    return got;
+  }
+  // An evaluation made on world rank 0, the same on every rank afterwards (metrics bit for bit).
+  static EvalResult from_rank0(const EvalResult& made) {
+    std::string bytes;
+    if (is_rank0()) {
+      nlohmann::json j;
+      j["predictions"] = made.predictions;
+      j["metrics"] = nlohmann::json::object();
+      for (const auto& [name, value] : made.metrics) {
+        uint64_t bits;
+        std::memcpy(&bits, &value, sizeof bits);
+        j["metrics"][name] = bits;
+      }
+      bytes = j.dump();
+    }
+    ptuner::testing::world()->broadcast_bytes(bytes, 0);
+    const auto j = nlohmann::json::parse(bytes);
+    EvalResult r;
+    r.predictions = j["predictions"].get<std::vector<std::string>>();
+    for (const auto& [name, bits] : j["metrics"].items()) {
+      const uint64_t b = bits.get<uint64_t>();
+      double value;
+      std::memcpy(&value, &b, sizeof value);
+      r.metrics[name] = value;
+    }
+    return r;
+  }
+  // Per-step losses and target-token counts of a run made on world rank 0, on every rank.
+  struct Steps {
+    std::vector<double> loss;
+    std::vector<int64_t> target_tokens;
+  };
+  static Steps from_rank0(const std::vector<StepResult>& made, int64_t steps) {
+    auto loss = torch::zeros({steps}, torch::kFloat64);
+    auto tokens = torch::zeros({steps}, torch::kInt64);
+    for (size_t i = 0; i < made.size(); ++i) loss[i] = made[i].loss, tokens[i] = made[i].target_tokens;
+    auto got = from_rank0({loss, tokens});
+    Steps s;
+    for (int64_t i = 0; i < steps; ++i)
+      s.loss.push_back(got[0][i].item<double>()), s.target_tokens.push_back(got[1][i].item<int64_t>());
+    return s;
+  }
   static std::string root_;
   std::string schedule_ = "1f1b";
 };
@@ -71,19 +132,29 @@ TEST_F(ParallelTrain, StepsMatchOneRankAndPromptsAgreeBitwise) {
   dist::ParallelState ps(layout, w);
   dist::ParallelState single(dist::Layout{}, ptuner::testing::self());
   Trainer parallel(config("par", layout, 5), ps);
-  Trainer reference(config("ref-" + std::to_string(w->rank()), dist::Layout{}, 5), single);
+  std::unique_ptr<Trainer> reference;  // on rank 0
+  if (is_rank0()) reference = std::make_unique<Trainer>(config("ref", dist::Layout{}, 5), single);
+  std::vector<StepResult> ref_steps, par_steps;
+  torch::Tensor ref_grad, par_grad;
   for (int step = 0; step < 5; ++step) {
-    auto a = reference.step();
-    auto b = parallel.step();
-    EXPECT_LT(std::abs(b.loss - a.loss) / a.loss, 1e-5) << "step " << step << " layout " << layout.str();
-    EXPECT_EQ(b.target_tokens, a.target_tokens);
-    if (step == 0 && owns_prompt(ps)) {
+    if (reference) ref_steps.push_back(reference->step());
+    par_steps.push_back(parallel.step());
+    if (step == 0) {
       // The gradient that made the first update, summed over DP.
-      EXPECT_LT(rel_diff(embedding(parallel).grad(), embedding(reference).grad()), 1e-5) << layout.str();
+      if (reference) ref_grad = embedding(*reference).grad().clone();
+      if (owns_prompt(ps)) par_grad = embedding(parallel).grad().clone();
     }
   }
+  const auto a = from_rank0(ref_steps, 5);
+  const auto ref = from_rank0({ref_grad, reference ? embedding(*reference).detach() : torch::Tensor()});
+  for (int step = 0; step < 5; ++step) {
+    const auto& b = par_steps[step];
+    EXPECT_LT(std::abs(b.loss - a.loss[step]) / a.loss[step], 1e-5) << "step " << step << " layout " << layout.str();
+    EXPECT_EQ(b.target_tokens, a.target_tokens[step]);
+  }
   if (owns_prompt(ps)) {
-    EXPECT_LT(rel_diff(embedding(parallel), embedding(reference)), 1e-5);
+    EXPECT_LT(rel_diff(par_grad, ref[0]), 1e-5) << layout.str();
+    EXPECT_LT(rel_diff(embedding(parallel), ref[1]), 1e-5);
   }
   expect_same_prompt_everywhere(parallel, ps);
 }
@@ -94,22 +165,30 @@ TEST_F(ParallelTrain, EvaluationAtTheLayoutEqualsOneRank) {
   dist::ParallelState ps(layout, w);
   dist::ParallelState single(dist::Layout{}, ptuner::testing::self());
   Trainer parallel(config("eval-par", layout, 3), ps);
-  Trainer reference(config("eval-ref-" + std::to_string(w->rank()), dist::Layout{}, 3), single);
-  for (int i = 0; i < 3; ++i) parallel.step(), reference.step();
+  std::unique_ptr<Trainer> reference;  // on rank 0
+  if (is_rank0()) reference = std::make_unique<Trainer>(config("eval-ref", dist::Layout{}, 3), single);
+  for (int i = 0; i < 3; ++i) {
+    parallel.step();
+    if (reference) reference->step();
+  }
   EvalOptions o;
   o.path = root_ + "/dev.jsonl";
   o.batch_size = 3;
   o.max_input_len = 27;
   o.max_target_len = 4;
   data::Tokenizer tok(root_ + "/model/spiece.model");
-  auto a = evaluate(reference.frozen().model, reference.prompt(), tok, single, o);
+  auto one_rank = [&] {
+    return from_rank0(reference ? evaluate(reference->frozen().model, reference->prompt(), tok, single, o)
+                                : EvalResult{});
+  };
+  auto a = one_rank();
   auto b = evaluate(parallel.frozen().model, parallel.prompt(), tok, ps, o);
   ASSERT_EQ(b.predictions.size(), 13u);
   EXPECT_EQ(b.predictions, a.predictions);
   EXPECT_EQ(b.metrics, a.metrics);
   // Rank classification through the layout, too.
   o.rank_labels = {"positive", "negative"};
-  auto ra = evaluate(reference.frozen().model, reference.prompt(), tok, single, o);
+  auto ra = one_rank();
   auto rb = evaluate(parallel.frozen().model, parallel.prompt(), tok, ps, o);
   ASSERT_EQ(rb.predictions.size(), 13u);
   EXPECT_EQ(rb.predictions, ra.predictions);
@@ -141,13 +220,20 @@ TEST_F(ParallelTrain, GradientAccumulationWithDataParallelEqualsOneRank) {
   auto c = config("accum", layout, 2);
   c = RunConfig::from_string(c.toml, "test.toml", {"train.grad_accum=2"});
   Trainer parallel(c, ps);
-  Trainer reference(config("accum-ref-" + std::to_string(w->rank()), dist::Layout{}, 2), single);
+  std::unique_ptr<Trainer> reference;  // on rank 0
+  if (is_rank0()) reference = std::make_unique<Trainer>(config("accum-ref", dist::Layout{}, 2), single);
+  std::vector<StepResult> ref_steps, par_steps;
   for (int step = 0; step < 2; ++step) {
-    auto a = reference.step(), b = parallel.step();
-    EXPECT_LT(std::abs(b.loss - a.loss) / a.loss, 1e-5) << "step " << step;
+    if (reference) ref_steps.push_back(reference->step());
+    par_steps.push_back(parallel.step());
+  }
+  const auto a = from_rank0(ref_steps, 2);
+  const auto ref_prompt = from_rank0({reference ? embedding(*reference).detach() : torch::Tensor()})[0];
+  for (int step = 0; step < 2; ++step) {
+    EXPECT_LT(std::abs(par_steps[step].loss - a.loss[step]) / a.loss[step], 1e-5) << "step " << step;
   }
   if (owns_prompt(ps)) {
-    EXPECT_LT(rel_diff(embedding(parallel), embedding(reference)), 1e-5);
+    EXPECT_LT(rel_diff(embedding(parallel), ref_prompt), 1e-5);
   }
 }
 
@@ -200,11 +286,15 @@ TEST_F(ParallelTrain, CheckpointFromTheLayoutEvaluatesOnOneRankWithTheSameMetric
   // The same checkpoint evaluated at the layout and on one rank.
   Trainer at_layout(config("layout-eval-again", layout, 4), ps);
   load_into(at_layout);
-  dist::ParallelState single(dist::Layout{}, ptuner::testing::self());
-  Trainer one(config("layout-eval-one-" + std::to_string(w->rank()), dist::Layout{}, 4), single);
-  load_into(one);
   auto o = EvalOptions::from(c);
-  auto a = evaluate(one.frozen().model, one.prompt(), tok, single, o);
+  EvalResult made;
+  if (is_rank0()) {
+    dist::ParallelState single(dist::Layout{}, ptuner::testing::self());
+    Trainer one(config("layout-eval-one", dist::Layout{}, 4), single);
+    load_into(one);
+    made = evaluate(one.frozen().model, one.prompt(), tok, single, o);
+  }
+  auto a = from_rank0(made);
   auto b = evaluate(at_layout.frozen().model, at_layout.prompt(), tok, ps, o);
   ASSERT_EQ(a.predictions.size(), 13u);
   EXPECT_EQ(b.predictions, a.predictions);
@@ -227,18 +317,27 @@ TEST_F(ParallelTrain, CheckpointFromTheLayoutResumesOnOneRank) {
     Trainer parallel(config("layout-ckpt", layout, 3), ps);
     parallel.run(false);
   }
-  dist::ParallelState single(dist::Layout{}, ptuner::testing::self());
-  const std::string path = root_ + "/layout-ckpt/checkpoint-last.h5";
-  Trainer resumed(config("resumed-" + std::to_string(w->rank()), dist::Layout{}, 5), single);
-  resumed.restore(Checkpoint::load(path), path);
-  EXPECT_EQ(resumed.current_step(), 3);
-  Trainer straight(config("straight-" + std::to_string(w->rank()), dist::Layout{}, 5), single);
-  for (int i = 0; i < 3; ++i) straight.step();
-  for (int i = 0; i < 2; ++i) {
-    auto a = straight.step(), b = resumed.step();
-    EXPECT_LT(std::abs(b.loss - a.loss) / a.loss, 1e-5) << "step " << 3 + i;
+  // Both one-rank runs on rank 0; every rank checks what rank 0 broadcasts.
+  std::vector<StepResult> straight_steps, resumed_steps;
+  std::vector<torch::Tensor> made;
+  if (is_rank0()) {
+    dist::ParallelState single(dist::Layout{}, ptuner::testing::self());
+    const std::string path = root_ + "/layout-ckpt/checkpoint-last.h5";
+    Trainer resumed(config("resumed", dist::Layout{}, 5), single);
+    resumed.restore(Checkpoint::load(path), path);
+    const int64_t resumed_at = resumed.current_step();
+    Trainer straight(config("straight", dist::Layout{}, 5), single);
+    for (int i = 0; i < 3; ++i) straight.step();
+    for (int i = 0; i < 2; ++i) straight_steps.push_back(straight.step()), resumed_steps.push_back(resumed.step());
+    made = {torch::tensor(resumed_at), embedding(resumed).detach(), embedding(straight).detach()};
   }
-  EXPECT_LT(rel_diff(embedding(resumed), embedding(straight)), 1e-5);
+  const auto got = from_rank0(made);
+  const auto a = from_rank0(straight_steps, 2), b = from_rank0(resumed_steps, 2);
+  EXPECT_EQ(got[0].item<int64_t>(), 3);
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_LT(std::abs(b.loss[i] - a.loss[i]) / a.loss[i], 1e-5) << "step " << 3 + i;
+  }
+  EXPECT_LT(rel_diff(got[1], got[2]), 1e-5);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include "dist/Check.h"
 #include "dist/MpiCommunicator.h"
+#include "tests/MpiSupport.h"
 #include "tests/TestSupport.h"
 #include "train/Evaluator.h"
 #include "train/Trainer.h"
@@ -22,12 +23,12 @@ struct RankClassification : ::testing::Test {
     std::vector<std::string> o = {"model.path=\"" + root_ + "/model\"", "data.train=\"" + root_ + "/train.jsonl\"",
                                   "data.dev=\"" + root_ + "/dev.jsonl\"", "run.dir=\"" + root_ + "/run\""};
     o.insert(o.end(), extra.begin(), extra.end());
-    return RunConfig::from_string("[data]\nmax_input_length = 32\nmax_target_length = 4\n[train]\nbatch_size = 4\n"
+    return RunConfig::from_string("[data]\nmax_input_length = 32\nmax_target_length = 4\nprefetch = 0\n[train]\nbatch_size = 4\n"
                                   "[prompt]\nlength = 3\n",
                                   "test.toml", o);
   }
   static dist::ParallelState& single() {
-    static auto self = std::make_shared<dist::MpiCommunicator>(MPI_COMM_SELF);
+    static auto self = ptuner::testing::self();
     static dist::ParallelState ps(dist::Layout{}, self);
     return ps;
   }

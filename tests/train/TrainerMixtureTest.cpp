@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "dist/MpiCommunicator.h"
+#include "tests/MpiSupport.h"
 #include "tests/TestSupport.h"
 #include "train/Trainer.h"
 
@@ -42,6 +43,7 @@ RunConfig config(const std::string& run, std::vector<std::string> extra = {}) {
 [data]
 max_input_length = 32
 max_target_length = 4
+prefetch = 0
 shuffle_buffer = 16
 mixing = "temperature"
 mixing_temperature = 2.0
@@ -62,7 +64,7 @@ length = 6
 }
 
 dist::ParallelState& single() {
-  static auto self = std::make_shared<dist::MpiCommunicator>(MPI_COMM_SELF);
+  static auto self = ptuner::testing::self();
   static dist::ParallelState ps(dist::Layout{}, self);
   return ps;
 }

@@ -7,6 +7,7 @@
 
 #include "dist/Check.h"
 #include "dist/MpiCommunicator.h"
+#include "tests/MpiSupport.h"
 #include "tests/TestSupport.h"
 #include "train/Trainer.h"
 
@@ -45,6 +46,7 @@ RunConfig config(const std::string& run, std::vector<std::string> extra = {}) {
 [data]
 max_input_length = 32
 max_target_length = 4
+prefetch = 0
 [train]
 steps = 8
 batch_size = 8
@@ -56,7 +58,7 @@ length = 6
 }
 
 dist::ParallelState& single() {
-  static auto self = std::make_shared<dist::MpiCommunicator>(MPI_COMM_SELF);
+  static auto self = ptuner::testing::self();
   static dist::ParallelState ps(dist::Layout{}, self);
   return ps;
 }
