@@ -1,6 +1,6 @@
 #pragma once
 // Token ids of examples, and the padded tensors of one micro-batch built from them.
-#include <torch/types.h>
+#include <ATen/core/Tensor.h>
 
 #include <cstdint>
 #include <vector>
@@ -16,9 +16,9 @@ struct TokenizedExample {
 
 // B examples padded to the longest in the batch: S = max input length, T = max target length.
 struct Batch {
-  torch::Tensor input_ids;        // [B, S] int64, padding = pad id (0)
-  torch::Tensor attention_mask;   // [B, S] int64, 1 on tokens, 0 on padding
-  torch::Tensor labels;           // [B, T] int64, padding = -100 (ignored by the loss)
+  at::Tensor input_ids;        // [B, S] int64, padding = pad id (0)
+  at::Tensor attention_mask;   // [B, S] int64, 1 on tokens, 0 on padding
+  at::Tensor labels;           // [B, T] int64, padding = -100 (ignored by the loss)
   int64_t num_target_tokens = 0;  // labels != -100, i.e. tokens the loss averages over
   int64_t num_input_tokens = 0;   // attention_mask == 1
   std::vector<int64_t> indices;   // TokenizedExample::index of each row

@@ -1,5 +1,7 @@
 #include "data/Collator.h"
 
+#include <torch/torch.h>
+
 #include <algorithm>
 
 #include "dist/Check.h"
