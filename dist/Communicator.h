@@ -45,6 +45,16 @@ class Communicator {
   // Host-side helpers for small control values (seeds, flags, counts).
   virtual void broadcast_bytes(std::string& bytes, int root) = 0;
   virtual double all_reduce_scalar(double v, ReduceOp op) = 0;
+  // Every rank's bytes, in rank order, on every rank (host-side: small control data, checkpoint
+  // state, predictions).
+  std::vector<std::string> all_gather_bytes(const std::string& mine) {
+    std::vector<std::string> out(static_cast<size_t>(size()));
+    for (int r = 0; r < size(); ++r) {
+      if (r == rank()) out[static_cast<size_t>(r)] = mine;
+      broadcast_bytes(out[static_cast<size_t>(r)], r);
+    }
+    return out;
+  }
   // Ranks passing the same colour form a new group, ordered by key.
   virtual std::shared_ptr<Communicator> split(int color, int key) = 0;
 

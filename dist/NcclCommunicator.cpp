@@ -1,5 +1,7 @@
 #include "dist/NcclCommunicator.h"
 
+#include "dist/DeviceChoice.h"
+
 #include <cuda_runtime.h>
 #include <nccl.h>
 
@@ -55,18 +57,6 @@ void check_cuda_tensor(const torch::Tensor& t, const char* what) {
   PTUNER_CHECK(t.is_contiguous(), "NcclCommunicator::{}: tensor must be contiguous", what);
 }
 
-int local_rank() {
-  for (const char* var : {"OMPI_COMM_WORLD_LOCAL_RANK", "SLURM_LOCALID", "MPI_LOCALRANKID", "LOCAL_RANK"})
-    if (const char* v = std::getenv(var)) return std::atoi(v);
-  MPI_Comm node;
-  check_mpi(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node),
-            "MPI_Comm_split_type");
-  int r = 0;
-  MPI_Comm_rank(node, &r);
-  MPI_Comm_free(&node);
-  return r;
-}
-
 }  // namespace
 
 int NcclCommunicator::device_count() {
@@ -93,7 +83,7 @@ NcclCommunicator::~NcclCommunicator() {
 std::shared_ptr<NcclCommunicator> NcclCommunicator::world(double timeout_s) {
   const int devices = device_count();
   PTUNER_CHECK(devices > 0, "the NCCL backend needs a CUDA device, and this process sees none");
-  check_cuda(cudaSetDevice(local_rank() % devices), "cudaSetDevice");
+  check_cuda(cudaSetDevice(node_local_rank() % devices), "cudaSetDevice");
   return std::make_shared<NcclCommunicator>(MpiCommunicator::world(), timeout_s);
 }
 

@@ -19,8 +19,8 @@ int Coordinates::world_rank(const Layout& l) const { return pp_idx * (l.tp * l.d
 
 std::string Coordinates::tag() const { return fmt::format("tp{} pp{} dp{}", tp_idx, pp_idx, dp_idx); }
 
-ParallelState::ParallelState(const Layout& layout, std::shared_ptr<Communicator> world)
-    : layout_(layout), world_(std::move(world)) {
+ParallelState::ParallelState(const Layout& layout, std::shared_ptr<Communicator> world, c10::Device device)
+    : layout_(layout), device_(device), world_(std::move(world)) {
   PTUNER_CHECK(layout_.tp >= 1 && layout_.pp >= 1 && layout_.dp >= 1,
                "parallel layout {} must have every size >= 1", layout_.str());
   PTUNER_CHECK(layout_.world() == world_->size(),

@@ -1,7 +1,9 @@
 #pragma once
 // The 3-D layout world = tp × pp × dp, rank order as Megatron: TP fastest, then DP, then PP:
 //   rank = pp_idx·(tp·dp) + dp_idx·tp + tp_idx.
-// Built once from the config and passed explicitly; owns the TP, DP and PP groups.
+// Built once from the config and passed explicitly; owns the TP, DP and PP groups and names the
+// device this rank computes on (its communicators serve tensors of that device: MPI for the
+// CPU, NCCL for CUDA).
 #include <memory>
 #include <string>
 
@@ -30,9 +32,10 @@ struct Coordinates {
 class ParallelState {
  public:
   // Collective over `world`. Fails (before any work) unless tp·pp·dp == world size.
-  ParallelState(const Layout& layout, std::shared_ptr<Communicator> world);
+  ParallelState(const Layout& layout, std::shared_ptr<Communicator> world, c10::Device device = c10::kCPU);
 
   const Layout& layout() const { return layout_; }
+  const c10::Device& device() const { return device_; }
   const Coordinates& coords() const { return coords_; }
   int world_rank() const { return world_->rank(); }
   int world_size() const { return world_->size(); }
@@ -60,6 +63,7 @@ class ParallelState {
  private:
   Layout layout_;
   Coordinates coords_;
+  c10::Device device_;
   std::shared_ptr<Communicator> world_, tp_, dp_, pp_;
 };
 

@@ -6,13 +6,13 @@
 #include "dist/Check.h"
 #include "launch/Commands.h"
 #include "launch/RunSetup.h"
-#include "train/Benchmark.h"
+#include "launch/Benchmark.h"
 
 namespace ptuner::launch {
 
 Command add_bench(CLI::App& app) {
   auto args = std::make_shared<RunArgs>();
-  auto o = std::make_shared<train::BenchOptions>();
+  auto o = std::make_shared<BenchOptions>();
   auto out = std::make_shared<std::string>();
   args->add_to(app);
   app.add_option("--steps", o->steps, "timed steps per phase")->capture_default_str();
@@ -27,7 +27,7 @@ Command add_bench(CLI::App& app) {
                  "write the first timed step's operators as a Chrome trace to TRACE.<rank> (that step runs slower)");
   return [args, o, out]() {
     auto s = setup_run(*args);
-    const auto j = train::run_benchmark(s.config, *s.ps, *o);
+    const auto j = run_benchmark(s.config, *s.ps, *o);
     if (s.ps->is_writer()) {
       std::cout << j.dump(2) << std::endl;
       if (!out->empty()) {

@@ -11,46 +11,72 @@ namespace {
 
 torch::Tensor or_none(const torch::Tensor& t) { return t.numel() ? t : torch::Tensor(); }
 
+// Autograd functions take no undefined tensors: an empty tensor stands for "none".
+torch::Tensor or_empty(const torch::Tensor& t, const torch::Tensor& like) {
+  return t.defined() ? t : torch::empty({0}, like.options());
+}
+
+// Inputs that carry gradients, in this order: h, enc, self key, self value, cross key, cross value.
+constexpr size_t kInputs = 6;
+
+torch::Tensor run_block(T5Block& b, const tensor_list& in, const torch::Tensor& self_bias,
+                        const torch::Tensor& cross_bias) {
+  KvPrefix self_kv{or_none(in[2]), or_none(in[3])}, cross_kv{or_none(in[4]), or_none(in[5])};
+  return b->forward(in[0], self_bias, or_none(in[1]), or_none(cross_bias), self_kv.key.defined() ? &self_kv : nullptr,
+                    cross_kv.key.defined() ? &cross_kv : nullptr);
+}
+
 struct Recompute : torch::autograd::Function<Recompute> {
-  // enc and cross_bias may be empty tensors (encoder blocks): they then stand for "none"
-  // (autograd functions take no undefined tensors).
-  static torch::Tensor forward(AutogradContext* ctx, torch::Tensor h, torch::Tensor enc, int64_t block,
+  static torch::Tensor forward(AutogradContext* ctx, torch::Tensor h, torch::Tensor enc, torch::Tensor sk,
+                               torch::Tensor sv, torch::Tensor ck, torch::Tensor cv, int64_t block,
                                torch::Tensor self_bias, torch::Tensor cross_bias) {
+    const auto rng = GeneratorStates::capture(h.device());
     ctx->saved_data["block"] = block;
     ctx->saved_data["self_bias"] = self_bias;
     ctx->saved_data["cross_bias"] = cross_bias;
-    ctx->saved_data["rng"] = cpu_rng_state();
-    ctx->save_for_backward({h, enc});
-    auto& b = *reinterpret_cast<T5Block*>(block);
-    return b(h, self_bias, or_none(enc), or_none(cross_bias));
+    ctx->saved_data["rng_cpu"] = rng.cpu;
+    if (rng.accelerator.defined()) ctx->saved_data["rng_device"] = rng.accelerator;
+    ctx->save_for_backward({h, enc, sk, sv, ck, cv});
+    return run_block(*reinterpret_cast<T5Block*>(block), {h, enc, sk, sv, ck, cv}, self_bias, cross_bias);
   }
 
   static tensor_list backward(AutogradContext* ctx, tensor_list grad) {
     auto saved = ctx->get_saved_variables();
     auto& b = *reinterpret_cast<T5Block*>(ctx->saved_data["block"].toInt());
-    const bool has_enc = saved[1].numel() > 0;
-    auto h = saved[0].detach().requires_grad_(true);
-    auto enc = has_enc ? saved[1].detach().requires_grad_(true) : torch::Tensor();
-    const auto now = cpu_rng_state();
-    set_cpu_rng_state(ctx->saved_data["rng"].toTensor());
+    tensor_list in;
+    for (size_t i = 0; i < kInputs; ++i)
+      in.push_back(saved[i].numel() ? saved[i].detach().requires_grad_(true) : saved[i]);
+    GeneratorStates replay;
+    replay.device = saved[0].device();
+    replay.cpu = ctx->saved_data["rng_cpu"].toTensor();
+    if (ctx->saved_data.count("rng_device")) replay.accelerator = ctx->saved_data["rng_device"].toTensor();
+    const auto now = GeneratorStates::capture(replay.device);
+    replay.restore();
     torch::Tensor out;
     {
       torch::AutoGradMode on(true);
-      out = b(h, ctx->saved_data["self_bias"].toTensor(), enc, or_none(ctx->saved_data["cross_bias"].toTensor()));
+      out = run_block(b, in, ctx->saved_data["self_bias"].toTensor(), ctx->saved_data["cross_bias"].toTensor());
     }
-    set_cpu_rng_state(now);
+    now.restore();
     torch::autograd::backward({out}, {grad[0]});
-    return {h.grad(), has_enc ? enc.grad() : torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
+    tensor_list grads;
+    for (size_t i = 0; i < kInputs; ++i) grads.push_back(in[i].numel() ? in[i].grad() : torch::Tensor());
+    grads.resize(kInputs + 3);  // block, self_bias, cross_bias: none
+    return grads;
   }
 };
 
 }  // namespace
 
 torch::Tensor recomputed_block(T5Block& block, const torch::Tensor& h, const torch::Tensor& self_bias,
-                               const torch::Tensor& enc, const torch::Tensor& cross_bias) {
-  auto e = enc.defined() ? enc : torch::empty({0}, h.options());
-  auto cb = cross_bias.defined() ? cross_bias : torch::empty({0}, h.options());
-  return Recompute::apply(h, e, reinterpret_cast<int64_t>(&block), self_bias, cb);
+                               const torch::Tensor& enc, const torch::Tensor& cross_bias, const KvPrefix* self_prefix,
+                               const KvPrefix* cross_prefix) {
+  const torch::Tensor none;
+  return Recompute::apply(h, or_empty(enc, h), or_empty(self_prefix ? self_prefix->key : none, h),
+                          or_empty(self_prefix ? self_prefix->value : none, h),
+                          or_empty(cross_prefix ? cross_prefix->key : none, h),
+                          or_empty(cross_prefix ? cross_prefix->value : none, h), reinterpret_cast<int64_t>(&block),
+                          self_bias, or_empty(cross_bias, h));
 }
 
 }  // namespace ptuner::mp

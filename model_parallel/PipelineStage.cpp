@@ -4,7 +4,7 @@
 
 namespace ptuner::mp {
 
-PipelineStage::PipelineStage(T5Model model, int64_t prefix_length) : model_(std::move(model)), prefix_(prefix_length) {}
+PipelineStage::PipelineStage(T5Model model) : model_(std::move(model)) {}
 
 int64_t PipelineStage::first_block() const {
   const auto& s = model_->stage();
@@ -16,42 +16,47 @@ int64_t PipelineStage::end_block() const {
   return s.has_decoder() ? model_->config().num_layers + s.decoder_end : s.encoder_end;
 }
 
-std::vector<std::vector<int64_t>> PipelineStage::boundary_shapes(int64_t k, const MicroBatch& mb) const {
+torch::TensorOptions PipelineStage::activation_options() const {
+  return torch::TensorOptions().dtype(model_->dtype()).device(model_->device());
+}
+
+Shapes PipelineStage::boundary_shapes(int64_t k, const MicroBatch& mb) const {
   const auto& c = model_->config();
-  const int64_t B = mb.input_ids.size(0), S = prefix_ + mb.input_ids.size(1), T = mb.labels.size(1);
-  if (k < c.num_layers) return {{B, S, c.d_model}};
-  if (k == c.num_layers) return {{B, S, c.d_model}};
+  const int64_t B = mb.input_ids.size(0), S = mb.prefix_length + mb.input_ids.size(1), T = mb.labels.size(1);
+  if (k <= c.num_layers) return {{B, S, c.d_model}};
   return {{B, T, c.d_model}, {B, S, c.d_model}};
 }
 
-std::vector<std::vector<int64_t>> PipelineStage::input_shapes(const MicroBatch& mb) const {
-  return model_->stage().first ? std::vector<std::vector<int64_t>>{} : boundary_shapes(first_block(), mb);
+Shapes PipelineStage::input_shapes(const MicroBatch& mb) const {
+  return model_->stage().first ? Shapes{} : boundary_shapes(first_block(), mb);
 }
 
-std::vector<std::vector<int64_t>> PipelineStage::output_shapes(const MicroBatch& mb) const {
-  return model_->stage().last ? std::vector<std::vector<int64_t>>{} : boundary_shapes(end_block(), mb);
+Shapes PipelineStage::output_shapes(const MicroBatch& mb) const {
+  return model_->stage().last ? Shapes{} : boundary_shapes(end_block(), mb);
 }
 
 torch::Tensor PipelineStage::encode_blocks(const torch::Tensor& ids, const torch::Tensor& h,
                                            const torch::Tensor& enc_mask, const PromptInjection& prompt) {
-  if (!model_->stage().first) return model_->encoder(h, enc_mask);
-  PTUNER_CHECK(prompt.prefix_length() == prefix_, "stage expects a prompt of {} rows, got {}", prefix_,
-               prompt.prefix_length());
-  return model_->encoder(model_->encoder_input(ids, prompt), enc_mask);
+  if (!model_->stage().first) return model_->encoder(h, enc_mask, torch::Tensor(), torch::Tensor(), &prompt);
+  PTUNER_CHECK(prompt.prefix_length() == enc_mask.size(1) - ids.size(1),
+               "the prompt method injects {} encoder prefix rows, the micro-batch expects {}", prompt.prefix_length(),
+               enc_mask.size(1) - ids.size(1));
+  return model_->encoder(model_->encoder_input(ids, prompt), enc_mask, torch::Tensor(), torch::Tensor(), &prompt);
 }
 
 torch::Tensor PipelineStage::decode_blocks(const torch::Tensor& decoder_ids, const torch::Tensor& h,
-                                           const torch::Tensor& enc, const torch::Tensor& enc_mask) {
+                                           const torch::Tensor& enc, const torch::Tensor& enc_mask,
+                                           const PromptInjection& prompt) {
   auto x = model_->stage().decoder_begin == 0 ? model_->shared(decoder_ids).to(model_->dtype()) : h;
-  return model_->decoder(x, torch::Tensor(), enc, enc_mask);
+  return model_->decoder(x, torch::Tensor(), enc, enc_mask, &prompt);
 }
 
 std::vector<torch::Tensor> PipelineStage::forward(const MicroBatch& mb, const std::vector<torch::Tensor>& inputs,
-                                                  const PromptInjection& prompt, double z_loss, LossSums* loss) {
+                                                  const PromptInjection& prompt) {
   const auto& c = model_->config();
   const auto& s = model_->stage();
   const int64_t L = c.num_layers;
-  auto enc_mask = prefixed_mask(mb.attention_mask, prefix_);
+  auto enc_mask = prefixed_mask(mb.attention_mask, mb.prefix_length);
   torch::Tensor h, enc;
   const int64_t k = first_block();
   if (!s.first && k <= L) {
@@ -65,16 +70,19 @@ std::vector<torch::Tensor> PipelineStage::forward(const MicroBatch& mb, const st
     if (model_->encoder->ends_stack()) enc = h, h = torch::Tensor();
   }
   if (s.has_decoder())
-    h = decode_blocks(shift_right(mb.labels, c.decoder_start_token_id, c.pad_token_id), h, enc, enc_mask);
-  if (s.last) {
-    PTUNER_CHECK(loss, "the last stage needs somewhere to put the loss");
-    *loss = cross_entropy_sums(model_->lm_logits_local(h), mb.labels, z_loss, model_->tp_comm(), model_->vocab_begin());
-    return {};
-  }
+    h = decode_blocks(shift_right(mb.labels, c.decoder_start_token_id, c.pad_token_id), h, enc, enc_mask, prompt);
+  if (s.last) return {h};
   const int64_t e = end_block();
   if (e < L) return {h};
   if (e == L) return {enc};
   return {h, enc};
 }
+
+LossSums PipelineStage::loss(const torch::Tensor& decoder_out, const torch::Tensor& labels, double z_loss) {
+  return cross_entropy_sums(model_->lm_logits_local(decoder_out), labels, z_loss, model_->tp_comm(),
+                            model_->vocab_begin());
+}
+
+torch::Tensor PipelineStage::logits(const torch::Tensor& decoder_out) { return model_->lm_logits(decoder_out); }
 
 }  // namespace ptuner::mp

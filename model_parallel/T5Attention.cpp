@@ -1,5 +1,7 @@
 #include "model_parallel/T5Attention.h"
 
+#include <fmt/format.h>
+
 #include "dist/Check.h"
 #include "model_parallel/TensorParallelOps.h"
 
@@ -16,7 +18,8 @@ T5AttentionImpl::T5AttentionImpl(const T5Config& c, dist::Communicator& tp)
   o = register_module("o", FrozenLinear(FrozenLinearOptions(inner, c.d_model)));
 }
 
-torch::Tensor T5AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& kv, const torch::Tensor& bias) {
+torch::Tensor T5AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& kv, const torch::Tensor& bias,
+                                       const KvPrefix* prefix) {
   const int64_t B = x.size(0), S = x.size(1);
   auto xin = copy_to_tp(x, *tp_);
   auto src = kv.defined() ? copy_to_tp(kv, *tp_) : xin;
@@ -28,8 +31,21 @@ torch::Tensor T5AttentionImpl::forward(const torch::Tensor& x, const torch::Tens
   auto qh = split(q(xin), S);
   auto kh = split(k(src), K);
   auto vh = split(v(src), K);
-  auto scores = torch::matmul(qh, kh.transpose(-1, -2));  // [B, heads, S, K]
-  if (bias.defined()) scores = scores + bias;
+  auto b = bias;
+  if (prefix && prefix->length() > 0) {
+    // [1|B, heads, p, d_kv] before the K positions: [B, heads, p+K, d_kv]; zero bias over them.
+    const int64_t p = prefix->length();
+    PTUNER_CHECK(prefix->key.size(1) == local_heads_ && prefix->key.size(3) == d_kv_ &&
+                     prefix->value.sizes() == prefix->key.sizes(),
+                 "key/value prefix of shape {} / {} does not fit {} local heads of {} dims",
+                 fmt::join(prefix->key.sizes(), "x"), fmt::join(prefix->value.sizes(), "x"), local_heads_, d_kv_);
+    auto rows = [&](const torch::Tensor& t) { return t.to(kh.scalar_type()).expand({B, local_heads_, p, d_kv_}); };
+    kh = torch::cat({rows(prefix->key), kh}, 2);
+    vh = torch::cat({rows(prefix->value), vh}, 2);
+    if (b.defined()) b = torch::constant_pad_nd(b, {p, 0});
+  }
+  auto scores = torch::matmul(qh, kh.transpose(-1, -2));  // [B, heads, S, p+K]
+  if (b.defined()) scores = scores + b;
   auto weights = torch::softmax(scores.to(torch::kFloat32), -1).to(scores.scalar_type());
   weights = torch::dropout(weights, dropout_, is_training());
   auto ctx = torch::matmul(weights, vh).transpose(1, 2).reshape({B, S, local_heads_ * d_kv_});

@@ -6,6 +6,7 @@
 
 #include "dist/Communicator.h"
 #include "model_parallel/FrozenLinear.h"
+#include "model_parallel/PromptInjection.h"
 #include "model_parallel/T5Config.h"
 
 namespace ptuner::mp {
@@ -15,8 +16,10 @@ class T5AttentionImpl : public torch::nn::Module {
   T5AttentionImpl(const T5Config& config, dist::Communicator& tp);
 
   // x: [B, S, d_model]; kv: [B, K, d_model] for cross-attention (undefined: self-attention);
-  // bias: broadcastable to [B, heads/tp, S, K] (position bias + mask) -> [B, S, d_model]
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& kv, const torch::Tensor& bias);
+  // bias: broadcastable to [B, heads/tp, S, K] (position bias + mask); prefix (optional): p key and
+  // value rows per local head placed before the K positions, with zero bias -> [B, S, d_model]
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& kv, const torch::Tensor& bias,
+                        const KvPrefix* prefix = nullptr);
 
   FrozenLinear q{nullptr}, k{nullptr}, v{nullptr}, o{nullptr};
 

@@ -9,8 +9,8 @@ T5AttentionLayerImpl::T5AttentionLayerImpl(const T5Config& c, dist::Communicator
 }
 
 torch::Tensor T5AttentionLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& kv,
-                                            const torch::Tensor& bias) {
-  return x + torch::dropout(attention(layer_norm(x), kv, bias), dropout_, is_training());
+                                            const torch::Tensor& bias, const KvPrefix* prefix) {
+  return x + torch::dropout(attention->forward(layer_norm(x), kv, bias, prefix), dropout_, is_training());
 }
 
 T5FeedForwardLayerImpl::T5FeedForwardLayerImpl(const T5Config& c, dist::Communicator& tp)
@@ -36,9 +36,10 @@ T5BlockImpl::T5BlockImpl(const T5Config& c, dist::Communicator& tp, bool is_deco
 }
 
 torch::Tensor T5BlockImpl::forward(const torch::Tensor& x, const torch::Tensor& self_bias, const torch::Tensor& enc,
-                                   const torch::Tensor& cross_bias) {
-  auto h = self_(x, torch::Tensor(), self_bias);
-  if (cross_) h = cross_(h, enc, cross_bias);
+                                   const torch::Tensor& cross_bias, const KvPrefix* self_prefix,
+                                   const KvPrefix* cross_prefix) {
+  auto h = self_->forward(x, torch::Tensor(), self_bias, self_prefix);
+  if (cross_) h = cross_->forward(h, enc, cross_bias, cross_prefix);
   return ff_(h);
 }
 

@@ -17,7 +17,8 @@ class T5AttentionLayerImpl : public torch::nn::Module {
  public:
   T5AttentionLayerImpl(const T5Config& c, dist::Communicator& tp, bool cross);
   // x + dropout(attention(norm(x)))
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& kv, const torch::Tensor& bias);
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& kv, const torch::Tensor& bias,
+                        const KvPrefix* prefix = nullptr);
   T5Attention attention{nullptr};
   RMSNorm layer_norm{nullptr};
 
@@ -42,9 +43,10 @@ class T5BlockImpl : public torch::nn::Module {
  public:
   T5BlockImpl(const T5Config& config, dist::Communicator& tp, bool is_decoder);
   // x: [B, S, d]; self_bias: [1|B, heads, S, S]; for the decoder enc: [B, K, d] and
-  // cross_bias: [B, 1, 1, K] -> [B, S, d]
+  // cross_bias: [B, 1, 1, K]; optional key/value prefixes of its self- and cross-attention -> [B, S, d]
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& self_bias, const torch::Tensor& enc = {},
-                        const torch::Tensor& cross_bias = {});
+                        const torch::Tensor& cross_bias = {}, const KvPrefix* self_prefix = nullptr,
+                        const KvPrefix* cross_prefix = nullptr);
 
  private:
   T5AttentionLayer self_{nullptr}, cross_{nullptr};

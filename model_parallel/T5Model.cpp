@@ -33,13 +33,9 @@ void T5ModelImpl::set_dtype(torch::ScalarType dtype) {
   to(dtype);
 }
 
-torch::Tensor T5ModelImpl::encode(const torch::Tensor& ids, const torch::Tensor& mask, const PromptInjection& prompt,
-                                  torch::Tensor* full_mask) {
-  PTUNER_CHECK(encoder && shared && encoder->begin() == 0 && encoder->ends_stack(),
-               "T5Model::encode needs the whole encoder on this stage ({})", stage_.str());
-  auto m = prefixed_mask(mask, prompt.prefix_length());
-  if (full_mask) *full_mask = m;
-  return encoder(encoder_input(ids, prompt), m);
+void T5ModelImpl::set_device(const torch::Device& device) {
+  device_ = device;
+  to(device);
 }
 
 torch::Tensor prefixed_mask(const torch::Tensor& mask, int64_t p) {
@@ -52,13 +48,6 @@ torch::Tensor T5ModelImpl::encoder_input(const torch::Tensor& ids, const PromptI
   auto prefix = prompt.encoder_prefix.to(dtype_);
   if (prefix.dim() == 2) prefix = prefix.unsqueeze(0).expand({ids.size(0), prompt.prefix_length(), config_.d_model});
   return torch::cat({prefix, h}, 1);
-}
-
-torch::Tensor T5ModelImpl::decode(const torch::Tensor& decoder_ids, const torch::Tensor& enc,
-                                  const torch::Tensor& enc_mask) {
-  PTUNER_CHECK(decoder && shared && decoder->begin() == 0 && decoder->ends_stack(),
-               "T5Model::decode needs the whole decoder on this stage ({})", stage_.str());
-  return decoder(shared(decoder_ids).to(dtype_), torch::Tensor(), enc, enc_mask);
 }
 
 torch::Tensor T5ModelImpl::lm_logits_local(const torch::Tensor& hidden) {
@@ -75,24 +64,5 @@ torch::Tensor T5ModelImpl::lm_logits(const torch::Tensor& hidden) {
 }
 
 int64_t T5ModelImpl::vocab_begin() const { return ps_->tp_rank() * (config_.vocab_size / ps_->tp_size()); }
-
-torch::Tensor T5ModelImpl::forward_local(const torch::Tensor& ids, const torch::Tensor& mask,
-                                         const torch::Tensor& decoder_ids, const PromptInjection& prompt) {
-  torch::Tensor enc_mask;
-  auto enc = encode(ids, mask, prompt, &enc_mask);
-  return lm_logits_local(decode(decoder_ids, enc, enc_mask));
-}
-
-torch::Tensor T5ModelImpl::forward(const torch::Tensor& ids, const torch::Tensor& mask,
-                                   const torch::Tensor& decoder_ids, const PromptInjection& prompt) {
-  return gather_from_tp(forward_local(ids, mask, decoder_ids, prompt), ps_->tp());
-}
-
-LossSums T5ModelImpl::loss_sums(const torch::Tensor& ids, const torch::Tensor& mask, const torch::Tensor& labels,
-                                const PromptInjection& prompt, double z_loss) {
-  auto decoder_ids = shift_right(labels, config_.decoder_start_token_id, config_.pad_token_id);
-  auto logits = forward_local(ids, mask, decoder_ids, prompt);
-  return cross_entropy_sums(logits, labels, z_loss, ps_->tp(), vocab_begin());
-}
 
 }  // namespace ptuner::mp

@@ -1,6 +1,7 @@
 #pragma once
 // The frozen T5 encoder-decoder (HF T5ForConditionalGeneration), or the part of it one
-// pipeline stage holds, sharded over TP. Parameter names are HF's tensor names, so loading is
+// pipeline stage holds, sharded over TP. Its forward is PipelineStage's (the stage at pp = 1
+// for a single rank). Parameter names are HF's tensor names, so loading is
 // a walk over named_parameters() (see WeightLoader). Every parameter has requires_grad = false.
 #include <torch/torch.h>
 
@@ -22,12 +23,6 @@ class T5ModelImpl : public torch::nn::Module {
  public:
   T5ModelImpl(const T5Config& config, const dist::ParallelState& ps, const StageSpec& stage);
 
-  // ids: [B, S], mask: [B, S] -> encoder output [B, p+S, d] with the prompt prepended;
-  // *full_mask receives the matching [B, p+S] mask.
-  torch::Tensor encode(const torch::Tensor& ids, const torch::Tensor& mask, const PromptInjection& prompt,
-                       torch::Tensor* full_mask);
-  // decoder_ids: [B, T] -> decoder output [B, T, d]
-  torch::Tensor decode(const torch::Tensor& decoder_ids, const torch::Tensor& enc, const torch::Tensor& enc_mask);
   // hidden: [B, T, d] -> this TP rank's logit columns [B, T, vocab/tp], starting at
   // vocab_begin() (tied: hidden scaled by d_model^-0.5 first)
   torch::Tensor lm_logits_local(const torch::Tensor& hidden);
@@ -35,16 +30,6 @@ class T5ModelImpl : public torch::nn::Module {
   torch::Tensor lm_logits(const torch::Tensor& hidden);
   int64_t vocab_begin() const;
   dist::Communicator& tp_comm() const { return ps_->tp(); }
-  // Full forward on a single stage: -> local logits [B, T, vocab/tp]
-  torch::Tensor forward_local(const torch::Tensor& ids, const torch::Tensor& mask, const torch::Tensor& decoder_ids,
-                              const PromptInjection& prompt);
-  // ... gathered: [B, T, vocab]
-  torch::Tensor forward(const torch::Tensor& ids, const torch::Tensor& mask, const torch::Tensor& decoder_ids,
-                        const PromptInjection& prompt);
-  // Σ cross-entropy (+ z-loss) of a full forward, vocabulary-parallel over TP.
-  LossSums loss_sums(const torch::Tensor& ids, const torch::Tensor& mask, const torch::Tensor& labels,
-                     const PromptInjection& prompt, double z_loss);
-
   // Encoder input embeddings with the prompt prepended: ids [B, S] -> [B, p+S, d].
   torch::Tensor encoder_input(const torch::Tensor& ids, const PromptInjection& prompt);
   // The input embedding rows for ids (used by prompt initialisers).
@@ -53,7 +38,9 @@ class T5ModelImpl : public torch::nn::Module {
   const T5Config& config() const { return config_; }
   const StageSpec& stage() const { return stage_; }
   torch::ScalarType dtype() const { return dtype_; }
+  torch::Device device() const { return device_; }
   void set_dtype(torch::ScalarType dtype);
+  void set_device(const torch::Device& device);
   void set_recompute(bool on);
 
   VocabEmbedding shared{nullptr};
@@ -65,6 +52,7 @@ class T5ModelImpl : public torch::nn::Module {
   StageSpec stage_;
   const dist::ParallelState* ps_;
   torch::ScalarType dtype_ = torch::kFloat32;
+  torch::Device device_ = torch::kCPU;
 };
 TORCH_MODULE(T5Model);
 

@@ -30,7 +30,8 @@ torch::Tensor causal_mask(int64_t T, torch::ScalarType dtype, torch::Device devi
 
 T5StackImpl::T5StackImpl(const T5Config& c, dist::Communicator& tp, bool is_decoder, int64_t begin, int64_t end)
     : is_decoder_(is_decoder), begin_(begin), end_(end),
-      total_(is_decoder ? c.num_decoder_layers : c.num_layers), dropout_(c.dropout_rate) {
+      total_(is_decoder ? c.num_decoder_layers : c.num_layers), offset_(is_decoder ? c.num_layers : 0),
+      dropout_(c.dropout_rate) {
   PTUNER_CHECK(0 <= begin && begin < end && end <= total_, "{} stage blocks [{}, {}) are outside [0, {})",
                is_decoder ? "decoder" : "encoder", begin, end, total_);
   PTUNER_CHECK(c.num_heads % tp.size() == 0, "num_heads {} is not divisible by tp={}", c.num_heads, tp.size());
@@ -48,7 +49,7 @@ T5StackImpl::T5StackImpl(const T5Config& c, dist::Communicator& tp, bool is_deco
 }
 
 torch::Tensor T5StackImpl::forward(const torch::Tensor& h_in, const torch::Tensor& mask, const torch::Tensor& enc,
-                                   const torch::Tensor& enc_mask) {
+                                   const torch::Tensor& enc_mask, const PromptInjection* prompt) {
   auto h = begin_ == 0 ? torch::dropout(h_in, dropout_, is_training()) : h_in;
   const int64_t S = h.size(1);
   const auto dtype = h.scalar_type();
@@ -63,9 +64,15 @@ torch::Tensor T5StackImpl::forward(const torch::Tensor& h_in, const torch::Tenso
     self_bias = self_bias + additive_mask(mask, dtype);
   }
   const bool recompute = recompute_ && torch::GradMode::is_enabled() &&
-                         (h.requires_grad() || (enc.defined() && enc.requires_grad()));
-  for (auto& block : blocks_)
-    h = recompute ? recomputed_block(block, h, self_bias, enc, cross_bias) : block(h, self_bias, enc, cross_bias);
+                         (h.requires_grad() || (enc.defined() && enc.requires_grad()) ||
+                          (prompt && prompt->kv_requires_grad()));
+  for (size_t i = 0; i < blocks_.size(); ++i) {
+    const int64_t g = global_block(begin_ + static_cast<int64_t>(i));
+    const KvPrefix* sp = prompt ? prompt->self_prefix(g) : nullptr;
+    const KvPrefix* cp = prompt && is_decoder_ ? prompt->cross_prefix(g) : nullptr;
+    h = recompute ? recomputed_block(blocks_[i], h, self_bias, enc, cross_bias, sp, cp)
+                  : blocks_[i]->forward(h, self_bias, enc, cross_bias, sp, cp);
+  }
   if (ends_stack()) h = torch::dropout(final_layer_norm(h), dropout_, is_training());
   return h;
 }

@@ -6,6 +6,7 @@
 
 #include <vector>
 
+#include "model_parallel/PromptInjection.h"
 #include "model_parallel/RMSNorm.h"
 #include "model_parallel/RelativePositionBias.h"
 #include "model_parallel/T5Block.h"
@@ -19,15 +20,18 @@ class T5StackImpl : public torch::nn::Module {
 
   // h: [B, S, d] (embeddings when begin == 0); mask: [B, S] 1 = real token (encoder self-attention
   // mask; unused by the causal decoder); enc, enc_mask: [B, K, d], [B, K] for the decoder.
+  // prompt (optional): the key/value prefixes of this stage's blocks, by global block index.
   // -> [B, S, d] (normed and dropped out when this stage ends the stack)
   torch::Tensor forward(const torch::Tensor& h, const torch::Tensor& mask, const torch::Tensor& enc = {},
-                        const torch::Tensor& enc_mask = {});
+                        const torch::Tensor& enc_mask = {}, const PromptInjection* prompt = nullptr);
 
   bool ends_stack() const { return end_ == total_; }
   // Recompute each block's activations in backward instead of keeping them (training only).
   void set_recompute(bool on) { recompute_ = on; }
   int64_t begin() const { return begin_; }
   int64_t end() const { return end_; }
+  // Global index (encoder 0..L−1, decoder L..) of this stack's block i.
+  int64_t global_block(int64_t i) const { return offset_ + i; }
 
   RelativePositionBias relative_attention_bias{nullptr};
   RMSNorm final_layer_norm{nullptr};
@@ -35,7 +39,7 @@ class T5StackImpl : public torch::nn::Module {
  private:
   std::vector<T5Block> blocks_;
   bool is_decoder_;
-  int64_t begin_, end_, total_;
+  int64_t begin_, end_, total_, offset_;
   double dropout_;
   bool recompute_ = false;
 };

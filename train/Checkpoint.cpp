@@ -55,7 +55,11 @@ void Checkpoint::save(const std::string& path) const {
       f.write_tensor("data/source_epochs", epochs);
       f.write_tensor("data/source_taken", taken);
     }
-    if (rng_state.defined()) f.write_tensor("rng/torch_cpu", rng_state);
+    if (rng_cpu.defined()) {
+      f.write_tensor("rng/torch_cpu", rng_cpu);
+      f.write_string("rng/layout", rng_layout);
+    }
+    if (rng_device.defined()) f.write_tensor("rng/torch_device", rng_device);
     f.close();
   }
   PTUNER_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, "cannot rename checkpoint {} to {}", tmp, path);
@@ -89,7 +93,13 @@ Checkpoint Checkpoint::load(const std::string& path) {
     for (int64_t i = 0; i < epochs.numel(); ++i)
       c.data_position.sources.push_back({epochs[i].item<int64_t>(), taken[i].item<int64_t>()});
   }
-  if (f.has("rng/torch_cpu")) c.rng_state = f.read_tensor("rng/torch_cpu");
+  if (f.has("rng/torch_cpu")) {
+    c.rng_cpu = f.read_tensor("rng/torch_cpu");
+    // One rank's state, as files written before per-rank states hold it.
+    if (c.rng_cpu.dim() == 1) c.rng_cpu = c.rng_cpu.unsqueeze(0);
+    c.rng_layout = f.has("rng/layout") ? f.read_string("rng/layout") : "tp=1 pp=1 dp=1";
+  }
+  if (f.has("rng/torch_device")) c.rng_device = f.read_tensor("rng/torch_device");
   return c;
 }
 

@@ -7,7 +7,9 @@
 //   /meta/{format,step,method,optimizer,fingerprint,config,best_metric,best_step}
 //   /data/{epoch,batches_in_epoch}
 //   /data/{mixture_draws,source_epochs,source_taken}   a mixture's position only: int64 [sources]
-//   /rng/torch_cpu
+//   /rng/torch_cpu           uint8 [world, n]: row r is world rank r's CPU generator state
+//   /rng/torch_device        uint8 [world, n]: the ranks' accelerator generators (GPU runs only)
+//   /rng/layout              the layout the rows belong to ("tp=2 pp=2 dp=1")
 #include <torch/torch.h>
 
 #include <limits>
@@ -25,7 +27,9 @@ struct Checkpoint {
   std::string optimizer_name;
   std::map<std::string, torch::Tensor> optimizer;
   data::LoaderPosition data_position;
-  torch::Tensor rng_state;  // uint8, the CPU generator's state
+  torch::Tensor rng_cpu;     // uint8 [world, n], one row per world rank
+  torch::Tensor rng_device;  // uint8 [world, n] or undefined
+  std::string rng_layout;    // the layout of those rows
   std::string config_toml;
   std::string model_fingerprint;
   double best_metric = -std::numeric_limits<double>::infinity();

@@ -27,6 +27,9 @@ const std::vector<ConfigKey>& table() {
        "a named architecture with random weights (benchmarks, planning); this or `model.path`"},
       {"model", "seed", PTUNER_FIELD(model.seed), {}, "seed of a preset's random weights"},
       {"model", "dtype", PTUNER_FIELD(model.dtype), one_of({"float32", "bfloat16"}), "weights and activations"},
+      {"model", "device", PTUNER_FIELD(model.device), one_of({"auto", "cpu", "cuda"}),
+       "`cpu`, `cuda` (one GPU per rank: node-local rank mod visible GPUs) or `auto` (CUDA when LibTorch has it "
+       "and a GPU is visible)"},
       {"model", "tokenizer", PTUNER_FIELD(model.tokenizer), {},
        "sentencepiece model (empty: `<model.path>/spiece.model`)"},
       {"model", "dropout_rate", PTUNER_FIELD(model.dropout_rate), below(1),
@@ -82,7 +85,8 @@ const std::vector<ConfigKey>& table() {
       {"train", "z_loss", PTUNER_FIELD(train.z_loss), at_least(0), "z-loss coefficient (Lester et al.: 1e-4)"},
       {"train", "recompute", PTUNER_FIELD(train.recompute), {}, "recompute each block's activations in backward"},
 
-      {"prompt", "method", PTUNER_FIELD(prompt.method), one_of({"prompt-tuning"}), "the prompt method"},
+      {"prompt", "method", PTUNER_FIELD(prompt.method), {},
+       "the prompt method, by its registered name (`prompt-tuning`; an unknown name lists the known ones)"},
       {"prompt", "length", PTUNER_FIELD(prompt.length), positive(),
        "prompt tokens (below `data.max_input_length`)"},
       {"prompt", "init", PTUNER_FIELD(prompt.init), one_of({"uniform", "sampled-vocab", "class-labels", "text"}),

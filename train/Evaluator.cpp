@@ -16,52 +16,54 @@ namespace {
 
 constexpr int kEvalTag = 11;
 
-// Sends to the next stage / receives [B, rows, d] from the previous one, within the replica.
-struct StageLink {
-  mp::PipelineStage& stage;
-  const dist::ParallelState& ps;
-  int64_t batch;
-  torch::Tensor recv(int64_t rows) const {
-    auto t = torch::empty({batch, rows, stage.model()->config().d_model},
-                          torch::TensorOptions().dtype(stage.model()->dtype()));
-    ps.world().recv(t, ps.prev_rank(), kEvalTag);
-    return t;
+// What this stage needs of one evaluation batch: the ids, the mask with the prompt's rows, and
+// the prompt method's injection for it.
+struct EvalBatch {
+  mp::MicroBatch mb;
+  torch::Tensor enc_mask;  // [B, p+S]
+  mp::PromptInjection injection;
+  EvalBatch(PromptMethod& prompt, const torch::Tensor& ids, const torch::Tensor& mask, const torch::Device& device) {
+    mb.input_ids = ids.to(device);
+    mb.attention_mask = mask.to(device);
+    mb.prefix_length = prompt.prefix_length();
+    enc_mask = mp::prefixed_mask(mb.attention_mask, mb.prefix_length);
+    injection = prompt.injection(mb);
   }
-  void send(const torch::Tensor& t) const { ps.world().send(t.contiguous(), ps.next_rank(), kEvalTag); }
 };
 
 // The encoder runs once through the pipeline; its output [B, p+S, d] then travels down to every
 // stage holding decoder blocks (undefined elsewhere).
-torch::Tensor encode_through_pipeline(const StageLink& link, PromptMethod& prompt, const torch::Tensor& ids,
-                                      const torch::Tensor& enc_mask) {
-  auto& stage = link.stage;
-  const auto& s = stage.model()->stage();
-  const int64_t L = stage.model()->config().num_layers, S = enc_mask.size(1);
-  const auto injection = s.first ? prompt.injection() : mp::PromptInjection{};
+torch::Tensor encode_through_pipeline(mp::PipelineStage& stage, mp::PipelineLink& link, const EvalBatch& b) {
+  const auto& c = stage.model()->config();
+  const int64_t L = c.num_layers, B = b.mb.input_ids.size(0), S = b.enc_mask.size(1);
+  const mp::Shapes hidden{{B, S, c.d_model}};
   torch::Tensor enc;
   if (stage.first_block() < L) {
-    auto h = stage.encode_blocks(ids, s.first ? torch::Tensor() : link.recv(S), enc_mask, injection);
+    auto in = link.recv_prev(hidden);
+    auto h = stage.encode_blocks(b.mb.input_ids, in.empty() ? torch::Tensor() : in[0], b.enc_mask, b.injection);
     if (stage.end_block() < L)
-      link.send(h);
+      link.send_next({h});
     else
       enc = h;
   } else {
-    enc = link.recv(S);
+    enc = link.recv_prev(hidden).at(0);
   }
-  if (stage.end_block() >= L && !s.last) link.send(enc);
+  if (stage.end_block() >= L) link.send_next({enc});
   return enc;
 }
 
 // The decoder stages in turn over decoder_ids [B, T]; the last stage's output [B, T, d] (undefined
 // on the other stages).
-torch::Tensor decode_through_pipeline(const StageLink& link, const torch::Tensor& decoder_ids, const torch::Tensor& enc,
-                                      const torch::Tensor& enc_mask) {
-  const auto& s = link.stage.model()->stage();
+torch::Tensor decode_through_pipeline(mp::PipelineStage& stage, mp::PipelineLink& link, const EvalBatch& b,
+                                      const torch::Tensor& decoder_ids, const torch::Tensor& enc) {
+  const auto& s = stage.model()->stage();
   if (!s.has_decoder()) return {};
-  auto h = link.stage.decode_blocks(decoder_ids, s.decoder_begin == 0 ? torch::Tensor() : link.recv(decoder_ids.size(1)),
-                                    enc, enc_mask);
+  const auto& c = stage.model()->config();
+  torch::Tensor h;
+  if (s.decoder_begin != 0) h = link.recv_prev({{decoder_ids.size(0), decoder_ids.size(1), c.d_model}}).at(0);
+  h = stage.decode_blocks(decoder_ids, h, enc, b.enc_mask, b.injection);
   if (s.last) return h;
-  link.send(h);
+  link.send_next({h});
   return {};
 }
 
@@ -74,24 +76,26 @@ torch::Tensor greedy_decode(mp::PipelineStage& stage, PromptMethod& prompt, cons
   const auto& c = model->config();
   const auto& s = model->stage();
   const int64_t B = ids.size(0);
-  const StageLink link{stage, ps, B};
-  const auto enc_mask = mp::prefixed_mask(mask, stage.prefix_length());
-  const auto enc = encode_through_pipeline(link, prompt, ids, enc_mask);
+  const auto device = model->device();
+  mp::PipelineLink link(ps, stage.activation_options(), kEvalTag);
+  const EvalBatch b(prompt, ids, mask, device);
+  const auto enc = encode_through_pipeline(stage, link, b);
   // Each new token: the decoder stages in turn over the whole prefix, the last stage's argmax
   // over the TP-gathered vocabulary, shared with every stage of the pipeline.
-  auto dec = torch::full({B, 1}, c.decoder_start_token_id, torch::kLong);
-  auto done = torch::zeros({B}, torch::kBool);
+  const auto ids_on = torch::TensorOptions().dtype(torch::kLong).device(device);
+  auto dec = torch::full({B, 1}, c.decoder_start_token_id, ids_on);
+  auto done = torch::zeros({B}, ids_on.dtype(torch::kBool));
   for (int64_t t = 0; t < max_len; ++t) {
-    auto next = torch::empty({B}, torch::kLong);
-    auto h = decode_through_pipeline(link, dec, enc, enc_mask);
-    if (s.last) next = model->lm_logits(h.narrow(1, h.size(1) - 1, 1)).squeeze(1).argmax(-1).contiguous();  // [B]
+    auto next = torch::empty({B}, ids_on);
+    auto h = decode_through_pipeline(stage, link, b, dec, enc);
+    if (s.last) next = stage.logits(h.narrow(1, h.size(1) - 1, 1)).squeeze(1).argmax(-1).contiguous();  // [B]
     ps.pp().broadcast(next, ps.pp_size() - 1);
     next.masked_fill_(done, c.pad_token_id);
     dec = torch::cat({dec, next.unsqueeze(1)}, 1);
     done = done.logical_or(next == c.eos_token_id);
     if (done.all().item<bool>()) break;
   }
-  return dec.narrow(1, 1, dec.size(1) - 1);
+  return dec.narrow(1, 1, dec.size(1) - 1).cpu();
 }
 
 torch::Tensor rank_classify(mp::PipelineStage& stage, PromptMethod& prompt, const dist::ParallelState& ps,
@@ -102,23 +106,23 @@ torch::Tensor rank_classify(mp::PipelineStage& stage, PromptMethod& prompt, cons
   const auto& c = model->config();
   const int64_t B = ids.size(0), K = static_cast<int64_t>(candidates.size());
   PTUNER_CHECK(K > 0, "rank classification needs at least one label");
-  const StageLink link{stage, ps, B};
-  const auto enc_mask = mp::prefixed_mask(mask, stage.prefix_length());
-  const auto enc = encode_through_pipeline(link, prompt, ids, enc_mask);
-  auto scores = torch::empty({K, B}, torch::kFloat32);  // Σ −log p(label tokens | input)
+  const auto device = model->device();
+  mp::PipelineLink link(ps, stage.activation_options(), kEvalTag);
+  const EvalBatch b(prompt, ids, mask, device);
+  const auto enc = encode_through_pipeline(stage, link, b);
+  const auto on = torch::TensorOptions().device(device);
+  auto scores = torch::empty({K, B}, on.dtype(torch::kFloat32));  // Σ −log p(label tokens | input)
   for (int64_t k = 0; k < K; ++k) {
     const auto& label = candidates[static_cast<size_t>(k)];
-    auto labels = torch::tensor(label, torch::kLong).unsqueeze(0).expand({B, static_cast<int64_t>(label.size())}).contiguous();
-    auto h = decode_through_pipeline(link, mp::shift_right(labels, c.decoder_start_token_id, c.pad_token_id), enc,
-                                     enc_mask);
-    auto row = torch::empty({B}, torch::kFloat32);
-    if (model->stage().last)
-      row = mp::cross_entropy_sums(model->lm_logits_local(h), labels, 0.0, model->tp_comm(), model->vocab_begin())
-                .ce_per_row.contiguous();
+    auto labels = torch::tensor(label, torch::kLong).to(device).unsqueeze(0).expand({B, static_cast<int64_t>(label.size())}).contiguous();
+    auto h = decode_through_pipeline(stage, link, b, mp::shift_right(labels, c.decoder_start_token_id, c.pad_token_id),
+                                     enc);
+    auto row = torch::empty({B}, on.dtype(torch::kFloat32));
+    if (model->stage().last) row = stage.loss(h, labels, 0.0).ce_per_row.contiguous();
     ps.pp().broadcast(row, ps.pp_size() - 1);
     scores[k] = row;
   }
-  return scores.argmin(0);  // ties: the first label
+  return scores.argmin(0).cpu();  // ties: the first label
 }
 
 EvalOptions EvalOptions::from(const RunConfig& c) {
@@ -159,19 +163,9 @@ namespace {
 // Every DP rank's (index, prediction) pairs, gathered on all of them.
 std::vector<std::string> gather_predictions(const std::vector<std::pair<int64_t, std::string>>& mine, int64_t total,
                                             dist::Communicator& dp) {
-  std::string bytes = nlohmann::json(mine).dump();
-  auto len = torch::tensor({static_cast<int64_t>(bytes.size())}, torch::kLong);
-  auto lens = dp.all_gather(len);
-  const int64_t longest = lens.max().item<int64_t>();
-  auto buf = torch::zeros({longest}, torch::kUInt8);
-  std::memcpy(buf.data_ptr(), bytes.data(), bytes.size());
-  auto all = dp.all_gather(buf);  // [dp · longest]
   std::vector<std::string> out(total);
-  for (int r = 0; r < dp.size(); ++r) {
-    const auto* p = all.data_ptr<uint8_t>() + r * longest;
-    auto part = nlohmann::json::parse(std::string(reinterpret_cast<const char*>(p), lens[r].item<int64_t>()));
-    for (const auto& item : part) out.at(item[0].get<int64_t>()) = item[1].get<std::string>();
-  }
+  for (const auto& part : dp.all_gather_bytes(nlohmann::json(mine).dump()))
+    for (const auto& item : nlohmann::json::parse(part)) out.at(item[0].get<int64_t>()) = item[1].get<std::string>();
   return out;
 }
 
@@ -181,7 +175,7 @@ EvalResult evaluate(mp::T5Model& model, PromptMethod& prompt, const data::Tokeni
                     const dist::ParallelState& ps, const EvalOptions& o) {
   const bool was_training = model->is_training();
   model->eval();
-  mp::PipelineStage stage(model, prompt.injection().prefix_length());  // every stage holds the prompt's shape
+  mp::PipelineStage stage(model);
   auto reader = data::TaskReader::open(o.task, o.path, o.on_error == "skip" ? data::OnError::Skip : data::OnError::Fail,
                                        o.task_prefix, /*is_training=*/false);
   data::Collator collator(o.max_input_len, o.max_target_len, tokenizer.pad_id());

@@ -60,6 +60,7 @@ FrozenModel build_frozen_model(const RunConfig& rc, const dist::ParallelState& p
     fm.fingerprint = mp::preset_fingerprint(c, rc.model.preset, rc.model.seed);
   }
   if (rc.model.dtype == "bfloat16") fm.model->set_dtype(torch::kBFloat16);
+  if (!ps.device().is_cpu()) fm.model->set_device(ps.device());
   fm.model->set_recompute(rc.train.recompute);
   log_loaded(fm, ps);
   return fm;

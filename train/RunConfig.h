@@ -19,6 +19,7 @@ struct RunConfig {
     std::string preset;  // or a named architecture with random weights (benchmarks, planning)
     uint64_t seed = 0;   // for preset weights
     std::string dtype = "float32";  // float32 | bfloat16
+    std::string device = "auto";    // auto | cpu | cuda (one GPU per rank by node-local rank)
     std::string tokenizer;          // default: <path>/spiece.model
     double dropout_rate = -1;       // ≥ 0 overrides config.json's (Lester et al.: 0); < 0 keeps it
   } model;

@@ -1,6 +1,7 @@
 #include "train/SoftPrompt.h"
 
 #include "dist/Check.h"
+#include "train/RunConfig.h"
 
 namespace ptuner::train {
 
@@ -17,14 +18,32 @@ torch::Tensor ids_tensor(const std::vector<int64_t>& ids) {
 
 }  // namespace
 
-SoftPrompt::SoftPrompt(int64_t length, int64_t d_model) {
-  embedding = register_parameter("embedding", torch::zeros({length, d_model}));
+SoftPrompt::SoftPrompt(int64_t length, int64_t d_model, bool owner) : length_(length), d_model_(d_model) {
+  if (owner) embedding = register_parameter("embedding", torch::zeros({length, d_model}));
 }
 
-mp::PromptInjection SoftPrompt::injection() {
+mp::PromptInjection SoftPrompt::injection(const mp::MicroBatch&) {
   mp::PromptInjection inj;
-  inj.encoder_prefix = embedding;
+  inj.encoder_prefix = embedding;  // undefined on the stages that do not hold the embedding
   return inj;
+}
+
+std::map<std::string, std::vector<int64_t>> SoftPrompt::global_shapes() const {
+  return {{"embedding", {length_, d_model_}}};
+}
+
+std::shared_ptr<PromptMethod> make_soft_prompt(const PromptMethodArgs& a) {
+  const auto& c = a.config;
+  auto prompt = std::make_shared<SoftPrompt>(c.prompt.length, a.model.d_model, a.place.holds_embedding);
+  if (!a.place.holds_embedding) return prompt;
+  SoftPromptInit init;
+  init.kind = c.prompt.init;
+  init.seed = c.train.seed;
+  init.sample_top = c.prompt.sample_top;
+  init.class_labels = c.prompt.class_labels;
+  init.text = c.prompt.init_text;
+  prompt->initialise(init, a.tokenizer, a.embed);
+  return prompt;
 }
 
 void SoftPrompt::initialise(const SoftPromptInit& init, const data::Tokenizer& tokenizer,
@@ -39,7 +58,7 @@ void SoftPrompt::initialise(const SoftPromptInit& init, const data::Tokenizer& t
     if (static_cast<int64_t>(pool.size()) < n)  // fewer candidates than rows: draw with replacement
       pick = torch::randint(static_cast<int64_t>(pool.size()), {n}, gen, torch::TensorOptions().dtype(torch::kLong));
     auto ids = ids_tensor(pool).index_select(0, pick.narrow(0, 0, n));
-    return embed(ids).to(torch::kFloat32);
+    return embed(ids).to(torch::kFloat32).cpu();
   };
 
   if (init.kind == "uniform") {
@@ -52,7 +71,7 @@ void SoftPrompt::initialise(const SoftPromptInit& init, const data::Tokenizer& t
     for (int64_t i = 0; i < n; ++i) {
       auto ids = tokens_of(tokenizer, init.class_labels[i]);
       PTUNER_CHECK(!ids.empty(), "class-labels init: label '{}' has no tokens", init.class_labels[i]);
-      embedding[i].copy_(embed(ids_tensor(ids)).to(torch::kFloat32).mean(0));
+      embedding[i].copy_(embed(ids_tensor(ids)).to(torch::kFloat32).mean(0).cpu());
     }
     if (n < p) embedding.narrow(0, n, p - n).copy_(sampled_rows(p - n));
   } else if (init.kind == "text") {
@@ -60,7 +79,7 @@ void SoftPrompt::initialise(const SoftPromptInit& init, const data::Tokenizer& t
     PTUNER_CHECK(!ids.empty(), "text init: '{}' has no tokens", init.text);
     std::vector<int64_t> rows(p);
     for (int64_t i = 0; i < p; ++i) rows[i] = ids[i % ids.size()];
-    embedding.copy_(embed(ids_tensor(rows)).to(torch::kFloat32));
+    embedding.copy_(embed(ids_tensor(rows)).to(torch::kFloat32).cpu());
   } else {
     PTUNER_FAIL("unknown prompt init '{}' (uniform, sampled-vocab, class-labels, text)", init.kind);
   }

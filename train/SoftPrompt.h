@@ -1,6 +1,8 @@
 #pragma once
-// Lester et al.'s soft prompt: P ∈ R^{p×d_model}, prepended to the encoder input embeddings.
-// Initialisations:
+// Lester et al.'s soft prompt: P ∈ R^{p×d_model}, prepended to the encoder input embeddings of
+// every row (one prompt: a mixture's rows all carry it, as SPoT's multi-task source prompt).
+// The stage holding the embedding owns P ("embedding"); the other stages own nothing and only
+// know p. Initialisations:
 //   uniform        U[−0.5, 0.5]
 //   sampled-vocab  embedding rows of tokens drawn (without replacement) from the N most common
 //   class-labels   row i = mean embedding of label i's sub-tokens; remaining rows sampled-vocab
@@ -26,15 +28,24 @@ struct SoftPromptInit {
 
 class SoftPrompt : public PromptMethod {
  public:
-  SoftPrompt(int64_t length, int64_t d_model);
+  // owner: whether this stage holds P (the stage holding the embedding).
+  SoftPrompt(int64_t length, int64_t d_model, bool owner = true);
   std::string method() const override { return "prompt-tuning"; }
-  mp::PromptInjection injection() override;
+  int64_t prefix_length() const override { return length_; }
+  mp::PromptInjection injection(const mp::MicroBatch& mb) override;
+  std::map<std::string, std::vector<int64_t>> global_shapes() const override;
 
   // `embed` maps token ids [n] to their (frozen) embedding rows [n, d_model].
   void initialise(const SoftPromptInit& init, const data::Tokenizer& tokenizer,
                   const std::function<torch::Tensor(const torch::Tensor&)>& embed);
 
-  torch::Tensor embedding;  // [p, d_model] fp32, trainable
+  torch::Tensor embedding;  // [p, d_model] fp32, trainable (undefined where not the owner)
+
+ private:
+  int64_t length_, d_model_;
 };
+
+// The "prompt-tuning" method of a config, initialised as configured on the stage that owns it.
+std::shared_ptr<PromptMethod> make_soft_prompt(const PromptMethodArgs& args);
 
 }  // namespace ptuner::train

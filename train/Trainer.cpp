@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <limits>
 
@@ -12,13 +13,15 @@
 #include "train/Adafactor.h"
 #include "train/DataOptions.h"
 #include "train/Evaluator.h"
-#include "train/SoftPrompt.h"
+#include "train/StageState.h"
 
 namespace ptuner::train {
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+constexpr int kTrainTag = 7;
 
 std::string hms(double seconds) {
   const auto s = static_cast<int64_t>(seconds + 0.5);
@@ -27,36 +30,52 @@ std::string hms(double seconds) {
 
 }  // namespace
 
-std::vector<mp::MicroBatch> split_micro_batches(const data::Batch& batch, int64_t n) {
+std::vector<mp::MicroBatch> split_micro_batches(const data::Batch& batch, int64_t n, int64_t prefix_length,
+                                                const torch::Device& device) {
   PTUNER_CHECK(batch.size() % n == 0, "a batch of {} examples does not split into {} micro-batches", batch.size(), n);
   std::vector<mp::MicroBatch> out;
   const auto ids = batch.input_ids.chunk(n, 0), masks = batch.attention_mask.chunk(n, 0),
              labels = batch.labels.chunk(n, 0);
+  std::vector<torch::Tensor> prompt_ids;
+  if (!batch.sources.empty()) {
+    PTUNER_CHECK(static_cast<int64_t>(batch.sources.size()) == batch.size(),
+                 "a batch of {} rows carries {} sources", batch.size(), batch.sources.size());
+    prompt_ids = torch::tensor(batch.sources, torch::kLong).chunk(n, 0);
+  }
   for (int64_t i = 0; i < n; ++i) {
     // Padding is at the end of each row: keep the columns up to the longest row of this chunk.
     const int64_t s = std::max<int64_t>(masks[i].sum(1).max().item<int64_t>(), 1);
     const int64_t t = std::max<int64_t>((labels[i] != mp::kIgnoreIndex).sum(1).max().item<int64_t>(), 1);
-    out.push_back({ids[i].narrow(1, 0, s).contiguous(), masks[i].narrow(1, 0, s).contiguous(),
-                   labels[i].narrow(1, 0, t).contiguous()});
+    mp::MicroBatch mb;
+    mb.input_ids = ids[i].narrow(1, 0, s).contiguous().to(device);
+    mb.attention_mask = masks[i].narrow(1, 0, s).contiguous().to(device);
+    mb.labels = labels[i].narrow(1, 0, t).contiguous().to(device);
+    if (!prompt_ids.empty()) mb.prompt_ids = prompt_ids[i].contiguous().to(device);
+    mb.prefix_length = prefix_length;
+    out.push_back(std::move(mb));
   }
   return out;
 }
 
-std::shared_ptr<PromptMethod> make_prompt(const RunConfig& c, const data::Tokenizer& tokenizer, FrozenModel& fm) {
-  auto prompt = std::make_shared<SoftPrompt>(c.prompt.length, fm.config.d_model);
-  SoftPromptInit init;
-  init.kind = c.prompt.init;
-  init.seed = c.train.seed;
-  init.sample_top = c.prompt.sample_top;
-  init.class_labels = c.prompt.class_labels;
-  init.text = c.prompt.init_text;
-  if (!fm.stage.first) return prompt;
-  auto model = fm.model;
-  prompt->initialise(init, tokenizer, [model](const torch::Tensor& ids) mutable {
-    torch::NoGradGuard no_grad;
-    return model->embed(ids);
-  });
-  return prompt;
+std::shared_ptr<PromptMethod> make_prompt(const RunConfig& c, const data::Tokenizer& tokenizer, FrozenModel& fm,
+                                          const dist::ParallelState& ps) {
+  mp::PipelineStage stage(fm.model);
+  PromptPlace place;
+  place.first_block = stage.first_block();
+  place.end_block = stage.end_block();
+  place.holds_embedding = fm.stage.first;
+  place.tp_rank = ps.tp_rank();
+  place.tp_size = ps.tp_size();
+  place.device = ps.device();
+  PromptMethodArgs args{c, fm.config, place, tokenizer, {}};
+  if (fm.stage.first) {
+    auto model = fm.model;
+    args.embed = [model](const torch::Tensor& ids) mutable {
+      torch::NoGradGuard no_grad;
+      return model->embed(ids.to(model->device()));
+    };
+  }
+  return make_prompt_method(args);
 }
 
 std::unique_ptr<Optimizer> make_optimizer(const RunConfig& c) {
@@ -76,24 +95,43 @@ std::unique_ptr<Optimizer> make_optimizer(const RunConfig& c) {
   return std::make_unique<AdamW>(o);
 }
 
-Trainer::Trainer(const RunConfig& config, const dist::ParallelState& ps, bool open_data)
+Trainer::Trainer(const RunConfig& config, const dist::ParallelState& ps)
     : config_(config), ps_(ps), tokenizer_(config.tokenizer_path()), frozen_(build_frozen_model(config, ps)),
       schedule_(config.optim.schedule, config.optim.lr, config.optim.warmup_steps, config.train.steps),
       best_metric_(-std::numeric_limits<double>::infinity()) {
   PTUNER_CHECK(tokenizer_.vocab_size() <= frozen_.config.vocab_size,
                "tokenizer {} has {} ids but the model {} has only {} embedding rows: they do not belong together",
                tokenizer_.model_path(), tokenizer_.vocab_size(), frozen_.source, frozen_.config.vocab_size);
-  PTUNER_CHECK(!open_data || !config_.data.train.empty() || !config_.data.mixture.empty(),
-               "{}: neither data.train nor [[data.mixture]] is set", config_.source);
-  torch::manual_seed(config_.train.seed);
-  prompt_ = make_prompt(config_, tokenizer_, frozen_);
+  // RNG policy (model_parallel/RngState.h): one seed per TP group, another per replica and stage.
+  mp::seed_rank_generators(ps_.device(), mp::rank_seed(config_.train.seed, ps_.pp_rank(), ps_.dp_rank(), ps_.dp_size()));
+  prompt_ = make_prompt(config_, tokenizer_, frozen_, ps_);
   optimizer_ = make_optimizer(config_);
-  if (open_data)
-    loader_ = std::make_unique<data::DataLoader>(training_loader_options(config_, ps_.dp_rank(), ps_.dp_size()),
-                                                 tokenizer_);
-  stage_ = std::make_unique<mp::PipelineStage>(frozen_.model, config_.prompt.length);
-  schedule_runner_ = std::make_unique<PipelineSchedule>(*stage_, ps_, config_.pipeline.schedule);
+  loader_options_ = training_loader_options(config_, ps_.dp_rank(), ps_.dp_size());
+  // Opened now when the config names training data (a bad file fails here, before any step);
+  // otherwise when first needed, so that a caller feeding its own batches needs none.
+  if (!config_.data.train.empty() || !config_.data.mixture.empty()) loader();
+  stage_ = std::make_unique<mp::PipelineStage>(frozen_.model);
+  link_ = std::make_unique<mp::PipelineLink>(ps_, stage_->activation_options(), kTrainTag);
+  schedule_fn_ = mp::schedule_named(config_.pipeline.schedule);
   frozen_.model->train();  // dropout as configured (Lester: dropout_rate 0)
+}
+
+data::DataLoader& Trainer::loader() {
+  if (!loader_) {
+    PTUNER_CHECK(!config_.data.train.empty() || !config_.data.mixture.empty(),
+                 "{}: neither data.train nor [[data.mixture]] is set", config_.source);
+    loader_ = std::make_unique<data::DataLoader>(loader_options_, tokenizer_);
+    if (restored_position_) loader_->seek(*restored_position_);
+    restored_position_.reset();
+  }
+  return *loader_;
+}
+
+data::Batch Trainer::next_batch() { return loader().next(); }
+
+void Trainer::set_observer(mp::PipelineObserver* observer) {
+  observer_ = observer;
+  link_->set_observer(observer);
 }
 
 std::map<std::string, torch::Tensor> Trainer::trainable() const {
@@ -102,44 +140,48 @@ std::map<std::string, torch::Tensor> Trainer::trainable() const {
   return out;
 }
 
-StepResult Trainer::step() {
-  PTUNER_CHECK(loader_, "this trainer was built without its data loader");
-  return step(loader_->next());
-}
+StepResult Trainer::step() { return step(next_batch()); }
 
 StepResult Trainer::step(const data::Batch& batch) {
   const auto params = trainable();
   for (auto& [name, p] : params) p.mutable_grad() = torch::zeros_like(p);
   // grad_accum pipeline flushes of micro_batches micro-batches each, on every DP replica.
   const int64_t per_flush = config_.pipeline.micro_batches;
-  const auto micro = split_micro_batches(batch, config_.train.grad_accum * per_flush);
+  const auto micro =
+      split_micro_batches(batch, config_.train.grad_accum * per_flush, prompt_->prefix_length(), ps_.device());
   const double local_targets = static_cast<double>(batch.num_target_tokens);
   const double local_tokens = static_cast<double>(batch.num_target_tokens + batch.num_input_tokens);
   const double global_targets = ps_.dp().all_reduce_scalar(local_targets, dist::ReduceOp::Sum);
   PTUNER_CHECK(global_targets > 0, "step {}: the global batch has no target tokens", step_);
   double ce = 0, total = 0;
-  last_flushes_.clear();
-  last_flush_seconds_.clear();
-  last_shapes_.clear();
-  for (const auto& mb : micro)
-    last_shapes_.push_back({mb.input_ids.size(0), config_.prompt.length + mb.input_ids.size(1), mb.labels.size(1)});
   for (int64_t g = 0; g < config_.train.grad_accum; ++g) {
-    std::vector<mp::MicroBatch> flush(micro.begin() + g * per_flush, micro.begin() + (g + 1) * per_flush);
-    auto sums = schedule_runner_->run(flush, *prompt_, config_.train.z_loss, global_targets);
-    last_flushes_.push_back(schedule_runner_->ops());
-    last_flush_seconds_.push_back(schedule_runner_->run_seconds());
-    ce += sums.ce;
-    total += sums.total;
+    const mp::MicroBatch* flush = micro.data() + g * per_flush;
+    // One micro-batch on this stage: the prompt method's injection, the stage's blocks and, on
+    // the last stage, the loss as a share of the step's global mean.
+    mp::StageStep stage_step{
+        [&](int64_t i) { return stage_->input_shapes(flush[i]); },
+        [&](int64_t i) { return stage_->output_shapes(flush[i]); },
+        [&](int64_t i, const std::vector<torch::Tensor>& inputs) -> std::vector<torch::Tensor> {
+          auto out = stage_->forward(flush[i], inputs, prompt_->injection(flush[i]));
+          if (!ps_.is_last_stage()) return out;
+          auto sums = stage_->loss(out.at(0), flush[i].labels, config_.train.z_loss);
+          ce += sums.ce.item<double>();
+          total += sums.total.item<double>();
+          return {sums.total / global_targets};
+        }};
+    schedule_fn_(per_flush, *link_, stage_step, observer_);
   }
   // The loss lives on the last stage: share it along the pipeline.
   ce = ps_.pp().all_reduce_scalar(ce, dist::ReduceOp::Sum);
   total = ps_.pp().all_reduce_scalar(total, dist::ReduceOp::Sum);
-  // Only the first stage owns the prompt. Each DP rank's gradient is its share of the global
-  // mean: the sum over DP is the full gradient.
-  if (ps_.is_first_stage()) {
-    for (auto& [name, p] : params) ps_.dp().all_reduce(p.mutable_grad(), dist::ReduceOp::Sum);
-    optimizer_->step(params, schedule_.at(step_));
+  // Every stage steps the parameters it owns. A head-split parameter's gradient is summed over
+  // TP first; each DP rank's gradient is its share of the global mean, so the sum over DP is the
+  // full gradient.
+  for (auto& [name, p] : params) {
+    if (prompt_->tp_partial(name)) ps_.tp().all_reduce(p.mutable_grad(), dist::ReduceOp::Sum);
+    ps_.dp().all_reduce(p.mutable_grad(), dist::ReduceOp::Sum);
   }
+  optimizer_->step(params, schedule_.at(step_));
   ++step_;
   StepResult r;
   r.loss = ps_.dp().all_reduce_scalar(ce, dist::ReduceOp::Sum) / global_targets;
@@ -149,15 +191,40 @@ StepResult Trainer::step(const data::Batch& batch) {
   return r;
 }
 
+namespace {
+
+// Every world rank's state of one generator, row r = rank r's (host-side gather, any backend).
+torch::Tensor gather_rng(const torch::Tensor& mine, dist::Communicator& world) {
+  auto state = mine.cpu().contiguous();
+  const std::string bytes(static_cast<const char*>(state.data_ptr()), static_cast<size_t>(state.numel()));
+  std::vector<torch::Tensor> rows;
+  for (const auto& part : world.all_gather_bytes(bytes)) {
+    PTUNER_CHECK(static_cast<int64_t>(part.size()) == state.numel(),
+                 "generator states differ in size across ranks ({} and {} bytes)", part.size(), state.numel());
+    auto row = torch::empty({state.numel()}, torch::kUInt8);
+    std::memcpy(row.data_ptr(), part.data(), part.size());
+    rows.push_back(row);
+  }
+  return torch::stack(rows);
+}
+
+}  // namespace
+
 Checkpoint Trainer::snapshot() const {
   Checkpoint c;
   c.step = step_;
   c.method = prompt_->method();
-  for (const auto& [name, p] : trainable()) c.params[name] = p.detach().clone();
+  std::map<std::string, torch::Tensor> mine;
+  for (const auto& [name, p] : trainable()) mine[name] = p.detach();
+  c.params = gather_over_stages(mine, ps_.pp());
   c.optimizer_name = optimizer_->name();
-  c.optimizer = optimizer_->state();
+  c.optimizer = gather_over_stages(optimizer_->state(), ps_.pp());
   if (loader_) c.data_position = loader_->position();
-  c.rng_state = mp::cpu_rng_state();
+  else if (restored_position_) c.data_position = *restored_position_;
+  const auto rng = mp::GeneratorStates::capture(ps_.device());
+  c.rng_cpu = gather_rng(rng.cpu, ps_.world());
+  if (rng.accelerator.defined()) c.rng_device = gather_rng(rng.accelerator, ps_.world());
+  c.rng_layout = ps_.layout().str();
   c.config_toml = config_.toml;
   c.model_fingerprint = frozen_.fingerprint;
   c.best_metric = best_metric_;
@@ -172,16 +239,42 @@ void Trainer::restore(const Checkpoint& ck, const std::string& path) {
   PTUNER_CHECK(ck.optimizer_name == optimizer_->name(), "checkpoint {} was trained with {}, the config asks for {}",
                path, ck.optimizer_name, optimizer_->name());
   prompt_->load_parameters(ck.params, path);
-  optimizer_->load_state(ck.optimizer);
-  if (loader_) loader_->seek(ck.data_position);
-  if (ck.rng_state.defined()) mp::set_cpu_rng_state(ck.rng_state);
+  // This stage's optimizer slots ("<param>/<slot>" of the parameters it owns) and the step count.
+  const auto params = trainable();
+  std::map<std::string, torch::Tensor> slots;
+  for (const auto& [name, t] : ck.optimizer) {
+    const auto slash = name.rfind('/');
+    if (name == "step" || (slash != std::string::npos && params.count(name.substr(0, slash))))
+      slots[name] = name == "step" ? t : t.to(ps_.device());
+  }
+  optimizer_->load_state(slots);
+  if (loader_)
+    loader_->seek(ck.data_position);
+  else
+    restored_position_ = ck.data_position;
+  const int rank = ps_.world_rank();
+  if (ck.rng_cpu.defined() && ck.rng_layout == ps_.layout().str() && ck.rng_cpu.size(0) == ps_.world_size() &&
+      (ps_.device().is_cpu() || ck.rng_device.defined())) {
+    mp::GeneratorStates own;
+    own.device = ps_.device();
+    own.cpu = ck.rng_cpu[rank].clone();
+    if (!ps_.device().is_cpu()) own.accelerator = ck.rng_device[rank].clone();
+    own.restore();
+  } else {
+    // Another layout: these streams cannot continue; start new ones that depend on the step.
+    mp::seed_rank_generators(ps_.device(), mp::rank_seed(config_.train.seed, ps_.pp_rank(), ps_.dp_rank(),
+                                                         ps_.dp_size(), static_cast<uint64_t>(ck.step)));
+    if (ps_.is_writer())
+      spdlog::info("checkpoint {} holds generator states of layout '{}'; at {} every rank is seeded afresh", path,
+                   ck.rng_layout, ps_.layout().str());
+  }
   step_ = ck.step;
   best_metric_ = ck.best_metric;
   best_step_ = ck.best_step;
 }
 
 void Trainer::save(const std::string& path) {
-  auto ck = snapshot();  // collective-free; only the writer touches the file
+  auto ck = snapshot();  // collective; only the writer touches the file
   if (ps_.is_writer()) ck.save(path);
   ps_.world().barrier();
 }
@@ -194,7 +287,6 @@ std::map<std::string, double> Trainer::maybe_evaluate() {
 void Trainer::run(bool resume) {
   namespace fs = std::filesystem;
   const auto& t = config_.train;
-  PTUNER_CHECK(loader_, "this trainer was built without its data loader");
   if (ps_.is_writer()) fs::create_directories(config_.run.dir);
   ps_.world().barrier();
   if (resume) {
@@ -234,7 +326,7 @@ void Trainer::run(bool resume) {
       if (log)
         log->write({{"step", step_}, {"loss", loss_sum / loss_count}, {"last_loss", r.loss},
                     {"total_loss", r.total_loss}, {"lr", lr}, {"tokens_per_s", tps},
-                    {"target_tokens", r.target_tokens}, {"skipped_records", loader_->skipped()},
+                    {"target_tokens", r.target_tokens}, {"skipped_records", loader().skipped()},
                     {"elapsed_s", elapsed}});
       tokens_since = 0, loss_sum = 0, loss_count = 0;
       window = Clock::now();

@@ -2,7 +2,6 @@
 // The prompt-tuning loop. Each step: every DP rank runs grad_accum micro-batches of its share of
 // the global batch; the loss is normalised by the global number of target tokens, so summing the
 // prompt gradients over DP gives exactly the single-rank gradient of the whole batch.
-#include <array>
 #include <memory>
 #include <optional>
 #include <string>
@@ -10,12 +9,14 @@
 #include "data/DataLoader.h"
 #include "data/Tokenizer.h"
 #include "dist/ParallelState.h"
+#include "model_parallel/PipelineLink.h"
+#include "model_parallel/PipelineSchedule.h"
+#include "model_parallel/PipelineStage.h"
 #include "train/Checkpoint.h"
 #include "train/FrozenModel.h"
 #include "train/LrSchedule.h"
 #include "train/MetricsLog.h"
 #include "train/Optimizer.h"
-#include "train/PipelineSchedule.h"
 #include "train/PromptMethod.h"
 #include "train/RunConfig.h"
 
@@ -30,8 +31,9 @@ struct StepResult {
 
 class Trainer {
  public:
-  // open_data = false builds no loader (benchmarks feeding their own batches to step(batch)).
-  Trainer(const RunConfig& config, const dist::ParallelState& ps, bool open_data = true);
+  // The data loader is opened here when the config names training data, else when first needed
+  // (step() or run()): a caller feeding its own batches to step(batch) needs no data.train.
+  Trainer(const RunConfig& config, const dist::ParallelState& ps);
 
   // Continues from run.dir/checkpoint-last.h5 (resume) or starts fresh; trains to train.steps.
   void run(bool resume);
@@ -39,28 +41,32 @@ class Trainer {
   StepResult step();
   // ... on this DP rank's share of a step given by the caller.
   StepResult step(const data::Batch& batch);
+  // This DP rank's share of the next step, from the run's data.
+  data::Batch next_batch();
 
   std::string last_checkpoint_path() const { return config_.run.dir + "/checkpoint-last.h5"; }
   std::string best_checkpoint_path() const { return config_.run.dir + "/checkpoint-best.h5"; }
   std::string metrics_path() const { return config_.run.dir + "/metrics.jsonl"; }
 
+  // The whole trainable state at its global names, gathered from the stages, and every rank's
+  // generator states. Collective over the world.
   Checkpoint snapshot() const;
+  // Every rank: keeps its stage's share of the state and, at the layout that wrote it, its own
+  // generator states (elsewhere generators are seeded afresh from train.seed and the step).
   void restore(const Checkpoint& checkpoint, const std::string& path);
 
   PromptMethod& prompt() { return *prompt_; }
-  PipelineSchedule& schedule() { return *schedule_runner_; }
   FrozenModel& frozen() { return frozen_; }
   int64_t current_step() const { return step_; }
-  // What the last step() ran on this rank: each pipeline flush's forwards and backwards, and
-  // each micro-batch's shape {B, p + S, T} (encoder positions counting the prompt).
-  const std::vector<std::vector<StageOp>>& last_step_flushes() const { return last_flushes_; }
-  const std::vector<double>& last_step_flush_seconds() const { return last_flush_seconds_; }
-  const std::vector<std::array<int64_t, 3>>& last_step_shapes() const { return last_shapes_; }
+  // The forwards, backwards and exchanges of every pipeline flush are announced to `observer`
+  // (a benchmark's timer); nullptr: none.
+  void set_observer(mp::PipelineObserver* observer);
 
  private:
   std::map<std::string, torch::Tensor> trainable() const;
   std::map<std::string, double> maybe_evaluate();
   void save(const std::string& path);
+  data::DataLoader& loader();
 
   RunConfig config_;
   const dist::ParallelState& ps_;
@@ -69,25 +75,27 @@ class Trainer {
   std::shared_ptr<PromptMethod> prompt_;
   std::unique_ptr<Optimizer> optimizer_;
   LrSchedule schedule_;
+  data::LoaderOptions loader_options_;
   std::unique_ptr<data::DataLoader> loader_;
+  std::optional<data::LoaderPosition> restored_position_;  // for a loader not yet opened
   std::unique_ptr<mp::PipelineStage> stage_;
-  std::unique_ptr<PipelineSchedule> schedule_runner_;
+  std::unique_ptr<mp::PipelineLink> link_;
+  mp::Schedule schedule_fn_;
+  mp::PipelineObserver* observer_ = nullptr;
   int64_t step_ = 0;
-  std::vector<std::vector<StageOp>> last_flushes_;
-  std::vector<double> last_flush_seconds_;
-  std::vector<std::array<int64_t, 3>> last_shapes_;
   double best_metric_;
   int64_t best_step_ = -1;
   std::string best_metric_name_;
 };
 
-// The prompt method a config asks for, initialised as configured (on the first pipeline stage,
-// which holds the embedding; other stages keep zeros and never use it).
+// The prompt method a config asks for on this rank's stage, initialised as configured.
 std::shared_ptr<PromptMethod> make_prompt(const RunConfig& config, const data::Tokenizer& tokenizer,
-                                          FrozenModel& frozen);
+                                          FrozenModel& frozen, const dist::ParallelState& ps);
 std::unique_ptr<Optimizer> make_optimizer(const RunConfig& config);
 // A DP rank's step batch cut into n micro-batches of consecutive rows, each trimmed to its own
-// longest input and target.
-std::vector<mp::MicroBatch> split_micro_batches(const data::Batch& batch, int64_t n);
+// longest input and target, carrying its rows' prompt ids (the batch's sources) and the
+// prompt's encoder prefix length, on `device`.
+std::vector<mp::MicroBatch> split_micro_batches(const data::Batch& batch, int64_t n, int64_t prefix_length = 0,
+                                                const torch::Device& device = torch::kCPU);
 
 }  // namespace ptuner::train

@@ -7,6 +7,7 @@
 #include "tests/MpiSupport.h"
 #include "model_parallel/CrossEntropy.h"
 #include "model_parallel/WeightLoader.h"
+#include "tests/StageSupport.h"
 
 namespace ptuner::mp {
 namespace {
@@ -23,8 +24,8 @@ TEST(FrozenModel, OnlyThePromptReceivesGradients) {
   auto ids = torch::randint(3, 900, {2, 7}, torch::kLong);
   auto mask = torch::ones({2, 7}, torch::kLong);
   auto labels = torch::randint(3, 900, {2, 4}, torch::kLong);
-  auto logits = model->forward(ids, mask, shift_right(labels, 0, 0), inj);
-  cross_entropy_sums(logits, labels, 1e-4).total.backward();
+  PipelineStage stage(model);
+  stage.loss(ptuner::testing::decoder_output(stage, ids, mask, labels, inj), labels, 1e-4).total.backward();
 
   int64_t count = 0;
   for (const auto& p : model->named_parameters()) {

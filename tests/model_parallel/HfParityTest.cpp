@@ -8,6 +8,7 @@
 #include "dist/MpiCommunicator.h"
 #include "tests/MpiSupport.h"
 #include "model_parallel/WeightLoader.h"
+#include "tests/StageSupport.h"
 
 namespace ptuner::mp {
 namespace {
@@ -54,7 +55,14 @@ TEST_P(HfParity, LogitsMatchHuggingFaceWithinOneInTenThousand) {
   std::vector<int64_t> shape = ref["logits_shape"].get<std::vector<int64_t>>();
 
   torch::NoGradGuard no_grad;
-  auto plain = model->forward(ids, mask, dec, PromptInjection{});
+  // The path training runs: the stage at pp = 1, from labels whose shift is HF's decoder input.
+  PipelineStage stage(model);
+  const auto labels = ptuner::testing::labels_shifting_to(dec);
+  ASSERT_TRUE(torch::equal(shift_right(labels, config.decoder_start_token_id, config.pad_token_id), dec));
+  auto logits = [&](const PromptInjection& p) {
+    return stage.logits(ptuner::testing::decoder_output(stage, ids, mask, labels, p));
+  };
+  auto plain = logits(PromptInjection{});
   auto plain_ref = to_tensor(ref["plain_logits"], torch::kFloat64).reshape(shape);
   ASSERT_EQ(plain.sizes(), plain_ref.sizes());
   EXPECT_LT(relative_error(plain, plain_ref), 1e-4) << "backend " << ref["backend"];
@@ -62,7 +70,7 @@ TEST_P(HfParity, LogitsMatchHuggingFaceWithinOneInTenThousand) {
 
   PromptInjection prompt;
   prompt.encoder_prefix = to_tensor(ref["prompt"], torch::kFloat32);
-  auto prompted = model->forward(ids, mask, dec, prompt);
+  auto prompted = logits(prompt);
   auto prompted_ref = to_tensor(ref["prompt_logits"], torch::kFloat64).reshape(shape);
   EXPECT_LT(relative_error(prompted, prompted_ref), 1e-4);
   // The prompt changes the output: the comparison above is not vacuous.

@@ -8,6 +8,7 @@
 #include "model_parallel/TensorParallelOps.h"
 #include "model_parallel/WeightLoader.h"
 #include "tests/MpiSupport.h"
+#include "tests/StageSupport.h"
 
 namespace ptuner::mp {
 namespace {
@@ -179,15 +180,18 @@ TEST_F(Tp, WholeModelLossAndPromptGradientMatchUnsharded) {
     auto mask = torch::ones({2, 6}, torch::kLong);
     mask[1][5] = 0;
     auto labels = torch::randint(3, 1000, {2, 3}, torch::kLong);
-    auto a = full->loss_sums(ids, mask, labels, p1, 1e-4);
-    auto b = shard->loss_sums(ids, mask, labels, p2, 1e-4);
+    PipelineStage full_stage(full), shard_stage(shard);
+    auto a = full_stage.loss(ptuner::testing::decoder_output(full_stage, ids, mask, labels, p1), labels, 1e-4);
+    auto b = shard_stage.loss(ptuner::testing::decoder_output(shard_stage, ids, mask, labels, p2), labels, 1e-4);
     EXPECT_LT(std::abs(b.total.item<double>() - a.total.item<double>()) / a.total.item<double>(), 1e-5) << kind;
     a.total.backward();
     b.total.backward();
     EXPECT_LT(rel_diff(prompt2.grad(), prompt1.grad()), 1e-5) << kind;
     torch::NoGradGuard g;
-    auto dec = shift_right(labels, 0, 0);
-    EXPECT_LT(rel_diff(shard->forward(ids, mask, dec, p2), full->forward(ids, mask, dec, p1)), 1e-5) << kind;
+    EXPECT_LT(rel_diff(shard_stage.logits(ptuner::testing::decoder_output(shard_stage, ids, mask, labels, p2)),
+                       full_stage.logits(ptuner::testing::decoder_output(full_stage, ids, mask, labels, p1))),
+              1e-5)
+        << kind;
   }
 }
 

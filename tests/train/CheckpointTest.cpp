@@ -18,7 +18,8 @@ Checkpoint sample() {
   c.optimizer["embedding/v"] = torch::rand({5, 8});
   c.optimizer["step"] = torch::tensor(42L);
   c.data_position = {3, 17};
-  c.rng_state = torch::randint(0, 255, {5056}, torch::kUInt8);
+  c.rng_cpu = torch::randint(0, 255, {2, 5056}, torch::kUInt8);
+  c.rng_layout = "tp=1 pp=1 dp=2";
   c.config_toml = "[train]\nsteps = 100\n";
   c.model_fingerprint = "0123456789abcdef";
   c.best_metric = 0.75;
@@ -39,7 +40,9 @@ TEST(Checkpoint, RoundTripKeepsEveryField) {
   EXPECT_EQ(r.optimizer.at("step").item<int64_t>(), 42);
   EXPECT_EQ(r.data_position.epoch, 3);
   EXPECT_EQ(r.data_position.batches_in_epoch, 17);
-  EXPECT_TRUE(torch::equal(r.rng_state, c.rng_state));
+  EXPECT_TRUE(torch::equal(r.rng_cpu, c.rng_cpu));
+  EXPECT_EQ(r.rng_layout, "tp=1 pp=1 dp=2");
+  EXPECT_FALSE(r.rng_device.defined());
   EXPECT_EQ(r.config_toml, c.config_toml);
   EXPECT_EQ(r.model_fingerprint, "0123456789abcdef");
   EXPECT_DOUBLE_EQ(r.best_metric, 0.75);

@@ -51,7 +51,12 @@ length = 5
                                    "parallel.micro_batches=" + std::to_string(l.pp > 1 ? 8 / l.dp : 1),
                                    "parallel.schedule=" + schedule_});
   }
-  static torch::Tensor embedding(Trainer& t) { return t.prompt().named_parameters()["embedding"]; }
+  // The prompt where this rank's stage holds it; elsewhere (no parameter there) zeros of its shape.
+  static torch::Tensor embedding(Trainer& t) {
+    auto params = t.prompt().named_parameters();
+    if (params.contains("embedding")) return params["embedding"];
+    return torch::zeros(t.prompt().global_shapes().at("embedding"));
+  }
   // Ranks of the first pipeline stage hold the prompt; checks on it run there.
   static bool owns_prompt(const dist::ParallelState& ps) { return ps.is_first_stage(); }
   // The prompt on every prompt-owning rank equals this rank's (gathered over the world).

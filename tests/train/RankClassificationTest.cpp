@@ -8,6 +8,7 @@
 #include "tests/TestSupport.h"
 #include "train/Evaluator.h"
 #include "train/Trainer.h"
+#include "tests/StageSupport.h"
 
 namespace ptuner::train {
 namespace {
@@ -53,7 +54,7 @@ TEST_F(RankClassification, PicksTheLabelWithTheLeastCrossEntropy) {
     for (size_t j = 0; j < inputs[i].size(); ++j) ids[i][j] = inputs[i][j], mask[i][j] = 1;
   auto model = t.frozen().model;
   model->eval();
-  mp::PipelineStage stage(model, 3);
+  mp::PipelineStage stage(model);
   auto best = rank_classify(stage, t.prompt(), single(), ids, mask, candidates);
   ASSERT_EQ(best.size(0), 3);
   torch::NoGradGuard no_grad;
@@ -61,7 +62,10 @@ TEST_F(RankClassification, PicksTheLabelWithTheLeastCrossEntropy) {
     std::vector<double> loss;
     for (const auto& cand : candidates) {
       auto labels = torch::tensor(cand, torch::kLong).unsqueeze(0);
-      auto sums = model->loss_sums(ids.narrow(0, i, 1), mask.narrow(0, i, 1), labels, t.prompt().injection(), 0.0);
+      auto mb = ptuner::testing::micro_batch(ids.narrow(0, i, 1), mask.narrow(0, i, 1), labels, {});
+      mb.prefix_length = t.prompt().prefix_length();
+      auto inj = t.prompt().injection(mb);
+      auto sums = stage.loss(stage.forward(mb, {}, inj).at(0), labels, 0.0);
       loss.push_back(sums.ce.item<double>());
     }
     const auto expected = std::min_element(loss.begin(), loss.end()) - loss.begin();

@@ -2,9 +2,9 @@
 #include <gtest/gtest.h>
 
 #include "dist/Check.h"
-#include "train/PipelineReplay.h"
+#include "launch/PipelineReplay.h"
 
-namespace ptuner::train {
+namespace ptuner::launch {
 namespace {
 
 // The op order PipelineSchedule runs on stage s of p with m micro-batches.
@@ -68,4 +68,4 @@ TEST(PipelineReplay, OrdersThatWaitOnEachOtherAreAnError) {
 }
 
 }  // namespace
-}  // namespace ptuner::train
+}  // namespace ptuner::launch

@@ -15,7 +15,8 @@
 //     micro-batch shapes (ModelFlops: a frozen step's backward computes only input gradients),
 //     per second, whole job and per rank.
 // Batches from data.train are made on the step's thread (data.prefetch = 0), so that per-op CPU
-// times hold only the model's work.
+// times hold only the model's work. The timings come from a PipelineObserver attached to the
+// trainer: training itself keeps no bench state.
 // GEMM rate: the largest matmul one rank runs (ModelFlops::largest_matmul at the largest
 // micro-batch shape seen), timed in the same process after the phases.
 // full-finetune baseline: the same steps with every frozen weight requiring a gradient (weight
@@ -28,7 +29,7 @@
 #include "dist/ParallelState.h"
 #include "train/RunConfig.h"
 
-namespace ptuner::train {
+namespace ptuner::launch {
 
 struct BenchOptions {
   int64_t steps = 10;
@@ -44,6 +45,6 @@ struct BenchOptions {
 };
 
 // Collective over the world; every rank returns the same JSON.
-nlohmann::json run_benchmark(const RunConfig& config, const dist::ParallelState& ps, const BenchOptions& options);
+nlohmann::json run_benchmark(const train::RunConfig& config, const dist::ParallelState& ps, const BenchOptions& options);
 
-}  // namespace ptuner::train
+}  // namespace ptuner::launch

@@ -1,4 +1,4 @@
-#include "train/PipelineReplay.h"
+#include "launch/PipelineReplay.h"
 
 #include <algorithm>
 #include <map>
@@ -6,7 +6,7 @@
 
 #include "dist/Check.h"
 
-namespace ptuner::train {
+namespace ptuner::launch {
 
 double ReplayResult::bubble() const {
   if (busy.empty() || makespan <= 0) return 0;
@@ -60,4 +60,4 @@ ReplayResult replay_pipeline(const std::vector<std::vector<StageOp>>& stages, bo
   return r;
 }
 
-}  // namespace ptuner::train
+}  // namespace ptuner::launch

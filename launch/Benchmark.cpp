@@ -1,6 +1,7 @@
-#include "train/Benchmark.h"
+#include "launch/Benchmark.h"
 
 #include <malloc.h>
+#include <time.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -14,10 +15,14 @@
 #include "dist/Check.h"
 #include "dist/ProcessMemory.h"
 #include "model_parallel/ModelFlops.h"
-#include "train/PipelineReplay.h"
+#include "launch/PipelineReplay.h"
+#include "model_parallel/PipelineObserver.h"
 #include "train/Trainer.h"
 
-namespace ptuner::train {
+namespace ptuner::launch {
+
+using train::RunConfig;
+using train::Trainer;
 
 namespace {
 
@@ -94,12 +99,54 @@ std::vector<std::vector<StageOp>> gather_flush(const dist::ParallelState& ps, co
   return stages;
 }
 
+double process_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
+// The bench's view of a step, from the trainer's pipeline events: each flush's forwards and
+// backwards in execution order with their wall and CPU times, each flush's wall time, and the
+// seconds spent in point-to-point exchanges (waiting for neighbours included).
+class StepTimer : public mp::PipelineObserver {
+ public:
+  void begin(mp::PipelineEvent e, int64_t micro) override {
+    (void)micro;
+    if (e == mp::PipelineEvent::Flush) flushes.emplace_back();
+    open_[static_cast<int>(e)] = {Clock::now(), process_cpu_seconds()};
+  }
+  void end(mp::PipelineEvent e, int64_t micro) override {
+    const auto& [wall0, cpu0] = open_[static_cast<int>(e)];
+    const double wall = seconds_since(wall0);
+    switch (e) {
+      case mp::PipelineEvent::Flush: flush_seconds.push_back(wall); break;
+      case mp::PipelineEvent::P2P: p2p_seconds += wall; break;
+      default:
+        flushes.back().push_back({e == mp::PipelineEvent::Forward ? 'F' : 'B', micro, wall,
+                                  process_cpu_seconds() - cpu0});
+    }
+  }
+  void clear() {
+    flushes.clear();
+    flush_seconds.clear();
+    p2p_seconds = 0;
+  }
+  std::vector<std::vector<StageOp>> flushes;
+  std::vector<double> flush_seconds;
+  double p2p_seconds = 0;
+
+ private:
+  std::pair<Clock::time_point, double> open_[4];
+};
+
 struct Largest {
   int64_t batch = 0, enc = 0, dec = 0;
 };
 
 nlohmann::json run_phase(Trainer& t, const RunConfig& c, const dist::ParallelState& ps, const BenchOptions& o,
                          bool full, Largest& largest) {
+  StepTimer timer;
+  t.set_observer(&timer);
   auto params = t.frozen().model->parameters();
   for (auto& p : params) p.requires_grad_(full);
   const int64_t vocab = t.frozen().config.vocab_size;
@@ -115,7 +162,9 @@ nlohmann::json run_phase(Trainer& t, const RunConfig& c, const dist::ParallelSta
       rss_before = dist::current_rss_bytes();
       peak_reset = dist::reset_peak_rss();
     }
-    const double p2p0 = t.schedule().p2p_seconds();
+    // The step's batch first (not timed): synthetic, or this DP rank's share from data.train.
+    const auto batch = o.synthetic ? synthetic_batch(c, vocab, c.train.seed + static_cast<uint64_t>(i)) : t.next_batch();
+    timer.clear();
     ps.world().barrier();
     const auto start = Clock::now();
     std::unique_ptr<torch::autograd::profiler::RecordProfile> trace;
@@ -123,7 +172,7 @@ nlohmann::json run_phase(Trainer& t, const RunConfig& c, const dist::ParallelSta
       trace = std::make_unique<torch::autograd::profiler::RecordProfile>(o.trace + "." +
                                                                          std::to_string(ps.world_rank()));
     const auto comm0 = CommSnapshot::of(ps);
-    const auto r = o.synthetic ? t.step(synthetic_batch(c, vocab, c.train.seed + static_cast<uint64_t>(i))) : t.step();
+    const auto r = t.step(batch);
     const auto comm1 = CommSnapshot::of(ps);
     trace.reset();  // written on leaving the step
     ps.world().barrier();
@@ -135,9 +184,12 @@ nlohmann::json run_phase(Trainer& t, const RunConfig& c, const dist::ParallelSta
     comm.add_difference(comm0, comm1);
     tokens += static_cast<double>(r.tokens);
     examples += static_cast<double>(c.train.batch_size);
-    p2p_wait += t.schedule().p2p_seconds() - p2p0;
+    p2p_wait += timer.p2p_seconds;
     double local_flops = 0;
-    for (const auto& [B, S, T] : t.last_step_shapes()) {
+    for (const auto& mb : train::split_micro_batches(batch, c.train.grad_accum * c.pipeline.micro_batches)) {
+      // Encoder positions count the prompt's rows.
+      const int64_t B = mb.input_ids.size(0), S = t.prompt().prefix_length() + mb.input_ids.size(1),
+                    T = mb.labels.size(1);
       // Frozen: each weight product once more for its input gradient; the attention products
       // (both operands activations) twice. Full: every product twice more.
       local_flops += full ? 3 * mp::forward_flops(t.frozen().config, B, S, T)
@@ -149,19 +201,20 @@ nlohmann::json run_phase(Trainer& t, const RunConfig& c, const dist::ParallelSta
     step_flops += ps.dp().all_reduce_scalar(local_flops, dist::ReduceOp::Sum);
     // Per flush: this stage's forwards and backwards against the pipeline's longest flush (all
     // stages enter a flush together): what is left is waiting on neighbours.
-    const auto& flushes = t.last_step_flushes();
+    const auto& flushes = timer.flushes;
     for (size_t f = 0; f < flushes.size(); ++f) {
       double busy = 0;
       for (const auto& op : flushes[f]) {
         busy += op.wall_s;
         (op.kind == 'F' ? forward_cpu : backward_cpu) += op.cpu_s;
       }
-      const double span = ps.pp().all_reduce_scalar(t.last_step_flush_seconds().at(f), dist::ReduceOp::Max);
+      const double span = ps.pp().all_reduce_scalar(timer.flush_seconds.at(f), dist::ReduceOp::Max);
       stage_busy_frac.push_back(busy / span);
       if (ps.pp_size() > 1) replayed.push_back(replay_pipeline(gather_flush(ps, flushes[f])).bubble());
     }
   }
   for (auto& p : params) p.requires_grad_(false);
+  t.set_observer(nullptr);
   const double total_s = std::accumulate(step_s.begin(), step_s.end(), 0.0);
   const double n = static_cast<double>(step_s.size());
   const int64_t peak = dist::peak_rss_bytes();
@@ -249,7 +302,7 @@ nlohmann::json run_benchmark(const RunConfig& c, const dist::ParallelState& ps, 
   RunConfig rc = c;
   rc.data.prefetch = 0;
   rc.data.tokenizer_threads = 1;
-  Trainer t(rc, ps, /*open_data=*/!o.synthetic);
+  Trainer t(rc, ps);
   Largest largest;
   nlohmann::json j;
   j["config"] = c.source;
@@ -278,4 +331,4 @@ nlohmann::json run_benchmark(const RunConfig& c, const dist::ParallelState& ps, 
   return j;
 }
 
-}  // namespace ptuner::train
+}  // namespace ptuner::launch

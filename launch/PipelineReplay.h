@@ -7,9 +7,19 @@
 // (m + p − 1)·(f + b) and the ideal bubble (p − 1)/(m + p − 1).
 #include <vector>
 
-#include "train/PipelineSchedule.h"
+#include <cstdint>
 
-namespace ptuner::train {
+namespace ptuner::launch {
+
+// One forward ('F') or backward ('B') of a micro-batch on a stage, in execution order, with its
+// wall time and the process CPU time it used (with one intra-op thread and no other busy thread
+// in the process, the compute time the rank would take on a core of its own, whatever else
+// shares the machine).
+struct StageOp {
+  char kind = 'F';
+  int64_t micro = 0;
+  double wall_s = 0, cpu_s = 0;
+};
 
 struct ReplayResult {
   double makespan = 0;        // seconds from the first forward to the last op's end
@@ -26,4 +36,4 @@ ReplayResult replay_pipeline(const std::vector<std::vector<StageOp>>& stages, bo
 // (p − 1)/(m + p − 1)
 double ideal_bubble(int64_t stages, int64_t micro_batches);
 
-}  // namespace ptuner::train
+}  // namespace ptuner::launch
