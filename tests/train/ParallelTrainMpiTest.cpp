@@ -12,6 +12,7 @@
 
 #include "tests/MpiSupport.h"
 #include "tests/TestSupport.h"
+#include "tests/train/LayoutRunConfig.h"
 #include "train/Evaluator.h"
 #include "train/Trainer.h"
 
@@ -32,24 +33,7 @@ struct ParallelTrain : ::testing::Test {
     w->barrier();
   }
   RunConfig config(const std::string& run, const dist::Layout& l, int steps) {
-    return RunConfig::from_string(R"(
-[data]
-max_input_length = 32
-max_target_length = 4
-prefetch = 0
-[train]
-batch_size = 8
-log_every = 1
-[prompt]
-length = 5
-)",
-                                  "test.toml",
-                                  {"model.path=\"" + root_ + "/model\"", "data.train=\"" + root_ + "/train.jsonl\"",
-                                   "run.dir=\"" + root_ + "/" + run + "\"", "train.steps=" + std::to_string(steps),
-                                   "parallel.tp=" + std::to_string(l.tp), "parallel.dp=" + std::to_string(l.dp),
-                                   "parallel.pp=" + std::to_string(l.pp),
-                                   "parallel.micro_batches=" + std::to_string(l.pp > 1 ? 8 / l.dp : 1),
-                                   "parallel.schedule=" + schedule_});
+    return ptuner::testing::layout_run_config(root_, run, l, steps, 32, 5, {"parallel.schedule=" + schedule_});
   }
   // The prompt where this rank's stage holds it; elsewhere (no parameter there) zeros of its shape.
   static torch::Tensor embedding(Trainer& t) {

@@ -12,6 +12,7 @@
 #include "model_parallel/RngState.h"
 #include "tests/MpiSupport.h"
 #include "tests/TestSupport.h"
+#include "tests/train/LayoutRunConfig.h"
 #include "train/PromptMethod.h"
 #include "train/RunConfig.h"
 #include "train/Trainer.h"
@@ -94,25 +95,9 @@ struct PromptSeam : ::testing::Test {
   }
   static RunConfig config(const std::string& run, const dist::Layout& l, int steps, const std::string& method,
                           double dropout = 0.0) {
-    return RunConfig::from_string(R"(
-[data]
-max_input_length = 24
-max_target_length = 4
-prefetch = 0
-[train]
-batch_size = 8
-log_every = 1
-[prompt]
-length = 3
-)",
-                                  "test.toml",
-                                  {"model.path=\"" + root_ + "/model\"", "data.train=\"" + root_ + "/train.jsonl\"",
-                                   "run.dir=\"" + root_ + "/" + run + "\"", "train.steps=" + std::to_string(steps),
-                                   "parallel.tp=" + std::to_string(l.tp), "parallel.dp=" + std::to_string(l.dp),
-                                   "parallel.pp=" + std::to_string(l.pp),
-                                   "parallel.micro_batches=" + std::to_string(l.pp > 1 ? 8 / l.dp : 1),
-                                   "prompt.method=\"" + method + "\"",
-                                   "model.dropout_rate=" + std::to_string(dropout)});
+    return ptuner::testing::layout_run_config(root_, run, l, steps, 24, 3,
+                                              {"prompt.method=\"" + method + "\"",
+                                               "model.dropout_rate=" + std::to_string(dropout)});
   }
   // The next batch with each row's prompt chosen by its example's index (layout-independent).
   static StepResult step_with_two_prompts(Trainer& t) {
