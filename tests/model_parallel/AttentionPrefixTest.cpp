@@ -10,12 +10,18 @@
 namespace ptuner::mp {
 namespace {
 
+// One rank's attention with small random weights (its TP communicator lives as long as the process).
+T5Attention random_attention(const T5Config& c, uint64_t seed) {
+  static const auto self = ptuner::testing::self();
+  T5Attention att(c, *self);
+  torch::manual_seed(seed);
+  for (auto& p : att->parameters()) p.copy_(torch::randn_like(p) * 0.1);
+  return att;
+}
+
 TEST(AttentionPrefix, EqualsAttentionOverThePrefixedKeysAndValues) {
   auto c = T5Config::preset("t5-tiny");
-  auto self = ptuner::testing::self();
-  T5Attention att(c, *self);
-  torch::manual_seed(1);
-  for (auto& p : att->parameters()) p.copy_(torch::randn_like(p) * 0.1);
+  auto att = random_attention(c, 1);
   const int64_t B = 2, S = 5, P = 3, H = c.num_heads, D = c.d_kv;
   auto x = torch::randn({B, S, c.d_model});
   auto bias = torch::randn({1, H, S, S});  // a position bias
@@ -40,10 +46,7 @@ TEST(AttentionPrefix, EqualsAttentionOverThePrefixedKeysAndValues) {
 
 TEST(AttentionPrefix, GradientsReachThePrefixAndBadShapesAreRefused) {
   auto c = T5Config::preset("t5-tiny");
-  auto self = ptuner::testing::self();
-  T5Attention att(c, *self);
-  torch::manual_seed(2);
-  for (auto& p : att->parameters()) p.copy_(torch::randn_like(p) * 0.1);
+  auto att = random_attention(c, 2);
   auto x = torch::randn({2, 4, c.d_model});
   auto kv = torch::randn({2, 6, c.d_model});  // cross-attention
   KvPrefix prefix{torch::randn({1, c.num_heads, 2, c.d_kv}, torch::requires_grad()),
