@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -95,8 +96,20 @@ std::unique_ptr<Optimizer> make_optimizer(const RunConfig& c) {
   return std::make_unique<AdamW>(o);
 }
 
+namespace {
+
+// The config, once its prompt method is known to exist: a typo fails before the model loads.
+const RunConfig& with_known_prompt_method(const RunConfig& c) {
+  const auto names = prompt_method_names();
+  PTUNER_CHECK(std::find(names.begin(), names.end(), c.prompt.method) != names.end(),
+               "{}: prompt.method '{}' is not one of: {}", c.source, c.prompt.method, fmt::join(names, ", "));
+  return c;
+}
+
+}  // namespace
+
 Trainer::Trainer(const RunConfig& config, const dist::ParallelState& ps)
-    : config_(config), ps_(ps), tokenizer_(config.tokenizer_path()), frozen_(build_frozen_model(config, ps)),
+    : config_(with_known_prompt_method(config)), ps_(ps), tokenizer_(config.tokenizer_path()), frozen_(build_frozen_model(config, ps)),
       schedule_(config.optim.schedule, config.optim.lr, config.optim.warmup_steps, config.train.steps),
       best_metric_(-std::numeric_limits<double>::infinity()) {
   PTUNER_CHECK(tokenizer_.vocab_size() <= frozen_.config.vocab_size,

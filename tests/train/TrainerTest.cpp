@@ -116,6 +116,15 @@ TEST(Trainer, ResumeContinuesBitForBit) {
   EXPECT_TRUE(torch::equal(ca.optimizer.at("embedding/v"), cb.optimizer.at("embedding/v")));
 }
 
+TEST(Trainer, AnUnknownPromptMethodIsRefusedListingTheKnownOnes) {
+  try {
+    Trainer t(config("no-method", {"prompt.method=residual"}), single());
+    FAIL() << "built a trainer with an unknown prompt method";
+  } catch (const ptuner::Error& e) {
+    EXPECT_STREQ(e.what(), "test.toml: prompt.method 'residual' is not one of: prompt-tuning");
+  }
+}
+
 TEST(Trainer, RefusesToOverwriteOrResumeNothing) {
   Trainer t(config("guard", {"train.steps=1"}), single());
   t.run(false);
