@@ -31,6 +31,7 @@ Command add_eval(CLI::App& app) {
     auto s = setup_run(a->run);
     const auto& c = s.config;
     PTUNER_CHECK(!c.data.dev.empty(), "{}: data.dev is not set; eval needs a dev file", c.source);
+    train::check_prompt_method(c);  // before the model loads
     data::Tokenizer tokenizer(c.tokenizer_path());
     auto frozen = train::build_frozen_model(c, *s.ps);
     auto ck = train::Checkpoint::load(a->prompt);

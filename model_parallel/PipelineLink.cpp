@@ -39,50 +39,38 @@ at::Tensor buffer_for(const Shapes& shapes, const at::TensorOptions& options) {
 PipelineLink::PipelineLink(const dist::ParallelState& ps, at::TensorOptions options, int tag)
     : ps_(&ps), options_(options), tag_(tag) {}
 
-std::vector<at::Tensor> PipelineLink::recv_prev(const Shapes& shapes) {
-  if (!has_prev()) return {};
+// peer: a neighbour's world rank, or -1 at the end of the pipeline (nothing is exchanged).
+std::vector<at::Tensor> PipelineLink::exchange(int peer, const std::vector<at::Tensor>* send, const Shapes* recv) {
+  if (peer < 0) return {};
   ObservedScope scope(observer_, PipelineEvent::P2P);
-  auto buf = buffer_for(shapes, options_);
-  ps_->world().recv(buf, ps_->prev_rank(), tag_);
-  return unpack(buf, shapes);
+  if (!recv) {
+    ps_->world().send(pack(*send), peer, tag_);
+    return {};
+  }
+  auto buf = buffer_for(*recv, options_);
+  if (send)
+    ps_->world().sendrecv(pack(*send), peer, buf, peer, tag_);
+  else
+    ps_->world().recv(buf, peer, tag_);
+  return unpack(buf, *recv);
 }
 
-void PipelineLink::send_next(const std::vector<at::Tensor>& tensors) {
-  if (!has_next()) return;
-  ObservedScope scope(observer_, PipelineEvent::P2P);
-  ps_->world().send(pack(tensors), ps_->next_rank(), tag_);
-}
+std::vector<at::Tensor> PipelineLink::recv_prev(const Shapes& shapes) { return exchange(ps_->prev_rank(), nullptr, &shapes); }
 
-std::vector<at::Tensor> PipelineLink::recv_next(const Shapes& shapes) {
-  if (!has_next()) return {};
-  ObservedScope scope(observer_, PipelineEvent::P2P);
-  auto buf = buffer_for(shapes, options_);
-  ps_->world().recv(buf, ps_->next_rank(), tag_);
-  return unpack(buf, shapes);
-}
+void PipelineLink::send_next(const std::vector<at::Tensor>& tensors) { exchange(ps_->next_rank(), &tensors, nullptr); }
 
-void PipelineLink::send_prev(const std::vector<at::Tensor>& tensors) {
-  if (!has_prev()) return;
-  ObservedScope scope(observer_, PipelineEvent::P2P);
-  ps_->world().send(pack(tensors), ps_->prev_rank(), tag_);
-}
+std::vector<at::Tensor> PipelineLink::recv_next(const Shapes& shapes) { return exchange(ps_->next_rank(), nullptr, &shapes); }
+
+void PipelineLink::send_prev(const std::vector<at::Tensor>& tensors) { exchange(ps_->prev_rank(), &tensors, nullptr); }
 
 std::vector<at::Tensor> PipelineLink::send_next_recv_next(const std::vector<at::Tensor>& tensors,
                                                           const Shapes& shapes) {
-  if (!has_next()) return {};
-  ObservedScope scope(observer_, PipelineEvent::P2P);
-  auto buf = buffer_for(shapes, options_);
-  ps_->world().sendrecv(pack(tensors), ps_->next_rank(), buf, ps_->next_rank(), tag_);
-  return unpack(buf, shapes);
+  return exchange(ps_->next_rank(), &tensors, &shapes);
 }
 
 std::vector<at::Tensor> PipelineLink::send_prev_recv_prev(const std::vector<at::Tensor>& tensors,
                                                           const Shapes& shapes) {
-  if (!has_prev()) return {};
-  ObservedScope scope(observer_, PipelineEvent::P2P);
-  auto buf = buffer_for(shapes, options_);
-  ps_->world().sendrecv(pack(tensors), ps_->prev_rank(), buf, ps_->prev_rank(), tag_);
-  return unpack(buf, shapes);
+  return exchange(ps_->prev_rank(), &tensors, &shapes);
 }
 
 }  // namespace ptuner::mp

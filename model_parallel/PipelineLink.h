@@ -41,6 +41,9 @@ class PipelineLink {
   const at::TensorOptions& options() const { return options_; }
 
  private:
+  // Sends *send (if given) to and/or receives *recv's shapes (if given) from world rank peer.
+  std::vector<at::Tensor> exchange(int peer, const std::vector<at::Tensor>* send, const Shapes* recv);
+
   const dist::ParallelState* ps_;
   at::TensorOptions options_;
   int tag_;

@@ -6,15 +6,9 @@ namespace ptuner::mp {
 
 PipelineStage::PipelineStage(T5Model model) : model_(std::move(model)) {}
 
-int64_t PipelineStage::first_block() const {
-  const auto& s = model_->stage();
-  return s.has_encoder() ? s.encoder_begin : model_->config().num_layers + s.decoder_begin;
-}
+int64_t PipelineStage::first_block() const { return model_->stage().first_block(model_->config().num_layers); }
 
-int64_t PipelineStage::end_block() const {
-  const auto& s = model_->stage();
-  return s.has_decoder() ? model_->config().num_layers + s.decoder_end : s.encoder_end;
-}
+int64_t PipelineStage::end_block() const { return model_->stage().end_block(model_->config().num_layers); }
 
 torch::TensorOptions PipelineStage::activation_options() const {
   return torch::TensorOptions().dtype(model_->dtype()).device(model_->device());

@@ -17,6 +17,10 @@ struct StageSpec {
   bool has_encoder() const { return encoder_end > encoder_begin; }
   bool has_decoder() const { return decoder_end > decoder_begin; }
   std::string str() const;
+  // Global index (encoder blocks 0..L−1, then decoder blocks L..) of this stage's first block, and
+  // one past its last; num_layers = L, the encoder's blocks.
+  int64_t first_block(int64_t num_layers) const { return has_encoder() ? encoder_begin : num_layers + decoder_begin; }
+  int64_t end_block(int64_t num_layers) const { return has_decoder() ? num_layers + decoder_end : encoder_end; }
 
   // The whole model on one stage.
   static StageSpec whole(const T5Config& config);

@@ -43,16 +43,25 @@ void PromptMethod::load_parameters(const std::map<std::string, torch::Tensor>& v
   for (auto& item : named_parameters()) item.value().copy_(values.at(item.key()));
 }
 
-std::shared_ptr<PromptMethod> make_prompt_method(const PromptMethodArgs& args) {
-  PromptMethodFactory factory;
+namespace {
+
+// The factory config.prompt.method names; an unknown name lists the registered ones.
+PromptMethodFactory factory_for(const RunConfig& c) {
   {
     std::lock_guard<std::mutex> lock(registry_mutex());
-    auto it = registry().find(args.config.prompt.method);
-    if (it != registry().end()) factory = it->second;
+    auto it = registry().find(c.prompt.method);
+    if (it != registry().end()) return it->second;
   }
-  PTUNER_CHECK(factory, "{}: prompt.method '{}' is not one of: {}", args.config.source, args.config.prompt.method,
-               fmt::join(prompt_method_names(), ", "));
-  auto method = factory(args);
+  PTUNER_FAIL("{}: prompt.method '{}' is not one of: {}", c.source, c.prompt.method,
+              fmt::join(prompt_method_names(), ", "));
+}
+
+}  // namespace
+
+void check_prompt_method(const RunConfig& config) { factory_for(config); }
+
+std::shared_ptr<PromptMethod> make_prompt_method(const PromptMethodArgs& args) {
+  auto method = factory_for(args.config)(args);
   method->to(args.place.device);
   return method;
 }

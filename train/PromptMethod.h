@@ -73,6 +73,8 @@ using PromptMethodFactory = std::function<std::shared_ptr<PromptMethod>(const Pr
 
 // The method config.prompt.method names; an unknown name lists the known ones.
 std::shared_ptr<PromptMethod> make_prompt_method(const PromptMethodArgs& args);
+// The same refusal of an unknown name, without making anything (before loading a model).
+void check_prompt_method(const RunConfig& config);
 // Adds (or replaces) a method under `name`.
 void register_prompt_method(const std::string& name, PromptMethodFactory factory);
 std::vector<std::string> prompt_method_names();

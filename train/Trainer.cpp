@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstring>
 #include <filesystem>
 #include <limits>
 
@@ -60,10 +59,9 @@ std::vector<mp::MicroBatch> split_micro_batches(const data::Batch& batch, int64_
 
 std::shared_ptr<PromptMethod> make_prompt(const RunConfig& c, const data::Tokenizer& tokenizer, FrozenModel& fm,
                                           const dist::ParallelState& ps) {
-  mp::PipelineStage stage(fm.model);
   PromptPlace place;
-  place.first_block = stage.first_block();
-  place.end_block = stage.end_block();
+  place.first_block = fm.stage.first_block(fm.config.num_layers);
+  place.end_block = fm.stage.end_block(fm.config.num_layers);
   place.holds_embedding = fm.stage.first;
   place.tp_rank = ps.tp_rank();
   place.tp_size = ps.tp_size();
@@ -100,9 +98,7 @@ namespace {
 
 // The config, once its prompt method is known to exist: a typo fails before the model loads.
 const RunConfig& with_known_prompt_method(const RunConfig& c) {
-  const auto names = prompt_method_names();
-  PTUNER_CHECK(std::find(names.begin(), names.end(), c.prompt.method) != names.end(),
-               "{}: prompt.method '{}' is not one of: {}", c.source, c.prompt.method, fmt::join(names, ", "));
+  check_prompt_method(c);
   return c;
 }
 
@@ -115,14 +111,13 @@ Trainer::Trainer(const RunConfig& config, const dist::ParallelState& ps)
   PTUNER_CHECK(tokenizer_.vocab_size() <= frozen_.config.vocab_size,
                "tokenizer {} has {} ids but the model {} has only {} embedding rows: they do not belong together",
                tokenizer_.model_path(), tokenizer_.vocab_size(), frozen_.source, frozen_.config.vocab_size);
-  // RNG policy (model_parallel/RngState.h): one seed per TP group, another per replica and stage.
-  mp::seed_rank_generators(ps_.device(), mp::rank_seed(config_.train.seed, ps_.pp_rank(), ps_.dp_rank(), ps_.dp_size()));
+  seed_generators(0);
   prompt_ = make_prompt(config_, tokenizer_, frozen_, ps_);
   optimizer_ = make_optimizer(config_);
   loader_options_ = training_loader_options(config_, ps_.dp_rank(), ps_.dp_size());
   // Opened now when the config names training data (a bad file fails here, before any step);
   // otherwise when first needed, so that a caller feeding its own batches needs none.
-  if (!config_.data.train.empty() || !config_.data.mixture.empty()) loader();
+  if (has_training_data()) loader();
   stage_ = std::make_unique<mp::PipelineStage>(frozen_.model);
   link_ = std::make_unique<mp::PipelineLink>(ps_, stage_->activation_options(), kTrainTag);
   schedule_fn_ = mp::schedule_named(config_.pipeline.schedule);
@@ -131,13 +126,20 @@ Trainer::Trainer(const RunConfig& config, const dist::ParallelState& ps)
 
 data::DataLoader& Trainer::loader() {
   if (!loader_) {
-    PTUNER_CHECK(!config_.data.train.empty() || !config_.data.mixture.empty(),
-                 "{}: neither data.train nor [[data.mixture]] is set", config_.source);
+    PTUNER_CHECK(has_training_data(), "{}: neither data.train nor [[data.mixture]] is set", config_.source);
     loader_ = std::make_unique<data::DataLoader>(loader_options_, tokenizer_);
     if (restored_position_) loader_->seek(*restored_position_);
     restored_position_.reset();
   }
   return *loader_;
+}
+
+bool Trainer::has_training_data() const { return !config_.data.train.empty() || !config_.data.mixture.empty(); }
+
+void Trainer::seed_generators(uint64_t salt) {
+  // RNG policy (model_parallel/RngState.h): one seed per TP group, another per replica and stage.
+  mp::seed_rank_generators(ps_.device(),
+                           mp::rank_seed(config_.train.seed, ps_.pp_rank(), ps_.dp_rank(), ps_.dp_size(), salt));
 }
 
 data::Batch Trainer::next_batch() { return loader().next(); }
@@ -208,15 +210,11 @@ namespace {
 
 // Every world rank's state of one generator, row r = rank r's (host-side gather, any backend).
 torch::Tensor gather_rng(const torch::Tensor& mine, dist::Communicator& world) {
-  auto state = mine.cpu().contiguous();
-  const std::string bytes(static_cast<const char*>(state.data_ptr()), static_cast<size_t>(state.numel()));
   std::vector<torch::Tensor> rows;
-  for (const auto& part : world.all_gather_bytes(bytes)) {
-    PTUNER_CHECK(static_cast<int64_t>(part.size()) == state.numel(),
-                 "generator states differ in size across ranks ({} and {} bytes)", part.size(), state.numel());
-    auto row = torch::empty({state.numel()}, torch::kUInt8);
-    std::memcpy(row.data_ptr(), part.data(), part.size());
-    rows.push_back(row);
+  for (const auto& part : world.all_gather_bytes(pack_named({{"rng", mine}}))) {
+    rows.push_back(unpack_named(part).at("rng"));
+    PTUNER_CHECK(rows.back().numel() == mine.numel(), "generator states differ in size across ranks ({} and {} bytes)",
+                 rows.back().numel(), mine.numel());
   }
   return torch::stack(rows);
 }
@@ -275,8 +273,7 @@ void Trainer::restore(const Checkpoint& ck, const std::string& path) {
     own.restore();
   } else {
     // Another layout: these streams cannot continue; start new ones that depend on the step.
-    mp::seed_rank_generators(ps_.device(), mp::rank_seed(config_.train.seed, ps_.pp_rank(), ps_.dp_rank(),
-                                                         ps_.dp_size(), static_cast<uint64_t>(ck.step)));
+    seed_generators(static_cast<uint64_t>(ck.step));
     if (ps_.is_writer())
       spdlog::info("checkpoint {} holds generator states of layout '{}'; at {} every rank is seeded afresh", path,
                    ck.rng_layout, ps_.layout().str());

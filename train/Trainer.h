@@ -67,6 +67,10 @@ class Trainer {
   std::map<std::string, double> maybe_evaluate();
   void save(const std::string& path);
   data::DataLoader& loader();
+  bool has_training_data() const;  // data.train or [[data.mixture]]
+  // Seeds this rank's generators by the RNG policy; salt: 0 at the start, the step on a resume
+  // at another layout.
+  void seed_generators(uint64_t salt);
 
   RunConfig config_;
   const dist::ParallelState& ps_;
