@@ -18,6 +18,8 @@ Command add_data_stats(CLI::App& app);
 Command add_data_bench(CLI::App& app);
 Command add_plan(CLI::App& app);
 Command add_bench(CLI::App& app);
+// Registers `export` under the `prompt` subcommand.
+Command add_prompt(CLI::App& app);
 // Registers `keys` under the `config` subcommand.
 Command add_config(CLI::App& app);
 

@@ -37,6 +37,7 @@ Command add_eval(CLI::App& app) {
     auto ck = train::Checkpoint::load(a->prompt);
     ck.check_model(frozen.fingerprint, a->prompt);
     auto prompt = train::make_prompt(c, tokenizer, frozen, *s.ps);
+    prompt->check_saved(ck.method, ck.prompt_config, a->prompt);
     prompt->load_parameters(ck.params, a->prompt);
     auto result = train::evaluate(frozen.model, *prompt, tokenizer, *s.ps, train::EvalOptions::from(c));
     if (!a->predictions.empty() && s.ps->is_writer()) {

@@ -10,6 +10,7 @@
 #include "launch/RunSetup.h"
 #include "model_parallel/MemoryPlan.h"
 #include "model_parallel/StageSplit.h"
+#include "train/PromptMethod.h"
 
 namespace ptuner::launch {
 
@@ -70,6 +71,30 @@ Command add_plan(CLI::App& app) {
     in.schedule = rc.pipeline.schedule;
     in.recompute = rc.train.recompute;
     const int64_t device = parse_bytes(a->device_memory);
+    // The prompt method's trainable values on each stage (every TP and DP rank of a stage holds
+    // the same: replicated masters), made with zeros: no tokenizer, no weights.
+    train::check_prompt_method(rc);
+    std::vector<int64_t> prompt_per_stage;
+    int64_t prompt_total = 0;
+    for (int s = 0; s < l.pp; ++s) {
+      train::PromptPlace place;
+      place.first_block = stages[s].first_block(config.num_layers);
+      place.end_block = stages[s].end_block(config.num_layers);
+      place.holds_embedding = s == 0;
+      place.tp_size = l.tp;
+      train::PromptMethodArgs args{rc, config, place};
+      args.initialise = false;
+      auto method = train::make_prompt_method(args);
+      int64_t n = 0;
+      for (const auto& p : method->parameters()) n += p.numel();
+      prompt_per_stage.push_back(n);
+      if (s == 0)
+        for (const auto& [name, shape] : method->global_shapes()) {
+          int64_t k = 1;
+          for (auto d : shape) k *= d;
+          prompt_total += k;
+        }
+    }
     nlohmann::json ranks = nlohmann::json::array();
     int64_t owned_total = 0, worst = 0;
     for (int r = 0; r < l.world(); ++r) {
@@ -80,7 +105,9 @@ Command add_plan(CLI::App& app) {
       worst = std::max(worst, p.total_bytes());
       ranks.push_back({{"rank", r}, {"tp", co.tp_idx}, {"pp", co.pp_idx}, {"dp", co.dp_idx},
                        {"blocks", p.stage.str()}, {"owned_parameters", p.owned_parameters},
-                       {"replica_parameters", p.replica_parameters}, {"weight_bytes", p.weight_bytes},
+                       {"replica_parameters", p.replica_parameters},
+                       {"prompt_parameters", prompt_per_stage[static_cast<size_t>(co.pp_idx)]},
+                       {"weight_bytes", p.weight_bytes},
                        {"activation_bytes", p.activation_bytes}, {"total_bytes", p.total_bytes()},
                        {"fits", p.total_bytes() <= device}});
     }
@@ -91,6 +118,8 @@ Command add_plan(CLI::App& app) {
       std::cout << nlohmann::json{{"model", rc.model.path.empty() ? rc.model.preset : rc.model.path},
                                   {"total_parameters", config.num_parameters()},
                                   {"owned_parameters_sum", owned_total},
+                                  {"prompt_method", rc.prompt.method},
+                                  {"prompt_parameters", prompt_total},
                                   {"layout", l.str()},
                                   {"device_memory_bytes", device},
                                   {"fits", fits},
@@ -99,19 +128,21 @@ Command add_plan(CLI::App& app) {
                 << std::endl;
       return fits ? 0 : 3;
     }
-    std::cout << fmt::format("{:>5} {:>3} {:>3} {:>3}  {:<58} {:>14} {:>12} {:>9} {:>9} {:>9}  {}\n", "rank", "tp",
-                             "pp", "dp", "blocks", "owned params", "replicas", "weights", "activ.", "total", "fits");
+    std::cout << fmt::format("{:>5} {:>3} {:>3} {:>3}  {:<58} {:>14} {:>12} {:>12} {:>9} {:>9} {:>9}  {}\n", "rank",
+                             "tp", "pp", "dp", "blocks", "owned params", "replicas", "prompt", "weights", "activ.",
+                             "total", "fits");
     for (const auto& r : ranks)
-      std::cout << fmt::format("{:>5} {:>3} {:>3} {:>3}  {:<58} {:>14} {:>12} {:>7.2f}Gi {:>7.2f}Gi {:>7.2f}Gi  {}\n",
+      std::cout << fmt::format("{:>5} {:>3} {:>3} {:>3}  {:<58} {:>14} {:>12} {:>12} {:>7.2f}Gi {:>7.2f}Gi {:>7.2f}Gi  {}\n",
                                r["rank"].get<int>(), r["tp"].get<int>(), r["pp"].get<int>(), r["dp"].get<int>(),
                                r["blocks"].get<std::string>(), r["owned_parameters"].get<int64_t>(),
-                               r["replica_parameters"].get<int64_t>(), gib(r["weight_bytes"].get<int64_t>()),
+                               r["replica_parameters"].get<int64_t>(), r["prompt_parameters"].get<int64_t>(),
+                               gib(r["weight_bytes"].get<int64_t>()),
                                gib(r["activation_bytes"].get<int64_t>()), gib(r["total_bytes"].get<int64_t>()),
                                r["fits"].get<bool>() ? "yes" : "NO");
     std::cout << fmt::format(
-        "total parameters {} (owned, summed over one DP replica: {}); micro-batch {} × {} ({}), "
-        "S {} T {}; largest rank {:.2f} GiB of {:.2f} GiB: {}\n",
-        config.num_parameters(), owned_total, in.micro_batch, in.micro_batches, in.schedule, in.input_tokens,
+        "total parameters {} (owned, summed over one DP replica: {}); {} prompt: {} trainable; micro-batch {} × {} "
+        "({}), S {} T {}; largest rank {:.2f} GiB of {:.2f} GiB: {}\n",
+        config.num_parameters(), owned_total, rc.prompt.method, prompt_total, in.micro_batch, in.micro_batches, in.schedule, in.input_tokens,
         in.target_tokens, gib(worst), gib(device), fits ? "fits" : "DOES NOT FIT");
     return fits ? 0 : 3;
   };

@@ -32,6 +32,8 @@ int main(int argc, char** argv) {
       launch::add_bench);
   add("data", "Inspect data files as training reads them (`ptuner data stats`, `ptuner data bench`)",
       launch::add_data_stats);
+  add("prompt", "Trained prompts: `ptuner prompt export CKPT --out FILE` folds a reparameterisation away",
+      launch::add_prompt);
   add("config", "The run-config keys: type, default, check, meaning (`ptuner config keys [--markdown]`)",
       launch::add_config);
   CLI11_PARSE(app, argc, argv);

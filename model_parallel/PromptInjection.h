@@ -12,6 +12,10 @@
 //   cross_kv        the same for the decoder blocks' cross-attention.
 // A key/value prefix is already split by heads for this TP rank: [1|B, heads/tp, p_b, d_kv]. Its
 // positions carry no relative position bias and are never masked: every query attends to them.
+// (Prefix tuning's virtual tokens have no place in the sequence; HF's cached-key convention,
+// positions before the sequence, would tie each learned row to its distance from every query.)
+// An optional `bias` [1|B, 1|heads/tp, 1|S, p_b] is added to the prefix columns' scores instead
+// of zero (per-row prefix masks; a test hook at −∞ switches a prefix off).
 // A stage looks up only its own blocks; entries for other stages' blocks are not expected.
 #include <ATen/core/Tensor.h>
 
@@ -21,6 +25,7 @@ namespace ptuner::mp {
 
 struct KvPrefix {
   at::Tensor key, value;  // [1|B, heads/tp, p_b, d_kv]
+  at::Tensor bias;        // optional additive score bias of the prefix columns (undefined: zero)
   int64_t length() const { return key.defined() ? key.size(2) : 0; }
 };
 

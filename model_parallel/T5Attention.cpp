@@ -42,7 +42,16 @@ torch::Tensor T5AttentionImpl::forward(const torch::Tensor& x, const torch::Tens
     auto rows = [&](const torch::Tensor& t) { return t.to(kh.scalar_type()).expand({B, local_heads_, p, d_kv_}); };
     kh = torch::cat({rows(prefix->key), kh}, 2);
     vh = torch::cat({rows(prefix->value), vh}, 2);
-    if (b.defined()) b = torch::constant_pad_nd(b, {p, 0});
+    if (prefix->bias.defined()) {
+      // The prefix columns' bias, next to the sequence's bias (or zeros where there is none).
+      auto rest = b.defined() ? b : torch::zeros({1, 1, 1, K}, prefix->bias.options());
+      auto sizes = at::infer_size(prefix->bias.sizes().slice(0, 3), rest.sizes().slice(0, 3));
+      std::vector<int64_t> left = sizes, right = sizes;
+      left.push_back(p), right.push_back(K);
+      b = torch::cat({prefix->bias.to(kh.scalar_type()).expand(left), rest.to(kh.scalar_type()).expand(right)}, 3);
+    } else if (b.defined()) {
+      b = torch::constant_pad_nd(b, {p, 0});
+    }
   }
   auto scores = torch::matmul(qh, kh.transpose(-1, -2));  // [B, heads, S, p+K]
   if (b.defined()) scores = scores + b;

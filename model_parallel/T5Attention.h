@@ -21,6 +21,10 @@ class T5AttentionImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& kv, const torch::Tensor& bias,
                         const KvPrefix* prefix = nullptr);
 
+  // This TP rank's key and value projections of x [n, d_model] -> [n, heads/tp · d_kv] each
+  // (prompt initialisers: a prefix from the frozen model's own K/V of chosen rows).
+  std::pair<torch::Tensor, torch::Tensor> project_kv(const torch::Tensor& x) { return {k(x), v(x)}; }
+
   FrozenLinear q{nullptr}, k{nullptr}, v{nullptr}, o{nullptr};
 
  private:

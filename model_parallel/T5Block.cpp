@@ -1,5 +1,7 @@
 #include "model_parallel/T5Block.h"
 
+#include "dist/Check.h"
+
 namespace ptuner::mp {
 
 T5AttentionLayerImpl::T5AttentionLayerImpl(const T5Config& c, dist::Communicator& tp, bool cross)
@@ -41,6 +43,11 @@ torch::Tensor T5BlockImpl::forward(const torch::Tensor& x, const torch::Tensor& 
   auto h = self_->forward(x, torch::Tensor(), self_bias, self_prefix);
   if (cross_) h = cross_->forward(h, enc, cross_bias, cross_prefix);
   return ff_(h);
+}
+
+std::pair<torch::Tensor, torch::Tensor> T5BlockImpl::project_kv(const torch::Tensor& x, bool cross) {
+  PTUNER_CHECK(!cross || cross_, "an encoder block has no cross-attention");
+  return cross ? cross_->attention->project_kv(x) : self_->attention->project_kv(self_->layer_norm(x));
 }
 
 }  // namespace ptuner::mp

@@ -47,6 +47,9 @@ class T5BlockImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& self_bias, const torch::Tensor& enc = {},
                         const torch::Tensor& cross_bias = {}, const KvPrefix* self_prefix = nullptr,
                         const KvPrefix* cross_prefix = nullptr);
+  // This TP rank's K and V of rows x [n, d] as the self-attention (after its layer norm) or the
+  // cross-attention (x as the encoder output) would compute them: [n, heads/tp · d_kv] each.
+  std::pair<torch::Tensor, torch::Tensor> project_kv(const torch::Tensor& x, bool cross);
 
  private:
   T5AttentionLayer self_{nullptr}, cross_{nullptr};

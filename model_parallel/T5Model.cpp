@@ -38,6 +38,17 @@ void T5ModelImpl::set_device(const torch::Device& device) {
   to(device);
 }
 
+std::pair<torch::Tensor, torch::Tensor> T5ModelImpl::project_kv(int64_t g, const torch::Tensor& x, bool cross) {
+  const int64_t L = config_.num_layers;
+  if (g < L) {
+    PTUNER_CHECK(encoder && encoder->begin() <= g && g < encoder->end(), "encoder block {} is not on this stage", g);
+    return encoder->project_kv(g, x, cross);
+  }
+  PTUNER_CHECK(decoder && decoder->begin() <= g - L && g - L < decoder->end(), "decoder block {} is not on this stage",
+               g - L);
+  return decoder->project_kv(g, x, cross);
+}
+
 torch::Tensor prefixed_mask(const torch::Tensor& mask, int64_t p) {
   return p > 0 ? torch::cat({torch::ones({mask.size(0), p}, mask.options()), mask}, 1) : mask;
 }

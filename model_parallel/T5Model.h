@@ -34,6 +34,9 @@ class T5ModelImpl : public torch::nn::Module {
   torch::Tensor encoder_input(const torch::Tensor& ids, const PromptInjection& prompt);
   // The input embedding rows for ids (used by prompt initialisers).
   torch::Tensor embed(const torch::Tensor& ids) { return shared(ids); }
+  // Global block g's (of this stage) self- or cross-attention K and V of rows x [n, d], this TP
+  // rank's heads: [n, heads/tp · d_kv] each (prompt initialisers).
+  std::pair<torch::Tensor, torch::Tensor> project_kv(int64_t g, const torch::Tensor& x, bool cross);
 
   const T5Config& config() const { return config_; }
   const StageSpec& stage() const { return stage_; }

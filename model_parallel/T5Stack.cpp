@@ -77,4 +77,10 @@ torch::Tensor T5StackImpl::forward(const torch::Tensor& h_in, const torch::Tenso
   return h;
 }
 
+std::pair<torch::Tensor, torch::Tensor> T5StackImpl::project_kv(int64_t g, const torch::Tensor& x, bool cross) {
+  const int64_t i = g - offset_ - begin_;
+  PTUNER_CHECK(0 <= i && i < static_cast<int64_t>(blocks_.size()), "block {} is not on this stage", g);
+  return blocks_[static_cast<size_t>(i)]->project_kv(x, cross);
+}
+
 }  // namespace ptuner::mp

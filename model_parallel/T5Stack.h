@@ -32,6 +32,8 @@ class T5StackImpl : public torch::nn::Module {
   int64_t end() const { return end_; }
   // Global index (encoder 0..L−1, decoder L..) of this stack's block i.
   int64_t global_block(int64_t i) const { return offset_ + i; }
+  // Global block g of this stage (T5BlockImpl::project_kv).
+  std::pair<torch::Tensor, torch::Tensor> project_kv(int64_t g, const torch::Tensor& x, bool cross);
 
   RelativePositionBias relative_attention_bias{nullptr};
   RMSNorm final_layer_norm{nullptr};

@@ -21,13 +21,16 @@ std::optional<std::pair<int64_t, int64_t>> factored_dims(const torch::Tensor& p,
 
 }  // namespace
 
-void Adafactor::step(const std::map<std::string, torch::Tensor>& params, double lr) {
+void Adafactor::step(const std::map<std::string, torch::Tensor>& params,
+                     const std::map<std::string, ParamRate>& rates) {
   torch::NoGradGuard no_grad;
   const double t = static_cast<double>(count_) + 1.0;
   const double decay = 1.0 - std::pow(t, -options_.decay_rate);
   const double mixing = 1.0 - decay;
   for (const auto& [name, p] : params) {
     PTUNER_CHECK(p.grad().defined(), "adafactor: parameter '{}' has no gradient", name);
+    PTUNER_CHECK(rates.count(name), "adafactor: parameter '{}' has no learning rate", name);
+    const double lr = rates.at(name).lr, weight_decay = rates.at(name).weight_decay;
     auto g = p.grad().to(math_dtype(p));
     auto g2 = g * g + options_.epsilon1;
     torch::Tensor u;
@@ -60,7 +63,7 @@ void Adafactor::step(const std::map<std::string, torch::Tensor>& params, double 
       m = m.defined() ? b1 * m + (1.0 - b1) * subtrahend : (1.0 - b1) * subtrahend;
       subtrahend = m;
     }
-    auto updated = options_.weight_decay > 0 ? (1.0 - options_.weight_decay) * p - subtrahend : p - subtrahend;
+    auto updated = weight_decay > 0 ? (1.0 - weight_decay) * p - subtrahend : p - subtrahend;
     p.copy_(updated.to(p.scalar_type()));
   }
   ++count_;

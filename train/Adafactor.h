@@ -28,7 +28,10 @@ class Adafactor : public Optimizer {
  public:
   explicit Adafactor(const AdafactorOptions& options) : options_(options) {}
   std::string name() const override { return "adafactor"; }
-  void step(const std::map<std::string, torch::Tensor>& params, double lr) override;
+  using Optimizer::step;
+  void step(const std::map<std::string, torch::Tensor>& params,
+            const std::map<std::string, ParamRate>& rates) override;
+  double weight_decay() const override { return options_.weight_decay; }
   std::map<std::string, torch::Tensor> state() const override;
   void load_state(const std::map<std::string, torch::Tensor>& state) override;
 

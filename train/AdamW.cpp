@@ -6,17 +6,19 @@
 
 namespace ptuner::train {
 
-void AdamW::step(const std::map<std::string, torch::Tensor>& params, double lr) {
+void AdamW::step(const std::map<std::string, torch::Tensor>& params, const std::map<std::string, ParamRate>& rates) {
   torch::NoGradGuard no_grad;
   const double t = static_cast<double>(count_ + 1);
   const double bc1 = 1.0 - std::pow(options_.beta1, t), bc2 = 1.0 - std::pow(options_.beta2, t);
   for (const auto& [name, p] : params) {
     PTUNER_CHECK(p.grad().defined(), "adamw: parameter '{}' has no gradient", name);
+    PTUNER_CHECK(rates.count(name), "adamw: parameter '{}' has no learning rate", name);
+    const double lr = rates.at(name).lr, weight_decay = rates.at(name).weight_decay;
     auto g = p.grad().to(math_dtype(p));
     auto& m = slots_[name + "/m"];
     auto& v = slots_[name + "/v"];
     if (!m.defined()) m = torch::zeros_like(g), v = torch::zeros_like(g);
-    p.mul_(1.0 - lr * options_.weight_decay);
+    p.mul_(1.0 - lr * weight_decay);
     m.mul_(options_.beta1).add_(g, 1.0 - options_.beta1);
     v.mul_(options_.beta2).addcmul_(g, g, 1.0 - options_.beta2);
     auto denom = (v / bc2).sqrt() + options_.eps;

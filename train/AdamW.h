@@ -13,7 +13,10 @@ class AdamW : public Optimizer {
  public:
   explicit AdamW(const AdamWOptions& options) : options_(options) {}
   std::string name() const override { return "adamw"; }
-  void step(const std::map<std::string, torch::Tensor>& params, double lr) override;
+  using Optimizer::step;
+  void step(const std::map<std::string, torch::Tensor>& params,
+            const std::map<std::string, ParamRate>& rates) override;
+  double weight_decay() const override { return options_.weight_decay; }
   std::map<std::string, torch::Tensor> state() const override;
   void load_state(const std::map<std::string, torch::Tensor>& state) override;
 

@@ -33,6 +33,7 @@ void Checkpoint::save(const std::string& path) const {
     f.write_int("meta/format", kFormat);
     f.write_int("meta/step", step);
     f.write_string("meta/method", method);
+    if (!prompt_config.empty()) f.write_string("meta/prompt", prompt_config);
     f.write_string("meta/optimizer", optimizer_name);
     f.write_string("meta/fingerprint", model_fingerprint);
     f.write_string("meta/config", config_toml);
@@ -73,6 +74,7 @@ Checkpoint Checkpoint::load(const std::string& path) {
   Checkpoint c;
   c.step = f.read_int("meta/step");
   c.method = f.read_string("meta/method");
+  if (f.has("meta/prompt")) c.prompt_config = f.read_string("meta/prompt");
   c.optimizer_name = f.read_string("meta/optimizer");
   c.model_fingerprint = f.read_string("meta/fingerprint");
   c.config_toml = f.read_string("meta/config");

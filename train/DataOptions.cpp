@@ -1,5 +1,7 @@
 #include "train/DataOptions.h"
 
+#include "train/PromptMethod.h"
+
 namespace ptuner::train {
 
 data::LoaderOptions training_loader_options(const RunConfig& c, int dp_rank, int dp_size) {
@@ -8,7 +10,7 @@ data::LoaderOptions training_loader_options(const RunConfig& c, int dp_rank, int
   // Each DP rank's share of a step; split into micro-batches by the trainer, so that a loader
   // position counts steps whatever the layout.
   lo.batch_size = c.train.batch_size / c.parallel.dp;
-  lo.max_input_len = c.data.max_input_length - c.prompt.length;
+  lo.max_input_len = c.data.max_input_length - encoder_prefix_rows(c);
   lo.max_target_len = c.data.max_target_length;
   lo.seed = c.train.seed;
   lo.shuffle_buffer = c.data.shuffle_buffer;

@@ -129,7 +129,7 @@ EvalOptions EvalOptions::from(const RunConfig& c) {
   EvalOptions o;
   o.path = c.data.dev;
   o.batch_size = c.micro_batch_size();
-  o.max_input_len = c.data.max_input_length - c.prompt.length;
+  o.max_input_len = c.data.max_input_length - encoder_prefix_rows(c);
   o.max_target_len = c.data.max_target_length;
   o.max_examples = c.data.eval_max_examples;
   o.on_error = c.data.on_error;
@@ -173,8 +173,9 @@ std::vector<std::string> gather_predictions(const std::vector<std::pair<int64_t,
 
 EvalResult evaluate(mp::T5Model& model, PromptMethod& prompt, const data::Tokenizer& tokenizer,
                     const dist::ParallelState& ps, const EvalOptions& o) {
-  const bool was_training = model->is_training();
+  const bool was_training = model->is_training(), prompt_training = prompt.is_training();
   model->eval();
+  prompt.eval();  // no dropout in a reparameterisation either
   mp::PipelineStage stage(model);
   auto reader = data::TaskReader::open(o.task, o.path, o.on_error == "skip" ? data::OnError::Skip : data::OnError::Fail,
                                        o.task_prefix, /*is_training=*/false);
@@ -221,6 +222,7 @@ EvalResult evaluate(mp::T5Model& model, PromptMethod& prompt, const data::Tokeni
   result.predictions = gather_predictions(mine, static_cast<int64_t>(examples.size()), ps.dp());
   result.metrics = data::compute_metrics(o.task, examples, result.predictions);
   if (was_training) model->train();
+  if (prompt_training) prompt.train();
   return result;
 }
 

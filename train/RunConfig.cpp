@@ -18,20 +18,59 @@ namespace ptuner::train {
 
 namespace {
 
+// Whether some key lives in `section` or below it ("prompt" for prompt.residual.bottleneck).
+bool known_section(const std::string& section) {
+  for (const auto& k : config_keys())
+    if (k.section == section || k.section.rfind(section + ".", 0) == 0) return true;
+  return false;
+}
+
+// Every key of the table at `section` (and its sub-sections, e.g. [prompt.residual]) is known.
+void check_section(const toml::table& table, const std::string& s, const std::string& source) {
+  const auto names = config_key_names(s);
+  for (const auto& [key, value] : table) {
+    const std::string k(key.str());
+    if (std::find(names.begin(), names.end(), k) != names.end()) continue;
+    if (known_section(s + "." + k)) {
+      PTUNER_CHECK(value.is_table(), "{}: '{}.{}' must be a section ([{}.{}])", source, s, k, s, k);
+      check_section(*value.as_table(), s + "." + k, source);
+      continue;
+    }
+    std::string known;
+    for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
+    PTUNER_FAIL("{}: unknown key '{}.{}' (known keys of [{}]: {})", source, s, k, s, known);
+  }
+}
+
 void check_known(const toml::table& root, const std::string& source) {
   for (const auto& [section, node] : root) {
     const std::string s(section.str());
-    const auto names = config_key_names(s);
-    PTUNER_CHECK(!names.empty(), "{}: unknown section [{}]", source, s);
+    PTUNER_CHECK(known_section(s), "{}: unknown section [{}]", source, s);
     PTUNER_CHECK(node.is_table(), "{}: '{}' must be a section ([{}])", source, s, s);
-    for (const auto& [key, value] : *node.as_table()) {
-      const std::string k(key.str());
-      if (std::find(names.begin(), names.end(), k) != names.end()) continue;
-      std::string known;
-      for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
-      PTUNER_FAIL("{}: unknown key '{}.{}' (known keys of [{}]: {})", source, s, k, s, known);
-    }
+    check_section(*node.as_table(), s, source);
   }
+}
+
+std::vector<std::string> split_dots(const std::string& path) {
+  std::vector<std::string> parts;
+  size_t start = 0;
+  for (size_t dot = path.find('.'); dot != std::string::npos; dot = path.find('.', start)) {
+    parts.push_back(path.substr(start, dot - start));
+    start = dot + 1;
+  }
+  parts.push_back(path.substr(start));
+  return parts;
+}
+
+// The value of key `name` in (dotted) `section`, or nullptr.
+const toml::node* find_value(const toml::table& root, const std::string& section, const std::string& name) {
+  const toml::table* t = &root;
+  for (const auto& part : split_dots(section)) {
+    const auto* next = t->get(part);
+    if (!next || !next->is_table()) return nullptr;
+    t = next->as_table();
+  }
+  return t->get(name);
 }
 
 // One `section.key=value` override; the value is TOML (a bare word is taken as a string).
@@ -39,7 +78,7 @@ void apply_override(toml::table& root, const std::string& item, const std::strin
   const auto eq = item.find('=');
   PTUNER_CHECK(eq != std::string::npos, "--set '{}': expected section.key=value", item);
   const std::string path = item.substr(0, eq), value = item.substr(eq + 1);
-  const auto dot = path.find('.');
+  const auto dot = path.rfind('.');
   PTUNER_CHECK(dot != std::string::npos && dot > 0 && dot + 1 < path.size(),
                "--set '{}': the key must be section.key (e.g. train.steps)", item);
   const std::string section = path.substr(0, dot), key = path.substr(dot + 1);
@@ -49,9 +88,16 @@ void apply_override(toml::table& root, const std::string& item, const std::strin
   } catch (const toml::parse_error&) {
     parsed = toml::table{{"v", value}};
   }
-  if (!root.contains(section)) root.insert(section, toml::table{});
-  PTUNER_CHECK(root[section].is_table(), "{}: '{}' is not a section", source, section);
-  root[section].as_table()->insert_or_assign(key, *parsed["v"].node());
+  toml::table* t = &root;
+  std::string walked;
+  for (const auto& part : split_dots(section)) {
+    walked += (walked.empty() ? "" : ".") + part;
+    PTUNER_CHECK(!part.empty(), "--set '{}': empty section name in '{}'", item, section);
+    if (!t->contains(part)) t->insert(part, toml::table{});
+    PTUNER_CHECK((*t)[part].is_table(), "{}: '{}' is not a section", source, walked);
+    t = (*t)[part].as_table();
+  }
+  t->insert_or_assign(key, *parsed["v"].node());
 }
 
 // [[data.mixture]]: an array of tables, each with task, train and an optional rate.
@@ -160,7 +206,7 @@ RunConfig RunConfig::from_string(const std::string& text, const std::string& sou
   RunConfig c;
   c.source = source;
   for (const auto& key : config_keys()) {
-    const auto* node = root[key.section][key.name].node();
+    const auto* node = find_value(root, key.section, key.name);
     if (!node) continue;
     std::visit([&](auto field) { read_value(*node, key.path(), field(c), source); }, key.field);
   }
@@ -204,6 +250,9 @@ void RunConfig::validate() const {
   PTUNER_CHECK(pipeline.stage_blocks.empty() || static_cast<int>(pipeline.stage_blocks.size()) == parallel.pp,
                "{}: parallel.stage_blocks has {} entries but parallel.pp is {}", s, pipeline.stage_blocks.size(),
                parallel.pp);
+  PTUNER_CHECK(prompt.method != "deep" || prompt.deep.encoder || prompt.deep.decoder || prompt.deep.cross,
+               "{}: prompt.method = \"deep\" with prompt.deep.encoder, .decoder and .cross all false places no prefix",
+               s);
   PTUNER_CHECK(prompt.init != "class-labels" || !prompt.class_labels.empty(),
                "{}: prompt.init = \"class-labels\" needs prompt.class_labels", s);
   PTUNER_CHECK(prompt.init != "text" || !prompt.init_text.empty(), "{}: prompt.init = \"text\" needs prompt.init_text",

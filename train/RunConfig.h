@@ -62,12 +62,29 @@ struct RunConfig {
     bool recompute = false;    // recompute each block's activations in backward
   } train;
   struct Prompt {
-    std::string method = "prompt-tuning";
+    std::string method = "shallow";      // shallow | residual | deep (a registered name)
     int64_t length = 100;
     std::string init = "sampled-vocab";  // uniform | sampled-vocab | class-labels | text
     std::string init_text;
     std::vector<std::string> class_labels;
     int64_t sample_top = 5000;           // sampled-vocab draws from the most common tokens
+    struct Residual {                    // residual prompt tuning (Razdaibiedina et al., 2023)
+      int64_t bottleneck = 400;
+      std::string activation = "relu";   // relu | gelu | tanh
+      bool layer_norm = true;
+      bool shared = true;                // one MLP for every prompt token (else one per token)
+      double dropout = 0.0;
+      double lr = 0;                     // the MLP's peak learning rate (0: optim.lr)
+      double weight_decay = -1;          // the MLP's (< 0: optim.weight_decay)
+    } residual;
+    struct Deep {                        // deep prompts (P-tuning v2, prefix tuning)
+      bool encoder = true;               // self-attention of every encoder block
+      bool decoder = false;              // self-attention of every decoder block
+      bool cross = false;                // cross-attention of every decoder block
+      int64_t reparam_hidden = 0;        // prefix tuning's MLP width (0: prefixes trained directly)
+      double lr = 0;                     // the MLP's peak learning rate (0: optim.lr)
+      double weight_decay = -1;          // the MLP's (< 0: optim.weight_decay)
+    } deep;
   } prompt;
   struct Optim {
     std::string name = "adafactor";  // adafactor | adamw

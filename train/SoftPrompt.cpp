@@ -32,24 +32,33 @@ std::map<std::string, std::vector<int64_t>> SoftPrompt::global_shapes() const {
   return {{"embedding", {length_, d_model_}}};
 }
 
-std::shared_ptr<PromptMethod> make_soft_prompt(const PromptMethodArgs& a) {
-  const auto& c = a.config;
-  auto prompt = std::make_shared<SoftPrompt>(c.prompt.length, a.model.d_model, a.place.holds_embedding);
-  if (!a.place.holds_embedding) return prompt;
+SoftPromptInit SoftPromptInit::of(const RunConfig& c) {
   SoftPromptInit init;
   init.kind = c.prompt.init;
   init.seed = c.train.seed;
   init.sample_top = c.prompt.sample_top;
   init.class_labels = c.prompt.class_labels;
   init.text = c.prompt.init_text;
-  prompt->initialise(init, a.tokenizer, a.embed);
+  return init;
+}
+
+std::shared_ptr<PromptMethod> make_soft_prompt(const PromptMethodArgs& a) {
+  const auto& c = a.config;
+  auto prompt = std::make_shared<SoftPrompt>(c.prompt.length, a.model.d_model, a.place.holds_embedding);
+  if (a.place.holds_embedding && a.initialise) prompt->initialise(SoftPromptInit::of(c), *a.tokenizer, a.embed);
   return prompt;
 }
 
 void SoftPrompt::initialise(const SoftPromptInit& init, const data::Tokenizer& tokenizer,
                             const std::function<torch::Tensor(const torch::Tensor&)>& embed) {
   torch::NoGradGuard no_grad;
-  const int64_t p = embedding.size(0);
+  embedding.copy_(initial_rows(init, embedding.size(0), embedding.size(1), tokenizer, embed));
+}
+
+torch::Tensor initial_rows(const SoftPromptInit& init, int64_t p, int64_t d_model, const data::Tokenizer& tokenizer,
+                           const std::function<torch::Tensor(const torch::Tensor&)>& embed) {
+  torch::NoGradGuard no_grad;
+  auto rows = torch::zeros({p, d_model});
   auto gen = at::detail::createCPUGenerator(init.seed);
   auto sampled_rows = [&](int64_t n) {
     auto pool = tokenizer.most_common_ids(static_cast<int>(init.sample_top));
@@ -62,27 +71,28 @@ void SoftPrompt::initialise(const SoftPromptInit& init, const data::Tokenizer& t
   };
 
   if (init.kind == "uniform") {
-    embedding.uniform_(-0.5, 0.5, gen);
+    rows.uniform_(-0.5, 0.5, gen);
   } else if (init.kind == "sampled-vocab") {
-    embedding.copy_(sampled_rows(p));
+    rows.copy_(sampled_rows(p));
   } else if (init.kind == "class-labels") {
     const int64_t n = static_cast<int64_t>(init.class_labels.size());
     PTUNER_CHECK(n <= p, "class-labels init: {} labels do not fit a prompt of length {}", n, p);
     for (int64_t i = 0; i < n; ++i) {
       auto ids = tokens_of(tokenizer, init.class_labels[i]);
       PTUNER_CHECK(!ids.empty(), "class-labels init: label '{}' has no tokens", init.class_labels[i]);
-      embedding[i].copy_(embed(ids_tensor(ids)).to(torch::kFloat32).mean(0).cpu());
+      rows[i].copy_(embed(ids_tensor(ids)).to(torch::kFloat32).mean(0).cpu());
     }
-    if (n < p) embedding.narrow(0, n, p - n).copy_(sampled_rows(p - n));
+    if (n < p) rows.narrow(0, n, p - n).copy_(sampled_rows(p - n));
   } else if (init.kind == "text") {
     auto ids = tokens_of(tokenizer, init.text);
     PTUNER_CHECK(!ids.empty(), "text init: '{}' has no tokens", init.text);
-    std::vector<int64_t> rows(p);
-    for (int64_t i = 0; i < p; ++i) rows[i] = ids[i % ids.size()];
-    embedding.copy_(embed(ids_tensor(rows)).to(torch::kFloat32).cpu());
+    std::vector<int64_t> picked(p);
+    for (int64_t i = 0; i < p; ++i) picked[i] = ids[i % ids.size()];
+    rows.copy_(embed(ids_tensor(picked)).to(torch::kFloat32).cpu());
   } else {
     PTUNER_FAIL("unknown prompt init '{}' (uniform, sampled-vocab, class-labels, text)", init.kind);
   }
+  return rows;
 }
 
 }  // namespace ptuner::train

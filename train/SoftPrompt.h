@@ -1,8 +1,8 @@
 #pragma once
-// Lester et al.'s soft prompt: P ∈ R^{p×d_model}, prepended to the encoder input embeddings of
-// every row (one prompt: a mixture's rows all carry it, as SPoT's multi-task source prompt).
-// The stage holding the embedding owns P ("embedding"); the other stages own nothing and only
-// know p. Initialisations:
+// Lester et al.'s soft prompt ("shallow"): P ∈ R^{p×d_model}, prepended to the encoder input
+// embeddings of every row (one prompt: a mixture's rows all carry it, as SPoT's multi-task
+// source prompt). The stage holding the embedding owns P ("embedding"); the other stages own
+// nothing and only know p. Initialisations (initial_rows):
 //   uniform        U[−0.5, 0.5]
 //   sampled-vocab  embedding rows of tokens drawn (without replacement) from the N most common
 //   class-labels   row i = mean embedding of label i's sub-tokens; remaining rows sampled-vocab
@@ -24,13 +24,21 @@ struct SoftPromptInit {
   int64_t sample_top = 5000;
   std::vector<std::string> class_labels;
   std::string text;
+
+  static SoftPromptInit of(const RunConfig& config);
 };
+
+// p rows of d_model as `init` makes them (fp32, CPU); `embed` maps token ids [n] to their frozen
+// embedding rows [n, d_model] (not called for "uniform").
+torch::Tensor initial_rows(const SoftPromptInit& init, int64_t p, int64_t d_model, const data::Tokenizer& tokenizer,
+                           const std::function<torch::Tensor(const torch::Tensor&)>& embed);
 
 class SoftPrompt : public PromptMethod {
  public:
   // owner: whether this stage holds P (the stage holding the embedding).
   SoftPrompt(int64_t length, int64_t d_model, bool owner = true);
-  std::string method() const override { return "prompt-tuning"; }
+  std::string method() const override { return "shallow"; }
+  nlohmann::json hyper_parameters() const override { return {{"length", length_}}; }
   int64_t prefix_length() const override { return length_; }
   mp::PromptInjection injection(const mp::MicroBatch& mb) override;
   std::map<std::string, std::vector<int64_t>> global_shapes() const override;
@@ -45,7 +53,7 @@ class SoftPrompt : public PromptMethod {
   int64_t length_, d_model_;
 };
 
-// The "prompt-tuning" method of a config, initialised as configured on the stage that owns it.
+// The "shallow" method of a config, initialised as configured on the stage that owns it.
 std::shared_ptr<PromptMethod> make_soft_prompt(const PromptMethodArgs& args);
 
 }  // namespace ptuner::train

@@ -66,14 +66,33 @@ std::shared_ptr<PromptMethod> make_prompt(const RunConfig& c, const data::Tokeni
   place.tp_rank = ps.tp_rank();
   place.tp_size = ps.tp_size();
   place.device = ps.device();
-  PromptMethodArgs args{c, fm.config, place, tokenizer, {}};
+  PromptMethodArgs args{c, fm.config, place, &tokenizer};
+  auto model = fm.model;
   if (fm.stage.first) {
-    auto model = fm.model;
     args.embed = [model](const torch::Tensor& ids) mutable {
       torch::NoGradGuard no_grad;
-      return model->embed(ids.to(model->device()));
+      return model->embed(ids.to(model->device())).to(torch::kFloat32).cpu();
     };
   }
+  const dist::ParallelState* state = &ps;
+  args.share_rows = [state, model](const torch::Tensor& rows) {
+    if (state->pp_size() == 1) return rows;
+    auto t = rows.to(model->device(), torch::kFloat32).contiguous();
+    state->pp().broadcast(t, 0);
+    return t.cpu();
+  };
+  args.project_kv = [state, model](int64_t g, const torch::Tensor& x, bool cross) mutable {
+    torch::NoGradGuard no_grad;
+    auto [k, v] = model->project_kv(g, x.to(model->device(), model->dtype()), cross);
+    // [n, heads/tp · d_kv] per TP rank -> [n, heads · d_kv]: TP rank r holds heads r·heads/tp, ….
+    auto every_head = [&](const torch::Tensor& local) {
+      const int64_t n = local.size(0), w = local.size(1), tp = state->tp_size();
+      if (tp == 1) return local.to(torch::kFloat32).cpu();
+      auto all = state->tp().all_gather(local.contiguous());  // [tp·n, w]
+      return all.view({tp, n, w}).permute({1, 0, 2}).reshape({n, tp * w}).to(torch::kFloat32).cpu();
+    };
+    return std::make_pair(every_head(k), every_head(v));
+  };
   return make_prompt_method(args);
 }
 
@@ -157,6 +176,18 @@ std::map<std::string, torch::Tensor> Trainer::trainable() const {
 
 StepResult Trainer::step() { return step(next_batch()); }
 
+ParamRate Trainer::rate_at(const std::string& name, int64_t step) const {
+  auto r = prompt_->rate(name);
+  // A group's peak rate on the run's schedule (optim.lr's own schedule where it is that rate).
+  if (r.lr == config_.optim.lr) return {schedule_.at(step), r.weight_decay};
+  auto it = group_schedules_.find(r.lr);
+  if (it == group_schedules_.end())
+    it = group_schedules_
+             .emplace(r.lr, LrSchedule(config_.optim.schedule, r.lr, config_.optim.warmup_steps, config_.train.steps))
+             .first;
+  return {it->second.at(step), r.weight_decay};
+}
+
 StepResult Trainer::step(const data::Batch& batch) {
   const auto params = trainable();
   for (auto& [name, p] : params) p.mutable_grad() = torch::zeros_like(p);
@@ -190,13 +221,16 @@ StepResult Trainer::step(const data::Batch& batch) {
   ce = ps_.pp().all_reduce_scalar(ce, dist::ReduceOp::Sum);
   total = ps_.pp().all_reduce_scalar(total, dist::ReduceOp::Sum);
   // Every stage steps the parameters it owns. A head-split parameter's gradient is summed over
-  // TP first; each DP rank's gradient is its share of the global mean, so the sum over DP is the
-  // full gradient.
+  // TP first, a parameter every stage holds over the pipeline; each DP rank's gradient is its
+  // share of the global mean, so the sum over DP is the full gradient.
+  std::map<std::string, ParamRate> rates;
   for (auto& [name, p] : params) {
     if (prompt_->tp_partial(name)) ps_.tp().all_reduce(p.mutable_grad(), dist::ReduceOp::Sum);
+    if (prompt_->pp_shared(name)) ps_.pp().all_reduce(p.mutable_grad(), dist::ReduceOp::Sum);
     ps_.dp().all_reduce(p.mutable_grad(), dist::ReduceOp::Sum);
+    rates[name] = rate_at(name, step_);
   }
-  optimizer_->step(params, schedule_.at(step_));
+  optimizer_->step(params, rates);
   ++step_;
   StepResult r;
   r.loss = ps_.dp().all_reduce_scalar(ce, dist::ReduceOp::Sum) / global_targets;
@@ -225,6 +259,7 @@ Checkpoint Trainer::snapshot() const {
   Checkpoint c;
   c.step = step_;
   c.method = prompt_->method();
+  c.prompt_config = prompt_->hyper_parameters().dump();
   std::map<std::string, torch::Tensor> mine;
   for (const auto& [name, p] : trainable()) mine[name] = p.detach();
   c.params = gather_over_stages(mine, ps_.pp());
@@ -245,8 +280,7 @@ Checkpoint Trainer::snapshot() const {
 
 void Trainer::restore(const Checkpoint& ck, const std::string& path) {
   ck.check_model(frozen_.fingerprint, path);
-  PTUNER_CHECK(ck.method == prompt_->method(), "checkpoint {} holds a '{}' prompt, the config asks for '{}'", path,
-               ck.method, prompt_->method());
+  prompt_->check_saved(ck.method, ck.prompt_config, "checkpoint " + path);
   PTUNER_CHECK(ck.optimizer_name == optimizer_->name(), "checkpoint {} was trained with {}, the config asks for {}",
                path, ck.optimizer_name, optimizer_->name());
   prompt_->load_parameters(ck.params, path);

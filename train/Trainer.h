@@ -64,6 +64,8 @@ class Trainer {
 
  private:
   std::map<std::string, torch::Tensor> trainable() const;
+  // Parameter `name`'s learning rate and weight decay at `step` (its group's peak on the schedule).
+  ParamRate rate_at(const std::string& name, int64_t step) const;
   std::map<std::string, double> maybe_evaluate();
   void save(const std::string& path);
   data::DataLoader& loader();
@@ -79,6 +81,7 @@ class Trainer {
   std::shared_ptr<PromptMethod> prompt_;
   std::unique_ptr<Optimizer> optimizer_;
   LrSchedule schedule_;
+  mutable std::map<double, LrSchedule> group_schedules_;  // other groups' peaks
   data::LoaderOptions loader_options_;
   std::unique_ptr<data::DataLoader> loader_;
   std::optional<data::LoaderPosition> restored_position_;  // for a loader not yet opened

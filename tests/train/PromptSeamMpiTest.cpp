@@ -39,6 +39,7 @@ class TwoPromptsAndPrefixes : public PromptMethod {
     }
   }
   std::string method() const override { return "test-two-prompts-and-prefixes"; }
+  nlohmann::json hyper_parameters() const override { return {{"length", p_}, {"prefix_rows", kPrefixRows}}; }
   int64_t prefix_length() const override { return p_; }
   std::map<std::string, std::vector<int64_t>> global_shapes() const override {
     std::map<std::string, std::vector<int64_t>> s{{"prompts", {2, p_, d_}}};
@@ -180,7 +181,7 @@ TEST_F(PromptSeam, TpRanksShareGeneratorStatesAndDpReplicasDoNot) {
   auto w = ptuner::testing::world();
   const auto layout = ptuner::testing::test_layout();
   dist::ParallelState ps(layout, w);
-  Trainer t(config("seam-rng", layout, 1, "prompt-tuning", 0.1), ps);
+  Trainer t(config("seam-rng", layout, 1, "shallow", 0.1), ps);
   auto mine = mp::cpu_rng_state().unsqueeze(0);
   auto all = w->all_gather(mine);
   for (int r = 0; r < w->size(); ++r) {

@@ -118,10 +118,10 @@ TEST(Trainer, ResumeContinuesBitForBit) {
 
 TEST(Trainer, AnUnknownPromptMethodIsRefusedListingTheKnownOnes) {
   try {
-    Trainer t(config("no-method", {"prompt.method=residual"}), single());
+    Trainer t(config("no-method", {"prompt.method=prefix"}), single());
     FAIL() << "built a trainer with an unknown prompt method";
   } catch (const ptuner::Error& e) {
-    EXPECT_STREQ(e.what(), "test.toml: prompt.method 'residual' is not one of: prompt-tuning");
+    EXPECT_STREQ(e.what(), "test.toml: prompt.method 'prefix' is not one of: deep, residual, shallow");
   }
 }
 
