@@ -40,6 +40,42 @@ TEST(FrozenModel, OnlyThePromptReceivesGradients) {
   EXPECT_GT(prompt.grad().abs().sum().item<double>(), 0.0);
 }
 
+// Deep prompts: key/value prefixes reach every frozen layer's attention, yet the frozen weights
+// still get no gradient (and, through FrozenLinear, keep no input for one).
+TEST(FrozenModel, OnlyDeepPrefixesReceiveGradients) {
+  auto config = T5Config::preset("t5-tiny");
+  auto self = ptuner::testing::self();
+  dist::ParallelState ps(dist::Layout{}, self);
+  T5Model model(config, ps, StageSpec::whole(config));
+  init_weights(model, 4, ps.tp());
+  // Key/value prefixes in every self-attention and every cross-attention, no encoder rows.
+  PromptInjection inj;
+  std::vector<torch::Tensor> leaves;
+  auto kv = [&] {
+    auto t = torch::randn({1, config.num_heads, 3, config.d_kv}, torch::requires_grad());
+    leaves.push_back(t);
+    return t;
+  };
+  const int64_t blocks = config.num_layers + config.num_decoder_layers;
+  for (int64_t b = 0; b < blocks; ++b) {
+    inj.self_kv[b] = {kv(), kv(), {}};
+    if (b >= config.num_layers) inj.cross_kv[b] = {kv(), kv(), {}};
+  }
+  auto ids = torch::randint(3, 900, {2, 7}, torch::kLong);
+  auto mask = torch::ones({2, 7}, torch::kLong);
+  auto labels = torch::randint(3, 900, {2, 4}, torch::kLong);
+  PipelineStage stage(model);
+  stage.loss(ptuner::testing::decoder_output(stage, ids, mask, labels, inj), labels, 1e-4).total.backward();
+  for (const auto& p : model->named_parameters()) {
+    EXPECT_FALSE(p.value().requires_grad()) << p.key();
+    EXPECT_FALSE(p.value().grad().defined()) << p.key();
+  }
+  for (size_t i = 0; i < leaves.size(); ++i) {
+    ASSERT_TRUE(leaves[i].grad().defined()) << "prefix tensor " << i;
+    EXPECT_GT(leaves[i].grad().abs().sum().item<double>(), 0.0) << "prefix tensor " << i;
+  }
+}
+
 TEST(FrozenLinear, InputGradientEqualsAutograd) {
   auto w = torch::randn({6, 4});
   auto x1 = torch::randn({3, 5, 4}, torch::requires_grad());

@@ -49,6 +49,28 @@ TEST(RunConfig, UnknownKeysAndSectionsAreErrorsNamingThem) {
             std::string::npos);
 }
 
+TEST(RunConfig, MethodSubSectionsReadAsTablesAndOverrides) {
+  auto c = RunConfig::from_string(std::string(kMinimal) +
+                                      "[prompt]\nmethod = \"residual\"\n[prompt.residual]\nbottleneck = 64\n"
+                                      "[prompt.deep]\ncross = true\n",
+                                  "cfg.toml", {"prompt.residual.activation=gelu"});
+  EXPECT_EQ(c.prompt.method, "residual");
+  EXPECT_EQ(c.prompt.residual.bottleneck, 64);
+  EXPECT_EQ(c.prompt.residual.activation, "gelu");
+  EXPECT_TRUE(c.prompt.deep.cross);
+  // The effective TOML (kept in checkpoints) reads back the same.
+  EXPECT_EQ(RunConfig::from_string(c.toml, "again").prompt.residual.bottleneck, 64);
+  EXPECT_EQ(error_of(std::string(kMinimal) + "[prompt.residual]\nbottlenek = 64\n"),
+            "cfg.toml: unknown key 'prompt.residual.bottlenek' (known keys of [prompt.residual]: activation, "
+            "bottleneck, dropout, layer_norm, lr, shared, weight_decay)");
+  EXPECT_NE(error_of(kMinimal, {"prompt.deep.reparam=8"}).find("unknown key 'prompt.deep.reparam'"),
+            std::string::npos);
+  EXPECT_NE(error_of(std::string(kMinimal) + "[prompt]\nresidual = 3\n").find("'prompt.residual' must be a section"),
+            std::string::npos);
+  EXPECT_NE(error_of(kMinimal, {"prompt.method=deep", "prompt.deep.encoder=false"}).find("places no prefix"),
+            std::string::npos);
+}
+
 TEST(RunConfig, OverridesApplyAndAreValidated) {
   auto c = RunConfig::from_string(kMinimal, "cfg.toml",
                                   {"train.steps=7", "optim.name=adamw", "parallel.dp=2", "run.dir=\"a b\""});
