@@ -42,10 +42,11 @@ double mean(const std::vector<double>& v) {
   return v.empty() ? 0 : std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
 }
 
-// A DP rank's step share of fixed shape: random ids in [2, vocab), each row ending in EOS (1).
+// A DP rank's step share of fixed shape: random ids in [2, vocab), each row ending in EOS (1);
+// as long as training lets a text be (data.max_input_length less the method's encoder rows).
 data::Batch synthetic_batch(const RunConfig& c, int64_t vocab, uint64_t seed) {
   const int64_t B = c.train.batch_size / c.parallel.dp;
-  const int64_t S = c.data.max_input_length - c.prompt.length, T = c.data.max_target_length;
+  const int64_t S = c.data.max_input_length - train::encoder_prefix_rows(c), T = c.data.max_target_length;
   auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
   data::Batch b;
   b.input_ids = torch::randint(2, vocab, {B, S}, gen, torch::kLong);

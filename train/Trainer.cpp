@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <limits>
+#include <numeric>
 
 #include "dist/Check.h"
 #include "model_parallel/RngState.h"
@@ -345,9 +347,12 @@ void Trainer::run(bool resume) {
   }
   std::unique_ptr<MetricsLog> log;
   if (ps_.is_writer()) log = std::make_unique<MetricsLog>(metrics_path(), resume ? step_ : 0);
-  spdlog::info("training {} prompt ({} × {}) on {}, layout {}, {} steps of {} examples", prompt_->method(),
-               config_.prompt.length, frozen_.config.d_model, frozen_.source, ps_.layout().str(), t.steps,
-               t.batch_size);
+  int64_t values = 0;
+  for (const auto& [name, shape] : prompt_->global_shapes())
+    values += std::accumulate(shape.begin(), shape.end(), int64_t{1}, std::multiplies<int64_t>());
+  spdlog::info("training {} prompt ({} trainable values, {}) on {}, layout {}, {} steps of {} examples",
+               prompt_->method(), values, prompt_->hyper_parameters().dump(), frozen_.source, ps_.layout().str(),
+               t.steps, t.batch_size);
   const auto start = Clock::now();
   const int64_t first = step_;
   int64_t tokens_since = 0;

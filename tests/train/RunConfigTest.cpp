@@ -1,12 +1,15 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <set>
 #include <sstream>
 
+#include "tests/TestSupport.h"
 #include "train/ConfigKeys.h"
+#include "train/PromptMethod.h"
 #include "train/LrSchedule.h"
 #include "train/RunConfig.h"
 
@@ -69,6 +72,22 @@ TEST(RunConfig, MethodSubSectionsReadAsTablesAndOverrides) {
             std::string::npos);
   EXPECT_NE(error_of(kMinimal, {"prompt.method=deep", "prompt.deep.encoder=false"}).find("places no prefix"),
             std::string::npos);
+}
+
+TEST(RunConfig, EveryShippedConfigReadsAndNamesARegisteredPromptMethod) {
+  int n = 0;
+  std::set<std::string> methods;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(std::string(PTUNER_SOURCE_DIR) + "/configs")) {
+    if (e.path().extension() != ".toml") continue;
+    SCOPED_TRACE(e.path().string());
+    RunConfig c;
+    ASSERT_NO_THROW(c = RunConfig::from_file(e.path().string())) << error_of(ptuner::testing::read_file(e.path()));
+    EXPECT_NO_THROW(check_prompt_method(c));
+    methods.insert(c.prompt.method);
+    ++n;
+  }
+  EXPECT_GE(n, 8);
+  EXPECT_EQ(methods, (std::set<std::string>{"shallow", "residual", "deep"}));
 }
 
 TEST(RunConfig, OverridesApplyAndAreValidated) {
