@@ -175,9 +175,8 @@ std::shared_ptr<PromptMethod> make_deep_prompt(const PromptMethodArgs& a) {
   o.decoder = c.prompt.deep.decoder;
   o.cross = c.prompt.deep.cross;
   o.reparam_hidden = c.prompt.deep.reparam_hidden;
-  const ParamRate mlp{c.prompt.deep.lr > 0 ? c.prompt.deep.lr : c.optim.lr,
-                      c.prompt.deep.weight_decay >= 0 ? c.prompt.deep.weight_decay : c.optim.weight_decay};
-  auto prompt = std::make_shared<DeepPrompt>(o, a.place, mlp);
+  auto prompt =
+      std::make_shared<DeepPrompt>(o, a.place, group_rate(c, c.prompt.deep.lr, c.prompt.deep.weight_decay));
   if (a.initialise) prompt->initialise(a);
   return prompt;
 }

@@ -23,7 +23,8 @@
 // Initialisation: rows R [p, d] as prompt.init makes them for a shallow prompt (on the first
 // stage, shared along the pipeline). Without reparameterisation a slot starts as the frozen layer's
 // own key and value projections of R (self-attention: after the layer's norm; cross-attention: of
-// R scaled to unit RMS, as the encoder's output is), or for prompt.init = "uniform" U[−0.5, 0.5].
+// R scaled to unit RMS, standing in for the encoder's output, which its final RMSNorm scales by a
+// learned weight), or for prompt.init = "uniform" U[−0.5, 0.5].
 // With it, embedding = R and the linear layers as torch.nn.Linear (U(±1/√fan_in)).
 #include <optional>
 

@@ -53,6 +53,9 @@ void PromptMethod::load_parameters(const std::map<std::string, torch::Tensor>& v
 }
 
 PlainPrompt PromptMethod::plain() const {
+  PTUNER_CHECK(named_parameters().size() == global_shapes().size(),
+               "a {} prompt's plain form needs every stage's parameters (this instance holds {} of {})", method(),
+               named_parameters().size(), global_shapes().size());
   PlainPrompt out;
   for (const auto& item : named_parameters()) out.params[item.key()] = item.value().detach().cpu().clone();
   return out;
@@ -63,7 +66,12 @@ void PromptMethod::check_saved(const std::string& saved_method, const std::strin
   PTUNER_CHECK(canonical_method_name(saved_method) == method(),
                "{} holds a '{}' prompt, the config asks for '{}' (prompt.method)", source, saved_method, method());
   if (saved_hyper.empty()) return;  // written before hyper-parameters were recorded: shapes decide
-  const auto saved = nlohmann::json::parse(saved_hyper);
+  nlohmann::json saved;
+  try {
+    saved = nlohmann::json::parse(saved_hyper);
+  } catch (const nlohmann::json::exception& e) {
+    PTUNER_FAIL("{}: its prompt hyper-parameters (meta/prompt) are not JSON: {}", source, e.what());
+  }
   const auto mine = hyper_parameters();
   for (const auto& [key, value] : mine.items()) {
     PTUNER_CHECK(saved.contains(key), "{}: its {} prompt records no '{}' (the config gives {})", source, method(), key,
@@ -82,7 +90,7 @@ namespace {
 Registered registered_for(const RunConfig& c) {
   {
     std::lock_guard<std::mutex> lock(registry_mutex());
-    auto it = registry().find(c.prompt.method);
+    auto it = registry().find(canonical_method_name(c.prompt.method));
     if (it != registry().end()) return it->second;
   }
   PTUNER_FAIL("{}: prompt.method '{}' is not one of: {}", c.source, c.prompt.method,
@@ -92,6 +100,10 @@ Registered registered_for(const RunConfig& c) {
 }  // namespace
 
 void check_prompt_method(const RunConfig& config) { registered_for(config); }
+
+ParamRate group_rate(const RunConfig& c, double lr, double weight_decay) {
+  return {lr > 0 ? lr : c.optim.lr, weight_decay >= 0 ? weight_decay : c.optim.weight_decay};
+}
 
 int64_t encoder_prefix_rows(const RunConfig& config) {
   const auto r = registered_for(config);

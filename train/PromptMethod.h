@@ -117,6 +117,10 @@ using PromptMethodFactory = std::function<std::shared_ptr<PromptMethod>(const Pr
 std::shared_ptr<PromptMethod> make_prompt_method(const PromptMethodArgs& args);
 // The same refusal of an unknown name, without making anything (before loading a model).
 void check_prompt_method(const RunConfig& config);
+// A second optimizer group's rate: lr (> 0, else optim.lr) and weight_decay (≥ 0, else
+// optim.weight_decay), as prompt.residual.* and prompt.deep.* give them.
+ParamRate group_rate(const RunConfig& config, double lr, double weight_decay);
+
 // Encoder input rows a config's method prepends (prompt.length, or 0 for a method with only
 // key/value prefixes): data.max_input_length less these is the text's share.
 int64_t encoder_prefix_rows(const RunConfig& config);
@@ -125,8 +129,8 @@ int64_t encoder_prefix_rows(const RunConfig& config);
 void register_prompt_method(const std::string& name, PromptMethodFactory factory,
                             std::function<int64_t(const RunConfig&)> encoder_rows = {});
 std::vector<std::string> prompt_method_names();
-// The method a checkpoint's meta/method names, under today's name ("prompt-tuning" files are
-// "shallow").
+// A method name under today's name: "prompt-tuning" (the shallow method's name before residual
+// and deep existed, in older configs and checkpoints) is "shallow".
 std::string canonical_method_name(const std::string& saved);
 
 }  // namespace ptuner::train

@@ -98,9 +98,8 @@ std::shared_ptr<PromptMethod> make_residual_prompt(const PromptMethodArgs& a) {
   o.layer_norm = c.prompt.residual.layer_norm;
   o.shared = c.prompt.residual.shared;
   o.dropout = c.prompt.residual.dropout;
-  const ParamRate mlp{c.prompt.residual.lr > 0 ? c.prompt.residual.lr : c.optim.lr,
-                      c.prompt.residual.weight_decay >= 0 ? c.prompt.residual.weight_decay : c.optim.weight_decay};
-  auto prompt = std::make_shared<ResidualPrompt>(o, a.place.holds_embedding, mlp);
+  auto prompt = std::make_shared<ResidualPrompt>(
+      o, a.place.holds_embedding, group_rate(c, c.prompt.residual.lr, c.prompt.residual.weight_decay));
   if (a.place.holds_embedding && a.initialise)
     prompt->initialise(initial_rows(SoftPromptInit::of(c), o.length, o.d_model, *a.tokenizer, a.embed),
                        c.train.seed + 1);

@@ -13,6 +13,7 @@
 #include "data/Task.h"
 #include "dist/Check.h"
 #include "train/ConfigKeys.h"
+#include "train/PromptMethod.h"
 
 namespace ptuner::train {
 
@@ -240,9 +241,18 @@ void RunConfig::validate() const {
   PTUNER_CHECK(data.mixing == "temperature" || data.mixing_temperature == 1.0,
                "{}: data.mixing_temperature {} applies to data.mixing = \"temperature\" only (data.mixing is \"{}\")",
                s, data.mixing_temperature, data.mixing);
-  PTUNER_CHECK(prompt.length < data.max_input_length,
-               "{}: prompt.length {} leaves no room for input tokens within data.max_input_length {}", s,
-               prompt.length, data.max_input_length);
+  {
+    // The method's encoder rows (a deep prompt adds none); an unknown method is refused later,
+    // with the list of known ones.
+    const auto known = prompt_method_names();
+    const bool registered = std::find(known.begin(), known.end(), canonical_method_name(prompt.method)) != known.end();
+    const int64_t rows = registered ? encoder_prefix_rows(*this) : prompt.length;
+    PTUNER_CHECK(rows < data.max_input_length,
+                 "{}: prompt.length {} leaves no room for input tokens within data.max_input_length {}", s,
+                 prompt.length, data.max_input_length);
+  }
+  PTUNER_CHECK(prompt.residual.dropout >= 0, "{}: prompt.residual.dropout must be >= 0, got {}", s,
+               prompt.residual.dropout);
   PTUNER_CHECK(train.batch_size % (parallel.dp * train.grad_accum * pipeline.micro_batches) == 0,
                "{}: train.batch_size {} is not divisible by parallel.dp {} × train.grad_accum {} × "
                "parallel.micro_batches {}",

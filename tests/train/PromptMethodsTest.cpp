@@ -12,6 +12,7 @@
 #include "tests/MpiSupport.h"
 #include "tests/StageSupport.h"
 #include "tests/TestSupport.h"
+#include "tests/train/TinyTrainerRun.h"
 #include "train/DeepPrompt.h"
 #include "train/Evaluator.h"
 #include "train/PromptExport.h"
@@ -22,52 +23,13 @@
 namespace ptuner::train {
 namespace {
 
-struct Env {
-  std::string root, model, train, dev;
-};
-
-const Env& env() {
-  static const Env e = [] {
-    Env x;
-    x.root = ptuner::testing::temp_dir("prompt-methods");
-    x.model = x.root + "/model";
-    ptuner::testing::write_tiny_model(x.model, 4);
-    x.train = x.root + "/train.jsonl";
-    x.dev = x.root + "/dev.jsonl";
-    ptuner::testing::write_sentiment_jsonl(x.train, 64, 5);
-    ptuner::testing::write_sentiment_jsonl(x.dev, 16, 6);
-    return x;
-  }();
-  return e;
-}
-
+// The trainer tests' tiny model and data (tests/train/TinyTrainerRun.h), residual bottleneck 8.
 RunConfig config(const std::string& run, std::vector<std::string> extra = {}) {
-  const auto& e = env();
-  std::vector<std::string> o = {"model.path=\"" + e.model + "\"", "data.train=\"" + e.train + "\"",
-                                "data.dev=\"" + e.dev + "\"", "run.dir=\"" + e.root + "/" + run + "\""};
-  o.insert(o.end(), extra.begin(), extra.end());
-  return RunConfig::from_string(R"(
-[data]
-max_input_length = 32
-max_target_length = 4
-prefetch = 0
-[train]
-steps = 8
-batch_size = 8
-log_every = 1
-[prompt]
-length = 6
-[prompt.residual]
-bottleneck = 8
-)",
-                                "test.toml", o);
+  extra.insert(extra.begin(), "prompt.residual.bottleneck=8");
+  return ptuner::testing::tiny_trainer_config("methods-" + run, std::move(extra));
 }
 
-dist::ParallelState& single() {
-  static auto self = ptuner::testing::self();
-  static dist::ParallelState ps(dist::Layout{}, self);
-  return ps;
-}
+dist::ParallelState& single() { return ptuner::testing::single_rank(); }
 
 std::map<std::string, torch::Tensor> params_of(PromptMethod& m) {
   std::map<std::string, torch::Tensor> out;
@@ -274,6 +236,32 @@ TEST(DeepPrompt, TheFoldedReparameterisationGivesTheSameLossAndPredictions) {
   data::Tokenizer tok(config("x").tokenizer_path());
   EXPECT_EQ(evaluate(t.frozen().model, t.prompt(), tok, single(), opts).predictions,
             evaluate(folded.frozen().model, folded.prompt(), tok, single(), opts).predictions);
+}
+
+TEST(DeepPrompt, RecomputationKeepsThePrefixScoreBias) {
+  // A finite score bias on every prefix: a step with recomputed blocks is the step without.
+  std::vector<StepResult> results;
+  std::vector<std::map<std::string, torch::Tensor>> grads;
+  for (const char* recompute : {"false", "true"}) {
+    Trainer t(config(std::string("deep-recompute-") + recompute,
+                     {"prompt.method=\"deep\"", "prompt.deep.cross=true", std::string("train.recompute=") + recompute}),
+              single());
+    dynamic_cast<DeepPrompt&>(t.prompt()).set_score_bias(-2.0);
+    results.push_back(t.step());
+    grads.emplace_back();
+    for (const auto& item : t.prompt().named_parameters()) grads.back()[item.key()] = item.value().grad().clone();
+  }
+  EXPECT_NEAR(results[1].loss, results[0].loss, 1e-6 * results[0].loss);
+  for (const auto& [name, g] : grads[0]) EXPECT_TRUE(torch::allclose(grads[1].at(name), g, 1e-5, 1e-7)) << name;
+}
+
+TEST(PromptMethodNames, OlderConfigsSayPromptTuningForTheShallowPrompt) {
+  const auto c = config("old-name", {"prompt.method=\"prompt-tuning\""});
+  EXPECT_NO_THROW(check_prompt_method(c));
+  EXPECT_EQ(whole_prompt_method(c, mp::T5Config::preset("t5-tiny"))->method(), "shallow");
+  // A deep prompt adds no encoder rows: its length is not bounded by data.max_input_length (32).
+  EXPECT_NO_THROW(config("long-deep", {"prompt.method=\"deep\"", "prompt.length=40"}));
+  EXPECT_THROW(config("long-shallow", {"prompt.length=40"}), ptuner::Error);
 }
 
 TEST(DeepPrompt, AddsNoEncoderRowsSoTheTextKeepsTheWholeInputLength) {

@@ -9,6 +9,7 @@
 #include "dist/MpiCommunicator.h"
 #include "tests/MpiSupport.h"
 #include "tests/TestSupport.h"
+#include "tests/train/TinyTrainerRun.h"
 #include "train/Trainer.h"
 
 namespace ptuner::train {
@@ -16,52 +17,13 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct Env {
-  std::string root, model, other_model, train, dev;
-};
-
-const Env& env() {
-  static const Env e = [] {
-    Env x;
-    x.root = ptuner::testing::temp_dir("trainer");
-    x.model = x.root + "/model";
-    x.other_model = x.root + "/other";
-    ptuner::testing::write_tiny_model(x.model, 1);
-    ptuner::testing::write_tiny_model(x.other_model, 2);
-    x.train = x.root + "/train.jsonl";
-    x.dev = x.root + "/dev.jsonl";
-    ptuner::testing::write_sentiment_jsonl(x.train, 256, 5);
-    ptuner::testing::write_sentiment_jsonl(x.dev, 24, 6);
-    return x;
-  }();
-  return e;
-}
+const ptuner::testing::TinyTrainerEnv& env() { return ptuner::testing::tiny_trainer_env(); }
 
 RunConfig config(const std::string& run, std::vector<std::string> extra = {}) {
-  const auto& e = env();
-  std::vector<std::string> o = {"model.path=\"" + e.model + "\"", "data.train=\"" + e.train + "\"",
-                                "data.dev=\"" + e.dev + "\"", "run.dir=\"" + e.root + "/" + run + "\""};
-  o.insert(o.end(), extra.begin(), extra.end());
-  return RunConfig::from_string(R"(
-[data]
-max_input_length = 32
-max_target_length = 4
-prefetch = 0
-[train]
-steps = 8
-batch_size = 8
-log_every = 1
-[prompt]
-length = 6
-)",
-                                "test.toml", o);
+  return ptuner::testing::tiny_trainer_config(run, std::move(extra));
 }
 
-dist::ParallelState& single() {
-  static auto self = ptuner::testing::self();
-  static dist::ParallelState ps(dist::Layout{}, self);
-  return ps;
-}
+dist::ParallelState& single() { return ptuner::testing::single_rank(); }
 
 std::vector<nlohmann::json> metrics(const std::string& run) {
   std::vector<nlohmann::json> out;
