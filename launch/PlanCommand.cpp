@@ -82,8 +82,7 @@ Command add_plan(CLI::App& app) {
       place.end_block = stages[s].end_block(config.num_layers);
       place.holds_embedding = s == 0;
       place.tp_size = l.tp;
-      train::PromptMethodArgs args{rc, config, place};
-      args.initialise = false;
+      train::PromptMethodArgs args{rc, config, place, nullptr, /*initialise=*/false, {}, {}, {}};
       auto method = train::make_prompt_method(args);
       int64_t n = 0;
       for (const auto& p : method->parameters()) n += p.numel();

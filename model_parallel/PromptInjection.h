@@ -20,10 +20,14 @@
 #include <ATen/core/Tensor.h>
 
 #include <map>
+#include <utility>
 
 namespace ptuner::mp {
 
 struct KvPrefix {
+  KvPrefix() = default;
+  KvPrefix(at::Tensor k, at::Tensor v, at::Tensor b = {}) : key(std::move(k)), value(std::move(v)), bias(std::move(b)) {}
+
   at::Tensor key, value;  // [1|B, heads/tp, p_b, d_kv]
   at::Tensor bias;        // optional additive score bias of the prefix columns (undefined: zero)
   int64_t length() const { return key.defined() ? key.size(2) : 0; }

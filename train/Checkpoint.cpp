@@ -34,6 +34,11 @@ void Checkpoint::save(const std::string& path) const {
     f.write_int("meta/step", step);
     f.write_string("meta/method", method);
     if (!prompt_config.empty()) f.write_string("meta/prompt", prompt_config);
+    if (!init_file.empty()) {
+      f.write_string("meta/init_file", init_file);
+      f.write_string("meta/init_digest", init_digest);
+      f.write_string("meta/init_fingerprint", init_fingerprint);
+    }
     f.write_string("meta/optimizer", optimizer_name);
     f.write_string("meta/fingerprint", model_fingerprint);
     f.write_string("meta/config", config_toml);
@@ -75,6 +80,11 @@ Checkpoint Checkpoint::load(const std::string& path) {
   c.step = f.read_int("meta/step");
   c.method = f.read_string("meta/method");
   if (f.has("meta/prompt")) c.prompt_config = f.read_string("meta/prompt");
+  if (f.has("meta/init_file")) {
+    c.init_file = f.read_string("meta/init_file");
+    c.init_digest = f.read_string("meta/init_digest");
+    c.init_fingerprint = f.read_string("meta/init_fingerprint");
+  }
   c.optimizer_name = f.read_string("meta/optimizer");
   c.model_fingerprint = f.read_string("meta/fingerprint");
   c.config_toml = f.read_string("meta/config");

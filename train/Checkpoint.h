@@ -6,6 +6,8 @@
 //   /optimizer/<slot>        optimizer state; /optimizer/slots lists the slot names
 //   /meta/{format,step,method,optimizer,fingerprint,config,best_metric,best_step}
 //   /meta/prompt             the method's hyper-parameters (JSON; absent in older files)
+//   /meta/init_file, init_digest, init_fingerprint   a transferred prompt's source (prompt.init =
+//                            "file"): its path, its rows' digest and its frozen model's fingerprint
 //   /data/{epoch,batches_in_epoch}
 //   /data/{mixture_draws,source_epochs,source_taken}   a mixture's position only: int64 [sources]
 //   /rng/torch_cpu           uint8 [world, n]: row r is world rank r's CPU generator state
@@ -25,6 +27,7 @@ struct Checkpoint {
   int64_t step = 0;
   std::string method;
   std::string prompt_config;  // the method's hyper-parameters, JSON ("" when not recorded)
+  std::string init_file, init_digest, init_fingerprint;  // the transfer source ("" for none)
   std::map<std::string, torch::Tensor> params;
   std::string optimizer_name;
   std::map<std::string, torch::Tensor> optimizer;

@@ -90,10 +90,17 @@ const std::vector<ConfigKey>& table() {
        "registered name; an unknown one lists the known ones"},
       {"prompt", "length", PTUNER_FIELD(prompt.length), positive(),
        "prompt tokens (below `data.max_input_length`); `deep`: key/value rows per layer"},
-      {"prompt", "init", PTUNER_FIELD(prompt.init), one_of({"uniform", "sampled-vocab", "class-labels", "text"}),
+      {"prompt", "init", PTUNER_FIELD(prompt.init),
+       one_of({"uniform", "sampled-vocab", "class-labels", "text", "file"}),
        "`uniform` in [-0.5, 0.5], `sampled-vocab` (`prompt.sample_top`), `class-labels` "
-       "(`prompt.class_labels`), `text` (`prompt.init_text`); `deep` prefixes: the frozen layer's own K/V of those "
-       "rows (`uniform`: the K/V values themselves)"},
+       "(`prompt.class_labels`), `text` (`prompt.init_text`), `file` (SPoT transfer: `prompt.init_file`); `deep` "
+       "prefixes: the frozen layer's own K/V of those rows (`uniform`: the K/V values themselves)"},
+      {"prompt", "init_file", PTUNER_FIELD(prompt.init_file), {},
+       "the source prompt of `prompt.init = \"file\"`: a ptuner checkpoint (its shallow form; one trained on "
+       "another frozen model is refused) or a HF PEFT prompt-tuning adapter directory"},
+      {"prompt", "init_file_resize", PTUNER_FIELD(prompt.init_file_resize), one_of({"none", "truncate", "tile"}),
+       "a source prompt of another length: `none` refuses, `truncate` keeps its first `prompt.length` tokens, "
+       "`tile` repeats it"},
       {"prompt", "init_text", PTUNER_FIELD(prompt.init_text), {}, "the text of `prompt.init = \"text\"`"},
       {"prompt", "class_labels", PTUNER_FIELD(prompt.class_labels), {},
        "the labels of `prompt.init = \"class-labels\"`; also `rank` evaluation's when the task has none"},

@@ -1,6 +1,8 @@
 #include "train/PromptExport.h"
 
 #include "dist/Check.h"
+#include "model_parallel/ModelFingerprint.h"
+#include "model_parallel/WeightStore.h"
 
 namespace ptuner::train {
 
@@ -13,9 +15,31 @@ std::shared_ptr<PromptMethod> whole_prompt_method(const RunConfig& config, const
   PromptPlace place;
   place.first_block = 0;
   place.end_block = model.num_layers + model.num_decoder_layers;
-  PromptMethodArgs args{config, model, place};
-  args.initialise = false;
+  PromptMethodArgs args{config, model, place, nullptr, /*initialise=*/false, {}, {}, {}};
   return make_prompt_method(args);
+}
+
+Checkpoint shallow_checkpoint(const torch::Tensor& rows, const RunConfig& config, const std::string& fingerprint) {
+  PTUNER_CHECK(rows.dim() == 2, "a shallow prompt is [length, d_model], got shape {}", fmt::join(rows.sizes(), "x"));
+  const auto shallow = RunConfig::from_string(
+      config.toml, config.source, {"prompt.method=\"shallow\"", "prompt.length=" + std::to_string(rows.size(0))});
+  auto method = whole_prompt_method(shallow, architecture_of(shallow));
+  Checkpoint out;
+  out.method = method->method();
+  out.prompt_config = method->hyper_parameters().dump();
+  out.params = {{"embedding", rows.detach().to(torch::kFloat32).cpu().contiguous()}};
+  method->load_parameters(out.params, config.source);  // names and shapes: d_model of this model
+  out.optimizer_name = "none (not trained by ptuner)";
+  out.config_toml = shallow.toml;
+  out.model_fingerprint = fingerprint;
+  return out;
+}
+
+std::string frozen_fingerprint(const RunConfig& c) {
+  auto arch = architecture_of(c);
+  if (c.model.dropout_rate >= 0) arch.dropout_rate = c.model.dropout_rate;  // as build_frozen_model
+  return c.model.path.empty() ? mp::preset_fingerprint(arch, c.model.preset, c.model.seed)
+                              : mp::model_fingerprint(arch, mp::WeightStore(c.model.path));
 }
 
 Checkpoint export_plain(const Checkpoint& ck, const std::string& source) {

@@ -23,4 +23,11 @@ std::shared_ptr<PromptMethod> whole_prompt_method(const RunConfig& config, const
 // ck (read from `source`) in its plain form.
 Checkpoint export_plain(const Checkpoint& ck, const std::string& source);
 
+// A shallow prompt `rows` [L, d] as a checkpoint of a run of `config` (turned to prompt.method =
+// "shallow", prompt.length = L) on the frozen model of `fingerprint`: a retrieved init, an import.
+Checkpoint shallow_checkpoint(const torch::Tensor& rows, const RunConfig& config, const std::string& fingerprint);
+
+// The fingerprint of the frozen model a config names, read from its files (no weights loaded).
+std::string frozen_fingerprint(const RunConfig& config);
+
 }  // namespace ptuner::train

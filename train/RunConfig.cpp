@@ -267,6 +267,8 @@ void RunConfig::validate() const {
                "{}: prompt.init = \"class-labels\" needs prompt.class_labels", s);
   PTUNER_CHECK(prompt.init != "text" || !prompt.init_text.empty(), "{}: prompt.init = \"text\" needs prompt.init_text",
                s);
+  PTUNER_CHECK(prompt.init != "file" || !prompt.init_file.empty(), "{}: prompt.init = \"file\" needs prompt.init_file",
+               s);
 }
 
 int64_t RunConfig::micro_batch_size() const {

@@ -64,7 +64,9 @@ struct RunConfig {
   struct Prompt {
     std::string method = "shallow";      // shallow | residual | deep (a registered name)
     int64_t length = 100;
-    std::string init = "sampled-vocab";  // uniform | sampled-vocab | class-labels | text
+    std::string init = "sampled-vocab";  // uniform | sampled-vocab | class-labels | text | file
+    std::string init_file;               // a source prompt: ptuner checkpoint or PEFT adapter dir
+    std::string init_file_resize = "none";  // none | truncate | tile (another length than prompt.length)
     std::string init_text;
     std::vector<std::string> class_labels;
     int64_t sample_top = 5000;           // sampled-vocab draws from the most common tokens

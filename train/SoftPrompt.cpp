@@ -2,6 +2,7 @@
 
 #include "dist/Check.h"
 #include "train/RunConfig.h"
+#include "train/Spot.h"
 
 namespace ptuner::train {
 
@@ -39,6 +40,8 @@ SoftPromptInit SoftPromptInit::of(const RunConfig& c) {
   init.sample_top = c.prompt.sample_top;
   init.class_labels = c.prompt.class_labels;
   init.text = c.prompt.init_text;
+  init.file = c.prompt.init_file;
+  init.resize = c.prompt.init_file_resize;
   return init;
 }
 
@@ -89,8 +92,10 @@ torch::Tensor initial_rows(const SoftPromptInit& init, int64_t p, int64_t d_mode
     std::vector<int64_t> picked(p);
     for (int64_t i = 0; i < p; ++i) picked[i] = ids[i % ids.size()];
     rows.copy_(embed(ids_tensor(picked)).to(torch::kFloat32).cpu());
+  } else if (init.kind == "file") {
+    rows.copy_(fit_rows(read_source_prompt(init.file).rows, p, d_model, init.resize, "prompt.init_file " + init.file));
   } else {
-    PTUNER_FAIL("unknown prompt init '{}' (uniform, sampled-vocab, class-labels, text)", init.kind);
+    PTUNER_FAIL("unknown prompt init '{}' (uniform, sampled-vocab, class-labels, text, file)", init.kind);
   }
   return rows;
 }

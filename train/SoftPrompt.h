@@ -7,6 +7,7 @@
 //   sampled-vocab  embedding rows of tokens drawn (without replacement) from the N most common
 //   class-labels   row i = mean embedding of label i's sub-tokens; remaining rows sampled-vocab
 //   text           embeddings of the text's tokens, repeated cyclically to p rows
+//   file           a source prompt's rows (SPoT transfer; train/Spot.h read_source_prompt)
 #include <torch/torch.h>
 
 #include <functional>
@@ -24,6 +25,7 @@ struct SoftPromptInit {
   int64_t sample_top = 5000;
   std::vector<std::string> class_labels;
   std::string text;
+  std::string file, resize = "none";  // "file": the source prompt and how to fit its length
 
   static SoftPromptInit of(const RunConfig& config);
 };

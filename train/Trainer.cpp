@@ -15,6 +15,7 @@
 #include "train/Adafactor.h"
 #include "train/DataOptions.h"
 #include "train/Evaluator.h"
+#include "train/Spot.h"
 #include "train/StageState.h"
 
 namespace ptuner::train {
@@ -68,7 +69,7 @@ std::shared_ptr<PromptMethod> make_prompt(const RunConfig& c, const data::Tokeni
   place.tp_rank = ps.tp_rank();
   place.tp_size = ps.tp_size();
   place.device = ps.device();
-  PromptMethodArgs args{c, fm.config, place, &tokenizer};
+  PromptMethodArgs args{c, fm.config, place, &tokenizer, /*initialise=*/true, {}, {}, {}};
   auto model = fm.model;
   if (fm.stage.first) {
     args.embed = [model](const torch::Tensor& ids) mutable {
@@ -133,6 +134,15 @@ Trainer::Trainer(const RunConfig& config, const dist::ParallelState& ps)
                "tokenizer {} has {} ids but the model {} has only {} embedding rows: they do not belong together",
                tokenizer_.model_path(), tokenizer_.vocab_size(), frozen_.source, frozen_.config.vocab_size);
   seed_generators(0);
+  if (config_.prompt.init == "file") {
+    // SPoT transfer: a source trained on another frozen model is no init for this one.
+    const auto source = read_source_prompt(config_.prompt.init_file);
+    PTUNER_CHECK(source.model_fingerprint.empty() || source.model_fingerprint == frozen_.fingerprint,
+                 "prompt.init_file {} was trained on another frozen model (fingerprint {}), this run's model {} has "
+                 "fingerprint {}",
+                 config_.prompt.init_file, source.model_fingerprint, frozen_.source, frozen_.fingerprint);
+    init_file_ = source.path, init_digest_ = source.digest, init_fingerprint_ = source.model_fingerprint;
+  }
   prompt_ = make_prompt(config_, tokenizer_, frozen_, ps_);
   optimizer_ = make_optimizer(config_);
   loader_options_ = training_loader_options(config_, ps_.dp_rank(), ps_.dp_size());
@@ -262,6 +272,7 @@ Checkpoint Trainer::snapshot() const {
   c.step = step_;
   c.method = prompt_->method();
   c.prompt_config = prompt_->hyper_parameters().dump();
+  c.init_file = init_file_, c.init_digest = init_digest_, c.init_fingerprint = init_fingerprint_;
   std::map<std::string, torch::Tensor> mine;
   for (const auto& [name, p] : trainable()) mine[name] = p.detach();
   c.params = gather_over_stages(mine, ps_.pp());
@@ -315,6 +326,7 @@ void Trainer::restore(const Checkpoint& ck, const std::string& path) {
                    ck.rng_layout, ps_.layout().str());
   }
   step_ = ck.step;
+  init_file_ = ck.init_file, init_digest_ = ck.init_digest, init_fingerprint_ = ck.init_fingerprint;
   best_metric_ = ck.best_metric;
   best_step_ = ck.best_step;
 }

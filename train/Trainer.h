@@ -89,6 +89,8 @@ class Trainer {
   std::unique_ptr<mp::PipelineLink> link_;
   mp::Schedule schedule_fn_;
   mp::PipelineObserver* observer_ = nullptr;
+  // A transferred prompt's source (prompt.init = "file"), recorded in every checkpoint.
+  std::string init_file_, init_digest_, init_fingerprint_;
   int64_t step_ = 0;
   double best_metric_;
   int64_t best_step_ = -1;

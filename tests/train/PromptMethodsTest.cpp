@@ -84,7 +84,9 @@ TEST(ResidualPrompt, ProjectsATwoTokenPromptAsTheFormulaSays) {
         for (auto& p : r.parameters()) p.copy_(torch::randn_like(p));
       }
       auto p = params_of(r);
-      if (!shared) EXPECT_EQ(p.at("down_weight").sizes().vec(), (std::vector<int64_t>{2, 3, 4}));
+      if (!shared) {
+        EXPECT_EQ(p.at("down_weight").sizes().vec(), (std::vector<int64_t>{2, 3, 4}));
+      }
       EXPECT_EQ(p.count("ln_weight"), layer_norm ? 1u : 0u);
       auto expected = residual_by_hand(p, shared, layer_norm);
       EXPECT_TRUE(torch::allclose(r.projected().to(torch::kFloat64), expected, 1e-5, 1e-6))
