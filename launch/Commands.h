@@ -12,6 +12,7 @@ using Command = std::function<int()>;
 Command add_init_model(CLI::App& app);
 Command add_train(CLI::App& app);
 Command add_eval(CLI::App& app);
+Command add_predict(CLI::App& app);
 Command add_tokenize(CLI::App& app);
 // Registers `stats` and `bench` (add_data_bench) under the `data` subcommand.
 Command add_data_stats(CLI::App& app);

@@ -1,4 +1,9 @@
-// ptuner eval CONFIG.toml --prompt CHECKPOINT.h5 [--predictions FILE]: metrics as JSON on stdout.
+// ptuner eval CONFIG.toml --prompt CHECKPOINT.h5 [--prompt …] [--predictions FILE]: metrics as JSON
+// on stdout. One prompt: that checkpoint's method as the config describes it. Several: a prompt
+// ensemble (Lester et al. §5) evaluated in one pass, each batch run once per prompt in one encoder
+// batch; each prompt's metrics and the ensemble's (majority vote of greedy predictions, ties to
+// the earliest prompt given; or, for data.eval_method = "rank", the label of least summed
+// cross-entropy). Ensembles take shallow or residual prompts of one length.
 #include <nlohmann/json.hpp>
 
 #include <fstream>
@@ -11,6 +16,7 @@
 #include "train/Checkpoint.h"
 #include "train/Evaluator.h"
 #include "train/FrozenModel.h"
+#include "train/PromptTable.h"
 #include "train/Trainer.h"
 
 namespace ptuner::launch {
@@ -18,15 +24,25 @@ namespace ptuner::launch {
 namespace {
 struct EvalArgs {
   RunArgs run;
-  std::string prompt, predictions;
+  std::vector<std::string> prompts;
+  std::string predictions;
 };
+
+void write_predictions(const std::string& path, const std::vector<std::string>& predictions) {
+  std::ofstream out(path);
+  PTUNER_CHECK(out.good(), "cannot write {}", path);
+  for (const auto& p : predictions) out << p << '\n';
+}
 }  // namespace
 
 Command add_eval(CLI::App& app) {
   auto a = std::make_shared<EvalArgs>();
   a->run.add_to(app);
-  app.add_option("--prompt", a->prompt, "prompt checkpoint (HDF5) written by ptuner train")->required();
-  app.add_option("--predictions", a->predictions, "write every dev example's prediction, one per line, in file order");
+  app.add_option("--prompt", a->prompts,
+                 "prompt checkpoint (HDF5) written by ptuner train; repeat it to evaluate an ensemble")
+      ->required();
+  app.add_option("--predictions", a->predictions,
+                 "write every dev example's prediction (an ensemble's: the ensemble's), one per line, in file order");
   return [a]() {
     auto s = setup_run(a->run);
     const auto& c = s.config;
@@ -34,20 +50,42 @@ Command add_eval(CLI::App& app) {
     train::check_prompt_method(c);  // before the model loads
     data::Tokenizer tokenizer(c.tokenizer_path());
     auto frozen = train::build_frozen_model(c, *s.ps);
-    auto ck = train::Checkpoint::load(a->prompt);
-    ck.check_model(frozen.fingerprint, a->prompt);
-    auto prompt = train::make_prompt(c, tokenizer, frozen, *s.ps);
-    prompt->check_saved(ck.method, ck.prompt_config, a->prompt);
-    prompt->load_parameters(ck.params, a->prompt);
-    auto result = train::evaluate(frozen.model, *prompt, tokenizer, *s.ps, train::EvalOptions::from(c));
-    if (!a->predictions.empty() && s.ps->is_writer()) {
-      std::ofstream out(a->predictions);
-      for (const auto& p : result.predictions) out << p << '\n';
+    const auto options = train::EvalOptions::from(c);
+    if (a->prompts.size() == 1) {
+      const auto& path = a->prompts[0];
+      auto ck = train::Checkpoint::load(path);
+      ck.check_model(frozen.fingerprint, path);
+      auto prompt = train::make_prompt(c, tokenizer, frozen, *s.ps);
+      prompt->check_saved(ck.method, ck.prompt_config, path);
+      prompt->load_parameters(ck.params, path);
+      auto result = train::evaluate(frozen.model, *prompt, tokenizer, *s.ps, options);
+      if (!a->predictions.empty() && s.ps->is_writer()) write_predictions(a->predictions, result.predictions);
+      if (s.ps->is_writer()) {
+        nlohmann::json j = result.metrics;
+        j["step"] = ck.step;
+        j["checkpoint"] = path;
+        std::cout << j.dump() << std::endl;
+      }
+      return 0;
     }
+    // An ensemble: every prompt's shallow form in one table, text lengths net of its rows.
+    auto table = train::load_prompt_table(a->prompts, frozen.fingerprint, frozen.stage.first, s.ps->device());
+    auto o = options;
+    o.max_input_len = c.data.max_input_length - table->prefix_length();
+    PTUNER_CHECK(o.max_input_len > 0, "{}: prompts of {} tokens leave no room within data.max_input_length {}",
+                 c.source, table->prefix_length(), c.data.max_input_length);
+    const auto result = train::evaluate_prompts(frozen.model, *table, table->size(), tokenizer, *s.ps, o);
+    if (!a->predictions.empty() && s.ps->is_writer()) write_predictions(a->predictions, result.ensemble.predictions);
     if (s.ps->is_writer()) {
-      nlohmann::json j = result.metrics;
-      j["step"] = ck.step;
-      j["checkpoint"] = a->prompt;
+      nlohmann::json j;
+      j["prompts"] = nlohmann::json::array();
+      for (size_t i = 0; i < a->prompts.size(); ++i) {
+        nlohmann::json m = result.prompts[i].metrics;
+        m["checkpoint"] = a->prompts[i];
+        j["prompts"].push_back(m);
+      }
+      j["ensemble"] = result.ensemble.metrics;
+      j["ensemble"]["vote"] = o.rank_labels.empty() ? "majority (ties: the earliest prompt)" : "summed log-likelihood";
       std::cout << j.dump() << std::endl;
     }
     return 0;

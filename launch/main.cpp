@@ -24,8 +24,11 @@ int main(int argc, char** argv) {
   add("init-model", "Write a randomly initialised HF-format T5 (config.json, model.safetensors, spiece.model)",
       launch::add_init_model);
   add("train", "Prompt-tune the frozen model described by a TOML config", launch::add_train);
-  add("eval", "Evaluate a trained prompt checkpoint on the config's dev file; prints metrics as JSON",
+  add("eval", "Evaluate a trained prompt checkpoint (or an ensemble of several) on the config's dev file; prints "
+              "metrics as JSON",
       launch::add_eval);
+  add("predict", "Greedy predictions for JSONL rows of several tasks, each row with its task's prompt",
+      launch::add_predict);
   add("tokenize", "Show the ids (with the appended EOS) and pieces of texts", launch::add_tokenize);
   add("plan", "Per-rank blocks, parameters and memory of a layout, without loading weights", launch::add_plan);
   add("bench", "Time training steps of a config: tokens/s, pipeline bubble, communication, memory, FLOP rate (JSON)",

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstring>
 
 #include "data/Collator.h"
@@ -22,9 +23,11 @@ struct EvalBatch {
   mp::MicroBatch mb;
   torch::Tensor enc_mask;  // [B, p+S]
   mp::PromptInjection injection;
-  EvalBatch(PromptMethod& prompt, const torch::Tensor& ids, const torch::Tensor& mask, const torch::Device& device) {
+  EvalBatch(PromptMethod& prompt, const torch::Tensor& ids, const torch::Tensor& mask, const torch::Device& device,
+            const torch::Tensor& prompt_ids) {
     mb.input_ids = ids.to(device);
     mb.attention_mask = mask.to(device);
+    if (prompt_ids.defined()) mb.prompt_ids = prompt_ids.to(device);
     mb.prefix_length = prompt.prefix_length();
     enc_mask = mp::prefixed_mask(mb.attention_mask, mb.prefix_length);
     injection = prompt.injection(mb);
@@ -70,7 +73,8 @@ torch::Tensor decode_through_pipeline(mp::PipelineStage& stage, mp::PipelineLink
 }  // namespace
 
 torch::Tensor greedy_decode(mp::PipelineStage& stage, PromptMethod& prompt, const dist::ParallelState& ps,
-                            const torch::Tensor& ids, const torch::Tensor& mask, int64_t max_len) {
+                            const torch::Tensor& ids, const torch::Tensor& mask, int64_t max_len,
+                            const torch::Tensor& prompt_ids) {
   torch::NoGradGuard no_grad;
   auto& model = stage.model();
   const auto& c = model->config();
@@ -78,7 +82,7 @@ torch::Tensor greedy_decode(mp::PipelineStage& stage, PromptMethod& prompt, cons
   const int64_t B = ids.size(0);
   const auto device = model->device();
   mp::PipelineLink link(ps, stage.activation_options(), kEvalTag);
-  const EvalBatch b(prompt, ids, mask, device);
+  const EvalBatch b(prompt, ids, mask, device, prompt_ids);
   const auto enc = encode_through_pipeline(stage, link, b);
   // Each new token: the decoder stages in turn over the whole prefix, the last stage's argmax
   // over the TP-gathered vocabulary, shared with every stage of the pipeline.
@@ -98,9 +102,9 @@ torch::Tensor greedy_decode(mp::PipelineStage& stage, PromptMethod& prompt, cons
   return dec.narrow(1, 1, dec.size(1) - 1).cpu();
 }
 
-torch::Tensor rank_classify(mp::PipelineStage& stage, PromptMethod& prompt, const dist::ParallelState& ps,
-                            const torch::Tensor& ids, const torch::Tensor& mask,
-                            const std::vector<std::vector<int64_t>>& candidates) {
+torch::Tensor rank_scores(mp::PipelineStage& stage, PromptMethod& prompt, const dist::ParallelState& ps,
+                          const torch::Tensor& ids, const torch::Tensor& mask,
+                          const std::vector<std::vector<int64_t>>& candidates, const torch::Tensor& prompt_ids) {
   torch::NoGradGuard no_grad;
   auto& model = stage.model();
   const auto& c = model->config();
@@ -108,7 +112,7 @@ torch::Tensor rank_classify(mp::PipelineStage& stage, PromptMethod& prompt, cons
   PTUNER_CHECK(K > 0, "rank classification needs at least one label");
   const auto device = model->device();
   mp::PipelineLink link(ps, stage.activation_options(), kEvalTag);
-  const EvalBatch b(prompt, ids, mask, device);
+  const EvalBatch b(prompt, ids, mask, device, prompt_ids);
   const auto enc = encode_through_pipeline(stage, link, b);
   const auto on = torch::TensorOptions().device(device);
   auto scores = torch::empty({K, B}, on.dtype(torch::kFloat32));  // Σ −log p(label tokens | input)
@@ -122,7 +126,23 @@ torch::Tensor rank_classify(mp::PipelineStage& stage, PromptMethod& prompt, cons
     ps.pp().broadcast(row, ps.pp_size() - 1);
     scores[k] = row;
   }
-  return scores.argmin(0).cpu();  // ties: the first label
+  return scores.cpu();
+}
+
+torch::Tensor rank_classify(mp::PipelineStage& stage, PromptMethod& prompt, const dist::ParallelState& ps,
+                            const torch::Tensor& ids, const torch::Tensor& mask,
+                            const std::vector<std::vector<int64_t>>& candidates, const torch::Tensor& prompt_ids) {
+  return rank_scores(stage, prompt, ps, ids, mask, candidates, prompt_ids).argmin(0);  // ties: the first label
+}
+
+std::string majority_vote(const std::vector<std::string>& predictions) {
+  PTUNER_CHECK(!predictions.empty(), "a majority vote of no predictions");
+  size_t best = 0, best_count = 0;
+  for (size_t i = 0; i < predictions.size(); ++i) {
+    const auto count = static_cast<size_t>(std::count(predictions.begin(), predictions.end(), predictions[i]));
+    if (count > best_count) best = i, best_count = count;  // strictly more: ties keep the earlier prompt's
+  }
+  return predictions[best];
 }
 
 EvalOptions EvalOptions::from(const RunConfig& c) {
@@ -171,8 +191,9 @@ std::vector<std::string> gather_predictions(const std::vector<std::pair<int64_t,
 
 }  // namespace
 
-EvalResult evaluate(mp::T5Model& model, PromptMethod& prompt, const data::Tokenizer& tokenizer,
-                    const dist::ParallelState& ps, const EvalOptions& o) {
+EnsembleResult evaluate_prompts(mp::T5Model& model, PromptMethod& prompt, int64_t n, const data::Tokenizer& tokenizer,
+                                const dist::ParallelState& ps, const EvalOptions& o) {
+  PTUNER_CHECK(n >= 1, "an evaluation of {} prompts", n);
   const bool was_training = model->is_training(), prompt_training = prompt.is_training();
   model->eval();
   prompt.eval();  // no dropout in a reparameterisation either
@@ -181,25 +202,42 @@ EvalResult evaluate(mp::T5Model& model, PromptMethod& prompt, const data::Tokeni
                                        o.task_prefix, /*is_training=*/false);
   data::Collator collator(o.max_input_len, o.max_target_len, tokenizer.pad_id());
   std::vector<data::TextToTextExample> examples;
-  std::vector<std::pair<int64_t, std::string>> mine;
+  // (index, prediction) of this DP rank's examples: per prompt, and the ensemble's.
+  std::vector<std::vector<std::pair<int64_t, std::string>>> mine(static_cast<size_t>(n));
+  std::vector<std::pair<int64_t, std::string>> mine_ensemble;
   std::vector<data::TokenizedExample> batch;
   std::vector<std::vector<int64_t>> candidates;
   for (const auto& label : o.rank_labels) candidates.push_back(tokenizer.encode(label));
   auto flush = [&] {
     if (batch.empty()) return;
     auto b = collator.collate(batch);
+    const int64_t B = b.input_ids.size(0);
+    // N prompts: the batch N times, rows n·B … n·B + B − 1 with prompt n.
+    auto ids = n > 1 ? b.input_ids.repeat({n, 1}) : b.input_ids;
+    auto mask = n > 1 ? b.attention_mask.repeat({n, 1}) : b.attention_mask;
+    auto prompt_ids = n > 1 ? torch::arange(n, torch::kLong).repeat_interleave(B) : torch::Tensor();
     if (!o.rank_labels.empty()) {
-      auto best = rank_classify(stage, prompt, ps, b.input_ids, b.attention_mask, candidates);
-      for (int64_t i = 0; i < best.size(0); ++i)
-        mine.emplace_back(batch[i].index, o.rank_labels.at(best[i].item<int64_t>()));
+      auto scores = rank_scores(stage, prompt, ps, ids, mask, candidates, prompt_ids).view({-1, n, B});  // [K, N, B]
+      auto best = scores.argmin(0);                 // [N, B] (ties: the first label)
+      auto summed = scores.sum(1).argmin(0);        // [B]: the least summed cross-entropy
+      for (int64_t i = 0; i < B; ++i) {
+        for (int64_t k = 0; k < n; ++k)
+          mine[static_cast<size_t>(k)].emplace_back(batch[i].index, o.rank_labels.at(best[k][i].item<int64_t>()));
+        mine_ensemble.emplace_back(batch[i].index, o.rank_labels.at(summed[i].item<int64_t>()));
+      }
       batch.clear();
       return;
     }
-    auto out = greedy_decode(stage, prompt, ps, b.input_ids, b.attention_mask, o.max_target_len);
-    for (int64_t i = 0; i < out.size(0); ++i) {
-      auto row = out[i].contiguous();
-      std::vector<int64_t> ids(row.data_ptr<int64_t>(), row.data_ptr<int64_t>() + row.numel());
-      mine.emplace_back(batch[i].index, tokenizer.decode(ids));
+    auto out = greedy_decode(stage, prompt, ps, ids, mask, o.max_target_len, prompt_ids);
+    for (int64_t i = 0; i < B; ++i) {
+      std::vector<std::string> votes;
+      for (int64_t k = 0; k < n; ++k) {
+        auto row = out[k * B + i].contiguous();
+        std::vector<int64_t> tokens(row.data_ptr<int64_t>(), row.data_ptr<int64_t>() + row.numel());
+        votes.push_back(tokenizer.decode(tokens));
+        mine[static_cast<size_t>(k)].emplace_back(batch[i].index, votes.back());
+      }
+      mine_ensemble.emplace_back(batch[i].index, majority_vote(votes));
     }
     batch.clear();
   };
@@ -218,12 +256,65 @@ EvalResult evaluate(mp::T5Model& model, PromptMethod& prompt, const data::Tokeni
   }
   flush();
   PTUNER_CHECK(!examples.empty(), "dev file {} holds no examples", o.path);
-  EvalResult result;
-  result.predictions = gather_predictions(mine, static_cast<int64_t>(examples.size()), ps.dp());
-  result.metrics = data::compute_metrics(o.task, examples, result.predictions);
+  auto result_of = [&](const std::vector<std::pair<int64_t, std::string>>& predictions) {
+    EvalResult r;
+    r.predictions = gather_predictions(predictions, static_cast<int64_t>(examples.size()), ps.dp());
+    r.metrics = data::compute_metrics(o.task, examples, r.predictions);
+    return r;
+  };
+  EnsembleResult result;
+  for (const auto& m : mine) result.prompts.push_back(result_of(m));
+  result.ensemble = result_of(mine_ensemble);
   if (was_training) model->train();
   if (prompt_training) prompt.train();
   return result;
+}
+
+EvalResult evaluate(mp::T5Model& model, PromptMethod& prompt, const data::Tokenizer& tokenizer,
+                    const dist::ParallelState& ps, const EvalOptions& o) {
+  return evaluate_prompts(model, prompt, 1, tokenizer, ps, o).prompts.at(0);
+}
+
+std::vector<std::string> predict(mp::T5Model& model, PromptMethod& prompt, const std::vector<int64_t>& prompt_of,
+                                 const std::vector<std::string>& inputs, const data::Tokenizer& tokenizer,
+                                 const dist::ParallelState& ps, int64_t batch_size, int64_t max_input_len,
+                                 int64_t max_target_len) {
+  PTUNER_CHECK(prompt_of.size() == inputs.size(), "{} rows with {} prompt choices", inputs.size(), prompt_of.size());
+  const bool was_training = model->is_training();
+  model->eval();
+  prompt.eval();
+  mp::PipelineStage stage(model);
+  data::Collator collator(max_input_len, max_target_len, tokenizer.pad_id());
+  std::vector<std::pair<int64_t, std::string>> mine;
+  std::vector<data::TokenizedExample> batch;
+  std::vector<int64_t> ids_of_batch;
+  auto flush = [&] {
+    if (batch.empty()) return;
+    auto b = collator.collate(batch);
+    auto out = greedy_decode(stage, prompt, ps, b.input_ids, b.attention_mask, max_target_len,
+                             torch::tensor(ids_of_batch, torch::kLong));
+    for (int64_t i = 0; i < out.size(0); ++i) {
+      auto row = out[i].contiguous();
+      std::vector<int64_t> tokens(row.data_ptr<int64_t>(), row.data_ptr<int64_t>() + row.numel());
+      mine.emplace_back(batch[static_cast<size_t>(i)].index, tokenizer.decode(tokens));
+    }
+    batch.clear(), ids_of_batch.clear();
+  };
+  const int64_t n = static_cast<int64_t>(inputs.size());
+  for (int64_t i = 0; i < n; ++i) {
+    if (i % ps.dp_size() != ps.dp_rank()) continue;
+    data::TokenizedExample t;
+    t.input_ids = tokenizer.encode(inputs[static_cast<size_t>(i)]);
+    t.target_ids = {tokenizer.eos_id()};
+    t.index = i;
+    batch.push_back(std::move(t));
+    ids_of_batch.push_back(prompt_of[static_cast<size_t>(i)]);
+    if (static_cast<int64_t>(batch.size()) == batch_size) flush();
+  }
+  flush();
+  auto out = gather_predictions(mine, n, ps.dp());
+  if (was_training) model->train();
+  return out;
 }
 
 }  // namespace ptuner::train

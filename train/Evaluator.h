@@ -44,18 +44,51 @@ struct EvalResult {
 // ids: [B, S], mask: [B, S] -> generated ids [B, ≤ max_len] (no start token; pad after EOS), on
 // every rank of the DP replica. The encoder runs once through the pipeline and its output is
 // passed on to the decoder stages; then per token the decoder stages run in turn over the
-// prefix (no cache) and the last stage's argmax is broadcast along the pipeline.
+// prefix (no cache) and the last stage's argmax is broadcast along the pipeline. prompt_ids [B]
+// (optional) picks each row's prompt (MicroBatch::prompt_ids: a PromptTable's rows).
 torch::Tensor greedy_decode(mp::PipelineStage& stage, PromptMethod& prompt, const dist::ParallelState& ps,
-                            const torch::Tensor& ids, const torch::Tensor& mask, int64_t max_len);
+                            const torch::Tensor& ids, const torch::Tensor& mask, int64_t max_len,
+                            const torch::Tensor& prompt_ids = {});
 
 // Rank classification: candidates are the token ids of each legal label (EOS included) ->
-// [B] index of the candidate with the least Σ cross-entropy per example (the first on ties), on
-// every rank of the replica. The encoder runs once; each candidate is one decoder pass.
+// [K, B] Σ cross-entropy of each candidate per example, on every rank of the replica. The
+// encoder runs once; each candidate is one decoder pass.
+torch::Tensor rank_scores(mp::PipelineStage& stage, PromptMethod& prompt, const dist::ParallelState& ps,
+                          const torch::Tensor& ids, const torch::Tensor& mask,
+                          const std::vector<std::vector<int64_t>>& candidates, const torch::Tensor& prompt_ids = {});
+// ... -> [B] index of the candidate with the least Σ cross-entropy (the first on ties).
 torch::Tensor rank_classify(mp::PipelineStage& stage, PromptMethod& prompt, const dist::ParallelState& ps,
                             const torch::Tensor& ids, const torch::Tensor& mask,
-                            const std::vector<std::vector<int64_t>>& candidates);
+                            const std::vector<std::vector<int64_t>>& candidates, const torch::Tensor& prompt_ids = {});
+
+// The most frequent of N prompts' predictions; a tie goes to the tied prediction of the
+// earliest prompt (the order prompts were given in).
+std::string majority_vote(const std::vector<std::string>& predictions);
 
 EvalResult evaluate(mp::T5Model& model, PromptMethod& prompt, const data::Tokenizer& tokenizer,
                     const dist::ParallelState& ps, const EvalOptions& options);
+
+// N prompts in one pass over the dev set (a prompt ensemble, Lester et al. §5): `prompt` picks
+// each row's prompt by MicroBatch::prompt_ids (a PromptTable; with n = 1, any method and no ids),
+// each batch runs N times over in one encoder batch of N × B rows. Each prompt's metrics, and
+// the ensemble's: majority vote of the greedy predictions (majority_vote), or for rank
+// classification the label of least cross-entropy summed over the prompts (the most likely
+// under the product of the prompts' likelihoods; ties: the first label).
+// Greedy predictions for rows that each name their prompt (a batch may mix tasks' prompts):
+// inputs[i] under prompt prompt_of[i] of `prompt` (a PromptTable), in batches of batch_size, each
+// DP replica its share (i mod dp), gathered on every rank; inputs longer than max_input_len are
+// cut there (with their EOS).
+std::vector<std::string> predict(mp::T5Model& model, PromptMethod& prompt, const std::vector<int64_t>& prompt_of,
+                                 const std::vector<std::string>& inputs, const data::Tokenizer& tokenizer,
+                                 const dist::ParallelState& ps, int64_t batch_size, int64_t max_input_len,
+                                 int64_t max_target_len);
+
+struct EnsembleResult {
+  std::vector<EvalResult> prompts;
+  EvalResult ensemble;
+};
+EnsembleResult evaluate_prompts(mp::T5Model& model, PromptMethod& prompt, int64_t n,
+                                const data::Tokenizer& tokenizer, const dist::ParallelState& ps,
+                                const EvalOptions& options);
 
 }  // namespace ptuner::train

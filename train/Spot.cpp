@@ -63,7 +63,7 @@ std::string tensor_digest(const torch::Tensor& t) {
 
 SourcePrompt read_source_prompt(const std::string& path) {
   namespace fs = std::filesystem;
-  PTUNER_CHECK(fs::exists(path), "prompt.init_file {} does not exist", path);
+  PTUNER_CHECK(fs::exists(path), "prompt file {} does not exist", path);
   SourcePrompt s;
   s.path = fs::absolute(path).string();
   if (fs::is_directory(path)) {

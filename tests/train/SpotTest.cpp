@@ -12,7 +12,9 @@
 
 #include "dist/Check.h"
 #include "tests/train/TinyTrainerRun.h"
+#include "train/Evaluator.h"
 #include "train/PeftAdapter.h"
+#include "train/PromptTable.h"
 #include "train/PromptExport.h"
 #include "train/Spot.h"
 #include "train/Trainer.h"
@@ -206,6 +208,31 @@ TEST(PeftAdapter, RefusesWhatIsNotASeq2SeqPromptTuningAdapter) {
               dir + "/adapter_config.json: peft_type is \"LORA\", ptuner reads PROMPT_TUNING adapters");
   }
   EXPECT_THROW(read_peft_prompt(tiny_trainer_env().root), ptuner::Error);  // no adapter_config.json
+}
+
+TEST(PromptEnsembles, MajorityVoteTakesTheMostFrequentAndTiesGoToTheEarliestPrompt) {
+  EXPECT_EQ(majority_vote({"a", "b", "b"}), "b");
+  EXPECT_EQ(majority_vote({"a", "b"}), "a");                 // 1–1: prompt 0's
+  EXPECT_EQ(majority_vote({"b", "a", "a", "b", "c"}), "b");  // 2–2: b is prompt 0's, a prompt 1's
+  EXPECT_EQ(majority_vote({"c", "a", "b", "a"}), "a");
+  EXPECT_EQ(majority_vote({"x"}), "x");
+  EXPECT_THROW(majority_vote({}), ptuner::Error);
+}
+
+TEST(PromptEnsembles, ATableTakesPromptsOfOneLengthAndPicksEachRowsOwn) {
+  auto a = torch::ones({2, 3}), b = torch::full({2, 3}, 2.0);
+  PromptTable table({a, b}, /*owner=*/true);
+  mp::MicroBatch mb;
+  mb.input_ids = torch::zeros({3, 5}, torch::kLong);
+  mb.prompt_ids = torch::tensor({1, 0, 1}, torch::kLong);
+  auto prefix = table.injection(mb).encoder_prefix;  // [3, 2, 3]
+  EXPECT_TRUE(torch::equal(prefix[0], b));
+  EXPECT_TRUE(torch::equal(prefix[1], a));
+  mb.prompt_ids = torch::tensor({1, 2, 0}, torch::kLong);
+  EXPECT_THROW(table.injection(mb), ptuner::Error);  // no prompt 2
+  mb.prompt_ids = torch::Tensor();
+  EXPECT_THROW(table.injection(mb), ptuner::Error);  // two prompts, no ids
+  EXPECT_THROW(PromptTable({a, torch::ones({3, 3})}, true), ptuner::Error);  // another length
 }
 
 TEST(PromptNeighbours, AreTheVocabularyRowsOfLargestCosine) {
