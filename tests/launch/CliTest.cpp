@@ -18,15 +18,16 @@ struct Result {
   std::string output;
 };
 
-Result run(const std::string& args) {
-  std::string cmd = std::string(PTUNER_BINARY) + " " + args + " 2>&1";
-  FILE* pipe = popen(cmd.c_str(), "r");
+Result shell(const std::string& cmd) {
+  FILE* pipe = popen((cmd + " 2>&1").c_str(), "r");
   std::string out;
   std::array<char, 4096> buf;
   while (size_t n = fread(buf.data(), 1, buf.size(), pipe)) out.append(buf.data(), n);
   int status = pclose(pipe);
   return {WEXITSTATUS(status), out};
 }
+
+Result run(const std::string& args) { return shell(std::string(PTUNER_BINARY) + " " + args); }
 
 struct Cli : ::testing::Test {
   static void SetUpTestSuite() {
@@ -94,6 +95,78 @@ TEST_F(Cli, TrainThenEvalPrintsMetricsAsJson) {
   EXPECT_EQ(j["examples"].get<double>(), 8.0);
   EXPECT_EQ(j["step"].get<int64_t>(), 4);
   EXPECT_GE(j["exact_match"].get<double>(), 0.0);
+}
+
+TEST_F(Cli, PromptToolsExportImportRankEnsembleAndPredict) {
+  const std::string run_dir = root_ + "/tools";
+  auto t = run("train " + root_ + "/run.toml --set run.dir=\"" + run_dir + "\"");
+  ASSERT_EQ(t.code, 0) << t.output;
+  const std::string ck = run_dir + "/checkpoint-last.h5";
+  // PEFT: export, import, and the imported prompt ranks first against its own source.
+  auto ex = run("prompt export " + ck + " --format peft --out " + root_ + "/adapter");
+  ASSERT_EQ(ex.code, 0) << ex.output;
+  auto im = run("prompt import " + root_ + "/adapter --config " + root_ + "/run.toml --out " + root_ + "/imported.h5");
+  ASSERT_EQ(im.code, 0) << im.output;
+  auto sim = run("prompt similarity " + ck + " " + root_ + "/imported.h5 --json");
+  ASSERT_EQ(sim.code, 0) << sim.output;
+  auto j = nlohmann::json::parse(sim.output.substr(sim.output.find('{')));
+  EXPECT_NEAR(j["sources"][0]["average_token"].get<double>(), 1.0, 1e-9);
+  auto nb = run("prompt neighbors " + ck + " --model " + root_ + "/model --k 2 --json");
+  ASSERT_EQ(nb.code, 0) << nb.output;
+  EXPECT_EQ(nlohmann::json::parse(nb.output.substr(nb.output.find('[')))[0].size(), 2u);
+  // An ensemble of the prompt and its import: each prompt's metrics and the ensemble's.
+  auto en = run("eval " + root_ + "/run.toml --prompt " + ck + " --prompt " + root_ + "/imported.h5");
+  ASSERT_EQ(en.code, 0) << en.output;
+  auto e = nlohmann::json::parse(en.output.substr(en.output.rfind("{\"ensemble")));
+  EXPECT_EQ(e["prompts"].size(), 2u);
+  EXPECT_EQ(e["prompts"][0]["exact_match"], e["ensemble"]["exact_match"]);
+  // Predict: rows of two tasks in one file.
+  std::ofstream(root_ + "/rows.jsonl") << "{\"task\": \"a\", \"inputs\": \"review: the food was great\"}\n"
+                                       << "{\"task\": \"b\", \"inputs\": \"review: the room was cold\"}\n";
+  auto pr = run("predict " + root_ + "/run.toml --prompt a=" + ck + " --prompt b=" + root_ + "/imported.h5 --input " +
+                root_ + "/rows.jsonl --output " + root_ + "/predictions.jsonl");
+  ASSERT_EQ(pr.code, 0) << pr.output;
+  std::ifstream in(root_ + "/predictions.jsonl");
+  std::string line;
+  int rows = 0;
+  while (std::getline(in, line)) {
+    EXPECT_TRUE(nlohmann::json::parse(line).contains("prediction")) << line;
+    ++rows;
+  }
+  EXPECT_EQ(rows, 2);
+  auto unknown = run("predict " + root_ + "/run.toml --prompt a=" + ck + " --input " + root_ + "/rows.jsonl --output " +
+                     root_ + "/p2.jsonl");
+  EXPECT_NE(unknown.output.find("rows.jsonl:2: task 'b' has no --prompt"), std::string::npos) << unknown.output;
+}
+
+TEST_F(Cli, SpotDriverRunsTheRecipeAndPrintsTheTable) {
+  const std::string src = PTUNER_SOURCE_DIR;
+  auto made = shell(src + "/launch/make-spot-tasks " + root_ + "/spot-tasks 200 32 24");
+  ASSERT_EQ(made.code, 0) << made.output;
+  const std::string tasks = root_ + "/spot-tasks";
+  std::ofstream(root_ + "/spot.toml") << "[model]\npath = \"" << root_ << "/model\"\n[data]\ntrain = \"" << tasks
+                                      << "/sentiment/train.jsonl\"\ndev = \"" << tasks
+                                      << "/sentiment/dev.jsonl\"\nmax_input_length = 40\nmax_target_length = 4\n"
+                                      << "prefetch = 0\n[train]\nsteps = 6\nbatch_size = 8\neval_every = 3\n"
+                                      << "log_every = 3\n[prompt]\nlength = 4\n";
+  auto r = shell("PTUNER_BIN=" + std::string(PTUNER_BINARY) + " SPOT_SOURCE_STEPS=6 SPOT_EMBED_STEPS=3 " + src +
+                 "/launch/spot " + root_ + "/spot.toml " + root_ + "/spot opinion=" + tasks +
+                 "/opinion/train.jsonl subject=" + tasks + "/subject/train.jsonl length=" + tasks +
+                 "/length/train.jsonl");
+  ASSERT_EQ(r.code, 0) << r.output;
+  for (const char* source : {"source-opinion", "source-subject", "source-length"})
+    EXPECT_NE(r.output.find(source), std::string::npos) << source << "\n" << r.output;
+  EXPECT_NE(r.output.find("average-token   per-token"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("target init: " + root_ + "/spot/init.h5"), std::string::npos) << r.output;
+  // Both target runs report a dev metric.
+  for (const char* row : {"SPoT init (weighted-average)", "the config's own prompt.init"}) {
+    const auto at = r.output.find(row);
+    ASSERT_NE(at, std::string::npos) << row << "\n" << r.output;
+    const auto line = r.output.substr(at, r.output.find('\n', at) - at);
+    const double value = std::stod(line.substr(line.find_last_of(' ') + 1));
+    EXPECT_GE(value, 0.0) << line;
+    EXPECT_LE(value, 1.0) << line;
+  }
 }
 
 TEST_F(Cli, ConfigTypoFailsNamingTheKey) {
