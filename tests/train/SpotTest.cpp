@@ -196,6 +196,22 @@ TEST(PeftAdapter, ExportsPeftsKeysAndShapesAndRoundTripsBitForBit) {
   EXPECT_EQ(t.snapshot().init_fingerprint, "");
 }
 
+TEST(PeftAdapter, ReadsTheHandWrittenPeftFixture) {
+  // tests/fixtures/peft/README.md: written as PEFT's save_pretrained writes an adapter.
+  const std::string dir = std::string(PTUNER_FIXTURES) + "/peft/t5-tiny-prompt-tuning";
+  const auto adapter = read_peft_prompt(dir);
+  auto expected = torch::empty({3, 64});
+  for (int64_t i = 0; i < 3; ++i)
+    for (int64_t j = 0; j < 64; ++j) expected[i][j] = static_cast<float>(0.01 * i + 0.001 * j);
+  EXPECT_TRUE(torch::equal(adapter.rows, expected));  // the encoder's rows, not the unused block
+  EXPECT_EQ(adapter.config["base_model_name_or_path"], "ptuner/t5-tiny");
+  // As a transfer source for a 3-token prompt on the tiny model.
+  Trainer t(tiny_trainer_config("peft-fixture", {"prompt.length=3", "prompt.init=\"file\"",
+                                                 "prompt.init_file=\"" + dir + "\""}),
+            single_rank());
+  EXPECT_TRUE(torch::equal(t.snapshot().params.at("embedding"), expected));
+}
+
 TEST(PeftAdapter, RefusesWhatIsNotASeq2SeqPromptTuningAdapter) {
   const std::string dir = tiny_trainer_env().root + "/peft-lora";
   std::filesystem::create_directories(dir);
