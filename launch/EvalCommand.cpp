@@ -55,7 +55,7 @@ Command add_eval(CLI::App& app) {
       const auto& path = a->prompts[0];
       auto ck = train::Checkpoint::load(path);
       ck.check_model(frozen.fingerprint, path);
-      auto prompt = train::make_prompt(c, tokenizer, frozen, *s.ps);
+      auto prompt = train::make_prompt(c, tokenizer, frozen, *s.ps, /*initialise=*/false);
       prompt->check_saved(ck.method, ck.prompt_config, path);
       prompt->load_parameters(ck.params, path);
       auto result = train::evaluate(frozen.model, *prompt, tokenizer, *s.ps, options);

@@ -66,11 +66,20 @@ int run_import(const PromptArgs& a) {
   return 0;
 }
 
-// The target's and the sources' task embeddings.
+// The target's and the sources' task embeddings; every source trained on the target's frozen
+// model (a prompt's similarity to another model's prompt means nothing).
 std::pair<torch::Tensor, std::vector<torch::Tensor>> embeddings(const PromptArgs& a) {
-  auto target = train::task_embedding(load_checkpoint(a.checkpoint), a.checkpoint);
+  const auto target_ck = load_checkpoint(a.checkpoint);
+  auto target = train::task_embedding(target_ck, a.checkpoint);
   std::vector<torch::Tensor> sources;
-  for (const auto& s : a.sources) sources.push_back(train::task_embedding(load_checkpoint(s), s));
+  for (const auto& s : a.sources) {
+    const auto ck = load_checkpoint(s);
+    PTUNER_CHECK(ck.model_fingerprint.empty() || target_ck.model_fingerprint.empty() ||
+                     ck.model_fingerprint == target_ck.model_fingerprint,
+                 "source {} was trained on another frozen model (fingerprint {}) than the target {} ({})", s,
+                 ck.model_fingerprint, a.checkpoint, target_ck.model_fingerprint);
+    sources.push_back(train::task_embedding(ck, s));
+  }
   return {target, sources};
 }
 

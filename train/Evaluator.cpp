@@ -135,6 +135,12 @@ torch::Tensor rank_classify(mp::PipelineStage& stage, PromptMethod& prompt, cons
   return rank_scores(stage, prompt, ps, ids, mask, candidates, prompt_ids).argmin(0);  // ties: the first label
 }
 
+std::pair<torch::Tensor, torch::Tensor> rank_votes(const torch::Tensor& scores) {
+  PTUNER_CHECK(scores.dim() == 3, "rank votes of scores shaped {}, not [labels, prompts, examples]",
+               fmt::join(scores.sizes(), "x"));
+  return {scores.argmin(0), scores.sum(1).argmin(0)};
+}
+
 std::string majority_vote(const std::vector<std::string>& predictions) {
   PTUNER_CHECK(!predictions.empty(), "a majority vote of no predictions");
   size_t best = 0, best_count = 0;
@@ -217,9 +223,8 @@ EnsembleResult evaluate_prompts(mp::T5Model& model, PromptMethod& prompt, int64_
     auto mask = n > 1 ? b.attention_mask.repeat({n, 1}) : b.attention_mask;
     auto prompt_ids = n > 1 ? torch::arange(n, torch::kLong).repeat_interleave(B) : torch::Tensor();
     if (!o.rank_labels.empty()) {
-      auto scores = rank_scores(stage, prompt, ps, ids, mask, candidates, prompt_ids).view({-1, n, B});  // [K, N, B]
-      auto best = scores.argmin(0);                 // [N, B] (ties: the first label)
-      auto summed = scores.sum(1).argmin(0);        // [B]: the least summed cross-entropy
+      const auto [best, summed] =
+          rank_votes(rank_scores(stage, prompt, ps, ids, mask, candidates, prompt_ids).view({-1, n, B}));
       for (int64_t i = 0; i < B; ++i) {
         for (int64_t k = 0; k < n; ++k)
           mine[static_cast<size_t>(k)].emplace_back(batch[i].index, o.rank_labels.at(best[k][i].item<int64_t>()));
@@ -280,7 +285,7 @@ std::vector<std::string> predict(mp::T5Model& model, PromptMethod& prompt, const
                                  const dist::ParallelState& ps, int64_t batch_size, int64_t max_input_len,
                                  int64_t max_target_len) {
   PTUNER_CHECK(prompt_of.size() == inputs.size(), "{} rows with {} prompt choices", inputs.size(), prompt_of.size());
-  const bool was_training = model->is_training();
+  const bool was_training = model->is_training(), prompt_training = prompt.is_training();
   model->eval();
   prompt.eval();
   mp::PipelineStage stage(model);
@@ -314,6 +319,7 @@ std::vector<std::string> predict(mp::T5Model& model, PromptMethod& prompt, const
   flush();
   auto out = gather_predictions(mine, n, ps.dp());
   if (was_training) model->train();
+  if (prompt_training) prompt.train();
   return out;
 }
 

@@ -61,6 +61,11 @@ torch::Tensor rank_classify(mp::PipelineStage& stage, PromptMethod& prompt, cons
                             const torch::Tensor& ids, const torch::Tensor& mask,
                             const std::vector<std::vector<int64_t>>& candidates, const torch::Tensor& prompt_ids = {});
 
+// Rank classification over N prompts: scores [K labels, N prompts, B examples] of Σ cross-entropy
+// -> {each prompt's label [N, B], the ensemble's [B]: the least cross-entropy summed over the
+// prompts}; ties go to the first label.
+std::pair<torch::Tensor, torch::Tensor> rank_votes(const torch::Tensor& scores);
+
 // The most frequent of N prompts' predictions; a tie goes to the tied prediction of the
 // earliest prompt (the order prompts were given in).
 std::string majority_vote(const std::vector<std::string>& predictions);
@@ -74,6 +79,14 @@ EvalResult evaluate(mp::T5Model& model, PromptMethod& prompt, const data::Tokeni
 // the ensemble's: majority vote of the greedy predictions (majority_vote), or for rank
 // classification the label of least cross-entropy summed over the prompts (the most likely
 // under the product of the prompts' likelihoods; ties: the first label).
+struct EnsembleResult {
+  std::vector<EvalResult> prompts;
+  EvalResult ensemble;
+};
+EnsembleResult evaluate_prompts(mp::T5Model& model, PromptMethod& prompt, int64_t n,
+                                const data::Tokenizer& tokenizer, const dist::ParallelState& ps,
+                                const EvalOptions& options);
+
 // Greedy predictions for rows that each name their prompt (a batch may mix tasks' prompts):
 // inputs[i] under prompt prompt_of[i] of `prompt` (a PromptTable), in batches of batch_size, each
 // DP replica its share (i mod dp), gathered on every rank; inputs longer than max_input_len are
@@ -82,13 +95,5 @@ std::vector<std::string> predict(mp::T5Model& model, PromptMethod& prompt, const
                                  const std::vector<std::string>& inputs, const data::Tokenizer& tokenizer,
                                  const dist::ParallelState& ps, int64_t batch_size, int64_t max_input_len,
                                  int64_t max_target_len);
-
-struct EnsembleResult {
-  std::vector<EvalResult> prompts;
-  EvalResult ensemble;
-};
-EnsembleResult evaluate_prompts(mp::T5Model& model, PromptMethod& prompt, int64_t n,
-                                const data::Tokenizer& tokenizer, const dist::ParallelState& ps,
-                                const EvalOptions& options);
 
 }  // namespace ptuner::train

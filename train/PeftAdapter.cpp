@@ -4,6 +4,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <spdlog/spdlog.h>
+
 #include "dist/Check.h"
 #include "model_parallel/SafetensorsFile.h"
 #include "model_parallel/SafetensorsWriter.h"
@@ -64,6 +66,11 @@ PeftPrompt read_peft_prompt(const std::string& dir) {
                "token_dim {}",
                weights_path, kKey, fmt::join(all.sizes(), "x"), n, modules, d);
   out.rows = all.narrow(0, 0, n).clone();
+  out.submodules = modules;
+  if (modules > 1)
+    spdlog::warn("{}: a {}-submodule adapter; ptuner takes the encoder's {} prompt rows and drops the decoder's {} "
+                 "(PEFT's forward prepends them to the decoder input; its generate does not use them)",
+                 dir, modules, n, all.size(0) - n);
   return out;
 }
 
@@ -91,7 +98,7 @@ void write_peft_adapter(const std::string& dir, const Checkpoint& shallow, const
                       {"inference_mode", true},
                       {"num_attention_heads", arch.num_heads},
                       {"num_layers", arch.num_layers},
-                      {"num_transformer_submodules", 2},
+                      {"num_transformer_submodules", 1},
                       {"num_virtual_tokens", n},
                       {"peft_type", "PROMPT_TUNING"},
                       {"prompt_tuning_init", "RANDOM"},
@@ -107,8 +114,8 @@ void write_peft_adapter(const std::string& dir, const Checkpoint& shallow, const
     PTUNER_CHECK(out.good(), "cannot write {}/{}", dir, kConfig);
     out << c.dump(2);
   }
-  // Rows [0, n): the encoder's prompt; [n, 2n): the second submodule's, unused by PROMPT_TUNING.
-  mp::write_safetensors(dir + "/" + kWeights, {{kKey, torch::cat({rows, rows})}}, {{"format", "pt"}});
+  // One submodule: the encoder's prompt, as ptuner trains it.
+  mp::write_safetensors(dir + "/" + kWeights, {{kKey, rows}}, {{"format", "pt"}});
 }
 
 Checkpoint import_peft_adapter(const std::string& dir, const RunConfig& config) {

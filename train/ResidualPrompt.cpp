@@ -72,6 +72,12 @@ PlainPrompt ResidualPrompt::plain() const {
   return {{"prompt.method=\"shallow\""}, {{"embedding", folded}}};
 }
 
+void ResidualPrompt::zero_up_projection() {
+  torch::NoGradGuard no_grad;
+  p_.at("up_weight").zero_();
+  p_.at("up_bias").zero_();
+}
+
 void ResidualPrompt::initialise(const torch::Tensor& rows, uint64_t seed) {
   torch::NoGradGuard no_grad;
   p_.at("embedding").copy_(rows);
@@ -100,9 +106,12 @@ std::shared_ptr<PromptMethod> make_residual_prompt(const PromptMethodArgs& a) {
   o.dropout = c.prompt.residual.dropout;
   auto prompt = std::make_shared<ResidualPrompt>(
       o, a.place.holds_embedding, group_rate(c, c.prompt.residual.lr, c.prompt.residual.weight_decay));
-  if (a.place.holds_embedding && a.initialise)
+  if (a.place.holds_embedding && a.initialise) {
     prompt->initialise(initial_rows(SoftPromptInit::of(c), o.length, o.d_model, *a.tokenizer, a.embed),
                        c.train.seed + 1);
+    // A transferred prompt (SPoT) starts as itself: P' = LN(0) + P = P with a zero up projection.
+    if (c.prompt.init == "file") prompt->zero_up_projection();
+  }
   return prompt;
 }
 

@@ -11,7 +11,8 @@
 //   embedding [p, d]   down_weight [p?, h, d]  down_bias [p?, h]  up_weight [p?, d, h]  up_bias [p?, d]
 //   ln_weight [p?, d]  ln_bias [p?, d]                                          (layer_norm only)
 // Initialisation: P as prompt.init; the linear layers as torch.nn.Linear (U(±1/√fan_in)), the LN
-// as (1, 0).
+// as (1, 0); for prompt.init = "file" (SPoT transfer) the up projection starts at zero, so that
+// P' is the source prompt itself.
 #include "train/PromptMethod.h"
 
 namespace ptuner::train {
@@ -38,6 +39,8 @@ class ResidualPrompt : public PromptMethod {
   torch::Tensor projected() const;
   // Fills P (initial rows) and the MLP (from `seed`).
   void initialise(const torch::Tensor& rows, uint64_t seed);
+  // W_up = 0, b_up = 0: P' = P (a transferred prompt starts as itself; the MLP still trains).
+  void zero_up_projection();
 
  private:
   ResidualOptions o_;

@@ -61,7 +61,7 @@ std::vector<mp::MicroBatch> split_micro_batches(const data::Batch& batch, int64_
 }
 
 std::shared_ptr<PromptMethod> make_prompt(const RunConfig& c, const data::Tokenizer& tokenizer, FrozenModel& fm,
-                                          const dist::ParallelState& ps) {
+                                          const dist::ParallelState& ps, bool initialise) {
   PromptPlace place;
   place.first_block = fm.stage.first_block(fm.config.num_layers);
   place.end_block = fm.stage.end_block(fm.config.num_layers);
@@ -69,7 +69,7 @@ std::shared_ptr<PromptMethod> make_prompt(const RunConfig& c, const data::Tokeni
   place.tp_rank = ps.tp_rank();
   place.tp_size = ps.tp_size();
   place.device = ps.device();
-  PromptMethodArgs args{c, fm.config, place, &tokenizer, /*initialise=*/true, {}, {}, {}};
+  PromptMethodArgs args{c, fm.config, place, &tokenizer, initialise, {}, {}, {}};
   auto model = fm.model;
   if (fm.stage.first) {
     args.embed = [model](const torch::Tensor& ids) mutable {
@@ -134,7 +134,12 @@ Trainer::Trainer(const RunConfig& config, const dist::ParallelState& ps)
                "tokenizer {} has {} ids but the model {} has only {} embedding rows: they do not belong together",
                tokenizer_.model_path(), tokenizer_.vocab_size(), frozen_.source, frozen_.config.vocab_size);
   seed_generators(0);
-  if (config_.prompt.init == "file") {
+  // A resumed run's prompt comes from its checkpoint: a transfer source that has since moved is
+  // not needed (its record is in the checkpoint).
+  const bool resuming_without_source = config_.prompt.init == "file" &&
+                                       !std::filesystem::exists(config_.prompt.init_file) &&
+                                       std::filesystem::exists(last_checkpoint_path());
+  if (config_.prompt.init == "file" && !resuming_without_source) {
     // SPoT transfer: a source trained on another frozen model is no init for this one.
     const auto source = read_source_prompt(config_.prompt.init_file);
     PTUNER_CHECK(source.model_fingerprint.empty() || source.model_fingerprint == frozen_.fingerprint,
@@ -143,7 +148,7 @@ Trainer::Trainer(const RunConfig& config, const dist::ParallelState& ps)
                  config_.prompt.init_file, source.model_fingerprint, frozen_.source, frozen_.fingerprint);
     init_file_ = source.path, init_digest_ = source.digest, init_fingerprint_ = source.model_fingerprint;
   }
-  prompt_ = make_prompt(config_, tokenizer_, frozen_, ps_);
+  prompt_ = make_prompt(config_, tokenizer_, frozen_, ps_, !resuming_without_source);
   optimizer_ = make_optimizer(config_);
   loader_options_ = training_loader_options(config_, ps_.dp_rank(), ps_.dp_size());
   // Opened now when the config names training data (a bad file fails here, before any step);

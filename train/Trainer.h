@@ -98,8 +98,9 @@ class Trainer {
 };
 
 // The prompt method a config asks for on this rank's stage, initialised as configured.
+// initialise = false: zeros, for a caller that loads the values (eval of a checkpoint).
 std::shared_ptr<PromptMethod> make_prompt(const RunConfig& config, const data::Tokenizer& tokenizer,
-                                          FrozenModel& frozen, const dist::ParallelState& ps);
+                                          FrozenModel& frozen, const dist::ParallelState& ps, bool initialise = true);
 std::unique_ptr<Optimizer> make_optimizer(const RunConfig& config);
 // A DP rank's step batch cut into n micro-batches of consecutive rows, each trimmed to its own
 // longest input and target, carrying its rows' prompt ids (the batch's sources) and the

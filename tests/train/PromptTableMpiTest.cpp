@@ -109,7 +109,9 @@ TEST_F(PromptTables, AMixedBatchGivesEachRowItsOwnPromptsPrediction) {
     const auto ref = predict(one.frozen().model, alone_table, std::vector<int64_t>(inputs.size(), 0), inputs, tok,
                              single, 4, 20, 4);
     for (size_t i = 0; i < inputs.size(); ++i)
-      if (mixed[i] == k) EXPECT_EQ(got[i], ref[i]) << "row " << i << " " << layout.str();
+      if (mixed[i] == k) {
+        EXPECT_EQ(got[i], ref[i]) << "row " << i << " " << layout.str();
+      }
   }
 }
 

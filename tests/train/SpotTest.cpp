@@ -12,6 +12,8 @@
 
 #include "dist/Check.h"
 #include "tests/train/TinyTrainerRun.h"
+#include "data/Collator.h"
+#include "data/TaskReader.h"
 #include "train/Evaluator.h"
 #include "train/PeftAdapter.h"
 #include "train/PromptTable.h"
@@ -165,11 +167,11 @@ TEST(PeftAdapter, ExportsPeftsKeysAndShapesAndRoundTripsBitForBit) {
   const auto ck = Checkpoint::load(source_checkpoint());
   const std::string dir = tiny_trainer_env().root + "/peft-adapter";
   write_peft_adapter(dir, export_plain(ck, source_checkpoint()), source_checkpoint());
-  // adapter_model.safetensors: one F32 "prompt_embeddings" of num_virtual_tokens × 2 rows.
+  // adapter_model.safetensors: one F32 "prompt_embeddings" of num_virtual_tokens rows (1 submodule).
   const auto header = safetensors_header(dir + "/adapter_model.safetensors");
   EXPECT_EQ(header["__metadata__"], (nlohmann::json{{"format", "pt"}}));
   EXPECT_EQ(header["prompt_embeddings"]["dtype"], "F32");
-  EXPECT_EQ(header["prompt_embeddings"]["shape"], (nlohmann::json{12, 64}));
+  EXPECT_EQ(header["prompt_embeddings"]["shape"], (nlohmann::json{6, 64}));
   EXPECT_EQ(header.size(), 2u);
   // adapter_config.json: PromptTuningConfig's fields, sorted, as json.dumps(indent=2, sort_keys=True).
   std::ifstream in(dir + "/adapter_config.json");
@@ -180,7 +182,7 @@ TEST(PeftAdapter, ExportsPeftsKeysAndShapesAndRoundTripsBitForBit) {
   EXPECT_EQ(config["task_type"], "SEQ_2_SEQ_LM");
   EXPECT_EQ(config["num_virtual_tokens"], 6);
   EXPECT_EQ(config["token_dim"], 64);
-  EXPECT_EQ(config["num_transformer_submodules"], 2);
+  EXPECT_EQ(config["num_transformer_submodules"], 1);
   EXPECT_EQ(config["num_attention_heads"], 4);
   EXPECT_EQ(config["num_layers"], 2);
   EXPECT_EQ(config["inference_mode"], true);
@@ -203,7 +205,8 @@ TEST(PeftAdapter, ReadsTheHandWrittenPeftFixture) {
   auto expected = torch::empty({3, 64});
   for (int64_t i = 0; i < 3; ++i)
     for (int64_t j = 0; j < 64; ++j) expected[i][j] = static_cast<float>(0.01 * i + 0.001 * j);
-  EXPECT_TRUE(torch::equal(adapter.rows, expected));  // the encoder's rows, not the unused block
+  EXPECT_TRUE(torch::equal(adapter.rows, expected));  // the encoder's rows, not the decoder's block
+  EXPECT_EQ(adapter.submodules, 2);
   EXPECT_EQ(adapter.config["base_model_name_or_path"], "ptuner/t5-tiny");
   // As a transfer source for a 3-token prompt on the tiny model.
   Trainer t(tiny_trainer_config("peft-fixture", {"prompt.length=3", "prompt.init=\"file\"",
@@ -249,6 +252,56 @@ TEST(PromptEnsembles, ATableTakesPromptsOfOneLengthAndPicksEachRowsOwn) {
   mb.prompt_ids = torch::Tensor();
   EXPECT_THROW(table.injection(mb), ptuner::Error);  // two prompts, no ids
   EXPECT_THROW(PromptTable({a, torch::ones({3, 3})}, true), ptuner::Error);  // another length
+}
+
+TEST(PromptEnsembles, RankClassificationTakesTheLeastSummedCrossEntropy) {
+  auto c = tiny_trainer_config("rank-ensemble",
+                               {"data.eval_method=\"rank\"", "prompt.class_labels=[\"positive\", \"negative\"]"});
+  Trainer host(c, single_rank());
+  std::vector<torch::Tensor> prompts;
+  for (int k = 0; k < 3; ++k) prompts.push_back(torch::randn({6, 64}, at::detail::createCPUGenerator(40 + k)));
+  auto o = EvalOptions::from(c);
+  o.batch_size = 64;  // the whole dev set in one batch
+  data::Tokenizer tok(c.tokenizer_path());
+  PromptTable table(prompts, true);
+  const auto result = evaluate_prompts(host.frozen().model, table, 3, tok, single_rank(), o);
+  // By hand: each prompt's [labels, examples] cross-entropies, summed, least per example.
+  auto reader = data::TaskReader::open("jsonl", o.path, data::OnError::Fail, false, false);
+  std::vector<data::TokenizedExample> rows;
+  data::TextToTextExample ex;
+  while (reader->next(ex)) {
+    data::TokenizedExample t;
+    t.input_ids = tok.encode(ex.inputs);
+    t.target_ids = tok.encode(ex.targets);
+    t.index = static_cast<int64_t>(rows.size());
+    rows.push_back(t);
+  }
+  const auto b = data::Collator(o.max_input_len, o.max_target_len, tok.pad_id()).collate(rows);
+  std::vector<std::vector<int64_t>> candidates = {tok.encode("positive"), tok.encode("negative")};
+  mp::PipelineStage stage(host.frozen().model);
+  torch::Tensor sum;
+  for (int k = 0; k < 3; ++k) {
+    PromptTable one({prompts[static_cast<size_t>(k)]}, true);
+    auto s = rank_scores(stage, one, single_rank(), b.input_ids, b.attention_mask, candidates);
+    sum = k == 0 ? s : sum + s;
+  }
+  const auto best = sum.argmin(0);
+  for (int64_t i = 0; i < best.size(0); ++i)
+    EXPECT_EQ(result.ensemble.predictions[static_cast<size_t>(i)], best[i].item<int64_t>() == 0 ? "positive" : "negative")
+        << "example " << i;
+}
+
+TEST(PromptEnsembles, RankVotesSumTheCrossEntropiesWhereAMajorityWouldNot) {
+  // [labels 2, prompts 3, examples 2]. Example 0: prompts 0 and 2 prefer label 0 by little, prompt
+  // 1 label 1 by much: the majority says 0, the summed cross-entropy (5.0 vs 3.7) says 1.
+  // Example 1: every prompt ties: the first label.
+  auto scores = torch::tensor({1.0, 1.0, 3.0, 1.0, 1.0, 1.0,    // label 0: [prompt][example]
+                               2.0, 1.0, 0.5, 1.0, 1.2, 1.0})   // label 1
+                    .view({2, 3, 2});
+  const auto [each, ensemble] = rank_votes(scores);
+  EXPECT_TRUE(torch::equal(each, torch::tensor({0, 0, 1, 0, 0, 0}, torch::kLong).view({3, 2})));
+  EXPECT_EQ(ensemble[0].item<int64_t>(), 1);
+  EXPECT_EQ(ensemble[1].item<int64_t>(), 0);
 }
 
 TEST(PromptNeighbours, AreTheVocabularyRowsOfLargestCosine) {
