@@ -1,6 +1,10 @@
-// ptuner train CONFIG.toml [--set section.key=value …] [--resume]
+// ptuner train CONFIG.toml [--set section.key=value …] [--resume | --overwrite]
+// Exit codes: 0 trained to train.steps; 1 an error (named in the log); 75 stopped by SIGTERM,
+// SIGINT or SIGUSR1 with checkpoint-last.h5 written (continue with --resume); 128 + signal when a
+// second signal came before the checkpoint was written.
 #include "launch/Commands.h"
 #include "launch/RunSetup.h"
+#include "train/RunGuard.h"
 #include "train/Trainer.h"
 
 namespace ptuner::launch {
@@ -8,13 +12,18 @@ namespace ptuner::launch {
 Command add_train(CLI::App& app) {
   auto args = std::make_shared<RunArgs>();
   auto resume = std::make_shared<bool>(false);
+  auto overwrite = std::make_shared<bool>(false);
   args->add_to(app);
-  app.add_flag("--resume", *resume, "continue from run.dir/checkpoint-last.h5 exactly where it stopped");
-  return [args, resume]() {
+  auto* r = app.add_flag("--resume", *resume, "continue from run.dir/checkpoint-last.h5 exactly where it stopped");
+  app.add_flag("--overwrite", *overwrite,
+               "start afresh in a run.dir that holds an earlier run, removing its checkpoints and metrics")
+      ->excludes(r);
+  return [args, resume, overwrite]() {
+    // From here a signal stops the run at the next step boundary, with a checkpoint.
+    train::stop_signal::install();
     auto s = setup_run(*args);
     train::Trainer trainer(s.config, *s.ps);
-    trainer.run(*resume);
-    return 0;
+    return trainer.run(*resume, *overwrite) ? 0 : train::kStoppedExitCode;
   };
 }
 

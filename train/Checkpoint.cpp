@@ -1,6 +1,12 @@
 #include "train/Checkpoint.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <sstream>
 
 #include "dist/Check.h"
@@ -26,8 +32,44 @@ std::vector<std::string> split_lines(const std::string& s) {
 }
 }  // namespace
 
+namespace {
+
+// Every prompt value finite, or an error naming the tensor and `where`.
+void check_finite(const std::map<std::string, torch::Tensor>& params, const std::string& where) {
+  for (const auto& [name, t] : params)
+    PTUNER_CHECK(torch::isfinite(t).all().item<bool>(), "{}: prompt parameter '{}' holds non-finite values", where,
+                 name);
+}
+
+// fsync of a file or directory, naming it on failure.
+void sync_path(const std::string& path, bool directory) {
+  const int fd = ::open(path.c_str(), directory ? O_RDONLY | O_DIRECTORY : O_RDONLY);
+  PTUNER_CHECK(fd >= 0, "cannot open {} to sync it: {}", path, std::strerror(errno));
+  const int rc = ::fsync(fd);
+  const int err = errno;
+  ::close(fd);
+  PTUNER_CHECK(rc == 0, "cannot sync {} to disk: {}", path, std::strerror(err));
+}
+
+}  // namespace
+
 void Checkpoint::save(const std::string& path) const {
+  check_finite(params, "refusing to write checkpoint " + path);
   const std::string tmp = path + ".tmp";
+  try {
+    write_file(tmp);
+    sync_path(tmp, false);
+  } catch (...) {
+    std::remove(tmp.c_str());  // the previous checkpoint at `path` stays as it was
+    throw;
+  }
+  PTUNER_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, "cannot rename checkpoint {} to {}: {}", tmp, path,
+               std::strerror(errno));
+  const auto dir = std::filesystem::path(path).parent_path();
+  sync_path(dir.empty() ? "." : dir.string(), true);
+}
+
+void Checkpoint::write_file(const std::string& tmp) const {
   {
     H5File f(tmp, H5File::Mode::Truncate);
     f.write_int("meta/format", kFormat);
@@ -68,7 +110,6 @@ void Checkpoint::save(const std::string& path) const {
     if (rng_device.defined()) f.write_tensor("rng/torch_device", rng_device);
     f.close();
   }
-  PTUNER_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, "cannot rename checkpoint {} to {}", tmp, path);
 }
 
 Checkpoint Checkpoint::load(const std::string& path) {
@@ -112,6 +153,7 @@ Checkpoint Checkpoint::load(const std::string& path) {
     c.rng_layout = f.has("rng/layout") ? f.read_string("rng/layout") : "tp=1 pp=1 dp=1";
   }
   if (f.has("rng/torch_device")) c.rng_device = f.read_tensor("rng/torch_device");
+  check_finite(c.params, "checkpoint " + path);
   return c;
 }
 

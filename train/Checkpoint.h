@@ -1,7 +1,9 @@
 #pragma once
 // A prompt-only checkpoint: one HDF5 file holding the trained parameters, the optimizer state,
 // the step, the data position, the RNG state, the run config and the frozen model's fingerprint.
-// No frozen weight is ever written. Layout in the file:
+// No frozen weight is ever written. Arrays carry HDF5's Fletcher-32 checksum (a corrupt byte fails
+// the load); a checkpoint whose prompt holds a non-finite value is neither written nor loaded.
+// Layout in the file:
 //   /prompt/<param>          trainable tensors (fp32)
 //   /optimizer/<slot>        optimizer state; /optimizer/slots lists the slot names
 //   /meta/{format,step,method,optimizer,fingerprint,config,best_metric,best_step}
@@ -40,11 +42,15 @@ struct Checkpoint {
   double best_metric = -std::numeric_limits<double>::infinity();
   int64_t best_step = -1;
 
-  // Written to path + ".tmp", then renamed over path.
+  // Written to path + ".tmp", synced, renamed over path, and the directory synced; on any error
+  // the .tmp is removed and the file at path is left as it was. A non-finite prompt is refused.
   void save(const std::string& path) const;
   static Checkpoint load(const std::string& path);
   // Refuses a prompt trained on another frozen model, naming both fingerprints.
   void check_model(const std::string& fingerprint, const std::string& path) const;
+
+ private:
+  void write_file(const std::string& path) const;
 };
 
 }  // namespace ptuner::train

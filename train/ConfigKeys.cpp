@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <type_traits>
 
 #include "dist/Check.h"
@@ -18,7 +19,7 @@ namespace {
 const std::vector<ConfigKey>& table() {
   static const std::vector<ConfigKey> keys = {
       {"run", "dir", PTUNER_FIELD(run.dir), {},
-       "checkpoints and `metrics.jsonl`; a fresh run refuses a dir holding a checkpoint"},
+       "checkpoints, `metrics.jsonl` and the run's lock; a fresh run refuses a dir holding an earlier run (`--overwrite`)"},
 
       {"model", "path", PTUNER_FIELD(model.path), {},
        "HF model directory (`config.json`, `model.safetensors[.index.json]`, `spiece.model`); this or "
@@ -80,6 +81,12 @@ const std::vector<ConfigKey>& table() {
        "steps between dev evaluations (0: none)"},
       {"train", "save_every", PTUNER_FIELD(train.save_every), at_least(0),
        "steps between `checkpoint-last.h5` saves (0: at the end only)"},
+      {"train", "save_every_minutes", PTUNER_FIELD(train.save_every_minutes), at_least(0),
+       "also save `checkpoint-last.h5` when this many minutes have passed since the last save (0: never): a "
+       "hard kill loses at most this much"},
+      {"train", "max_nonfinite_steps", PTUNER_FIELD(train.max_nonfinite_steps), at_least(1),
+       "a step whose loss or prompt gradient is not finite is skipped (no update, counted in `metrics.jsonl`); "
+       "this many in a row stop the run with an error"},
       {"train", "best_metric", PTUNER_FIELD(train.best_metric), {},
        "keeps `checkpoint-best.h5` by this dev metric (`auto`: accuracy, else exact_match, else f1)"},
       {"train", "z_loss", PTUNER_FIELD(train.z_loss), at_least(0), "z-loss coefficient (Lester et al.: 1e-4)"},
@@ -297,9 +304,18 @@ std::string ConfigKey::toml_value(const RunConfig& c) const {
 }
 
 void ConfigKey::validate(const RunConfig& c) const {
-  if (check.kind == ConfigCheck::Kind::None) return;
   const std::string& s = c.source;
   const std::string key = path();
+  // Every number must be finite (an inf learning rate or a NaN decay runs to the end in NaN).
+  std::visit(
+      [&](auto f) {
+        const auto& v = f(const_cast<RunConfig&>(c));
+        using T = Plain<decltype(v)>;
+        if constexpr (std::is_floating_point_v<T>)
+          PTUNER_CHECK(std::isfinite(v), "{}: {} must be a finite number, got {}", s, key, v);
+      },
+      field);
+  if (check.kind == ConfigCheck::Kind::None) return;
   std::visit(
       [&](auto f) {
         const auto& v = f(const_cast<RunConfig&>(c));

@@ -10,6 +10,12 @@
 
 static_assert(std::is_same_v<hid_t, int64_t>, "H5File stores hid_t as int64_t");
 
+namespace {
+// HDF5's own atexit cleanup closes files still open at exit; after a failed flush (a full disk)
+// it crashes there (H5F__close_cb). Files are closed by H5File; the library need not clean up.
+[[maybe_unused]] const bool kNoHdf5Atexit = (H5dont_atexit(), true);
+}  // namespace
+
 namespace ptuner::train {
 namespace {
 
@@ -247,7 +253,8 @@ int64_t H5File::id() const {
   return file_;
 }
 
-int64_t H5File::create_dataset(const std::string& path_in_file, int64_t file_type, int64_t space) {
+int64_t H5File::create_dataset(const std::string& path_in_file, int64_t file_type, int64_t space,
+                               int64_t create_props) {
   const hid_t file = id();
   PTUNER_CHECK(mode_ == Mode::Truncate, "HDF5 file {}: cannot write '{}': opened read-only", path_,
                path_in_file);
@@ -269,7 +276,7 @@ int64_t H5File::create_dataset(const std::string& path_in_file, int64_t file_typ
                "HDF5 file {}: cannot set up link creation for '{}'{}", path_, path_in_file,
                h5_error());
   const hid_t dataset = H5Dcreate2(file, path_in_file.c_str(), file_type, space, link_props.get(),
-                                   H5P_DEFAULT, H5P_DEFAULT);
+                                   create_props >= 0 ? create_props : H5P_DEFAULT, H5P_DEFAULT);
   PTUNER_CHECK(dataset >= 0, "HDF5 file {}: cannot create dataset '{}'{}", path_, path_in_file,
                h5_error());
   return dataset;
@@ -330,7 +337,17 @@ void H5File::write_tensor(const std::string& path_in_file, const torch::Tensor& 
   const std::string what = fmt::format("HDF5 file {}: dataset '{}'", path_, path_in_file);
   const torch::Tensor data = t.to(torch::kCPU).contiguous();
   Handle space = make_space(data.sizes().vec(), what);
-  Handle dataset(create_dataset(path_in_file, form.file_type, space.get()), H5Dclose);
+  // Arrays are stored as one chunk with HDF5's Fletcher-32 checksum: a flipped byte fails the
+  // read instead of loading silently (scalars and empty arrays cannot be chunked).
+  Handle props(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
+  PTUNER_CHECK(props.ok(), "{}: cannot make its creation properties{}", what, h5_error());
+  if (data.dim() >= 1 && data.numel() > 0) {
+    std::vector<hsize_t> chunk(data.sizes().begin(), data.sizes().end());
+    PTUNER_CHECK(H5Pset_chunk(props.get(), static_cast<int>(chunk.size()), chunk.data()) >= 0 &&
+                     H5Pset_fletcher32(props.get()) >= 0,
+                 "{}: cannot set up its checksum{}", what, h5_error());
+  }
+  Handle dataset(create_dataset(path_in_file, form.file_type, space.get(), props.get()), H5Dclose);
   if (data.numel() > 0)
     PTUNER_CHECK(H5Dwrite(dataset.get(), form.mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT,
                           data.data_ptr()) >= 0,
@@ -357,7 +374,7 @@ torch::Tensor H5File::read_tensor(const std::string& path_in_file) const {
   if (out.numel() > 0)
     PTUNER_CHECK(H5Dread(dataset.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT,
                          out.data_ptr()) >= 0,
-                 "{}: read failed{}", what, h5_error());
+                 "{}: read failed (a corrupt file fails its checksum here){}", what, h5_error());
   if (H5Tget_class(type.get()) == H5T_FLOAT && H5Tget_size(type.get()) == 2)
     return out.to(torch::kFloat16);
   return out;

@@ -52,7 +52,9 @@ class H5File {
  private:
   int64_t id() const;  // the open file's hid_t
   // Creates a dataset (and its parent groups) at a path that must not exist yet.
-  int64_t create_dataset(const std::string& path_in_file, int64_t file_type, int64_t space);
+  // create_props: a dataset creation property list (H5P_DEFAULT when negative).
+  int64_t create_dataset(const std::string& path_in_file, int64_t file_type, int64_t space,
+                         int64_t create_props = -1);
   int64_t open_dataset(const std::string& path_in_file) const;
 
   std::string path_;

@@ -251,6 +251,14 @@ void RunConfig::validate() const {
                  "{}: prompt.length {} leaves no room for input tokens within data.max_input_length {}", s,
                  prompt.length, data.max_input_length);
   }
+  PTUNER_CHECK(optim.beta1 >= 0 && optim.beta1 < 1, "{}: optim.beta1 must be in [0, 1), got {}", s, optim.beta1);
+  PTUNER_CHECK(optim.beta2 >= 0 && optim.beta2 < 1, "{}: optim.beta2 must be in [0, 1), got {}", s, optim.beta2);
+  PTUNER_CHECK(optim.eps > 0, "{}: optim.eps must be positive, got {}", s, optim.eps);
+  PTUNER_CHECK(optim.decay_rate > 0, "{}: optim.decay_rate must be positive, got {}", s, optim.decay_rate);
+  PTUNER_CHECK(optim.clipping_threshold >= 0, "{}: optim.clipping_threshold must be >= 0 (0: no clipping), got {}",
+               s, optim.clipping_threshold);
+  PTUNER_CHECK(optim.weight_decay >= 0 && optim.weight_decay < 1, "{}: optim.weight_decay must be in [0, 1), got {}",
+               s, optim.weight_decay);
   PTUNER_CHECK(prompt.residual.dropout >= 0, "{}: prompt.residual.dropout must be >= 0, got {}", s,
                prompt.residual.dropout);
   PTUNER_CHECK(train.batch_size % (parallel.dp * train.grad_accum * pipeline.micro_batches) == 0,

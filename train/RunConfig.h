@@ -56,7 +56,9 @@ struct RunConfig {
     uint64_t seed = 0;
     int64_t log_every = 10;
     int64_t eval_every = 0;    // 0: no periodic evaluation
-    int64_t save_every = 0;    // 0: save at the end only
+    int64_t save_every = 0;    // 0: save at the end only (and every save_every_minutes)
+    double save_every_minutes = 30;  // also save when this long has passed since the last save (0: never)
+    int64_t max_nonfinite_steps = 10;  // consecutive steps with a non-finite loss or gradient before the run stops
     std::string best_metric = "auto";  // a dev metric name; auto: accuracy, else exact_match, else f1
     double z_loss = 1e-4;
     bool recompute = false;    // recompute each block's activations in backward

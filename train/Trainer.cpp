@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <functional>
 #include <limits>
@@ -13,7 +14,9 @@
 #include "model_parallel/RngState.h"
 #include "train/AdamW.h"
 #include "train/Adafactor.h"
+#include "data/Task.h"
 #include "train/DataOptions.h"
+#include "train/RunGuard.h"
 #include "train/Evaluator.h"
 #include "train/Spot.h"
 #include "train/StageState.h"
@@ -151,6 +154,20 @@ Trainer::Trainer(const RunConfig& config, const dist::ParallelState& ps)
   prompt_ = make_prompt(config_, tokenizer_, frozen_, ps_, !resuming_without_source);
   optimizer_ = make_optimizer(config_);
   loader_options_ = training_loader_options(config_, ps_.dp_rank(), ps_.dp_size());
+  // What evaluation will need, checked before step 1 rather than at the first evaluation.
+  if (config_.train.eval_every > 0) {
+    PTUNER_CHECK(!config_.data.dev.empty(), "{}: train.eval_every = {} needs data.dev", config_.source,
+                 config_.train.eval_every);
+    PTUNER_CHECK(std::filesystem::exists(config_.data.dev), "{}: data.dev {} does not exist", config_.source,
+                 config_.data.dev);
+    EvalOptions::from(config_);  // rank classification's labels
+    if (config_.train.best_metric != "auto") {
+      const auto& metrics = data::task_spec(config_.data.task).metrics;
+      PTUNER_CHECK(std::find(metrics.begin(), metrics.end(), config_.train.best_metric) != metrics.end(),
+                   "{}: train.best_metric '{}' is not a metric of task '{}' (it has: {})", config_.source,
+                   config_.train.best_metric, config_.data.task, fmt::join(metrics, ", "));
+    }
+  }
   // Opened now when the config names training data (a bad file fails here, before any step);
   // otherwise when first needed, so that a caller feeding its own batches needs none.
   if (has_training_data()) loader();
@@ -237,6 +254,11 @@ StepResult Trainer::step(const data::Batch& batch) {
   // The loss lives on the last stage: share it along the pipeline.
   ce = ps_.pp().all_reduce_scalar(ce, dist::ReduceOp::Sum);
   total = ps_.pp().all_reduce_scalar(total, dist::ReduceOp::Sum);
+  if (gradient_hook_) {
+    auto grads = std::map<std::string, torch::Tensor>();
+    for (auto& [name, p] : params) grads[name] = p.mutable_grad();
+    gradient_hook_(grads);
+  }
   // Every stage steps the parameters it owns. A head-split parameter's gradient is summed over
   // TP first, a parameter every stage holds over the pipeline; each DP rank's gradient is its
   // share of the global mean, so the sum over DP is the full gradient.
@@ -247,9 +269,31 @@ StepResult Trainer::step(const data::Batch& batch) {
     ps_.dp().all_reduce(p.mutable_grad(), dist::ReduceOp::Sum);
     rates[name] = rate_at(name, step_);
   }
-  optimizer_->step(params, rates);
+  // A non-finite loss or gradient anywhere: every rank skips the update (the data is consumed and
+  // the step counted, so positions stay exact); too many in a row stop the run.
+  double bad = std::isfinite(ce) && std::isfinite(total) ? 0.0 : 1.0;
+  for (auto& [name, p] : params)
+    if (!torch::isfinite(p.grad()).all().item<bool>()) bad = 1.0;
+  // Every rank agrees: over TP (a rank's own gradient), the pipeline (other stages' parameters)
+  // and DP (other replicas' losses).
+  for (auto* group : {&ps_.tp(), &ps_.pp(), &ps_.dp()}) bad = group->all_reduce_scalar(bad, dist::ReduceOp::Max);
+  const bool skipped = bad > 0;
+  if (skipped) {
+    ++nonfinite_steps_, ++nonfinite_in_a_row_;
+    if (ps_.is_writer())
+      spdlog::warn("step {}: the loss or a prompt gradient is not finite; the step is skipped ({} in a row, {} in all)",
+                   step_ + 1, nonfinite_in_a_row_, nonfinite_steps_);
+    PTUNER_CHECK(nonfinite_in_a_row_ < config_.train.max_nonfinite_steps,
+                 "{} steps in a row (to step {}) had a non-finite loss or prompt gradient (train.max_nonfinite_steps "
+                 "= {}): stopping; the prompt was not updated by any of them",
+                 nonfinite_in_a_row_, step_ + 1, config_.train.max_nonfinite_steps);
+  } else {
+    nonfinite_in_a_row_ = 0;
+    optimizer_->step(params, rates);
+  }
   ++step_;
   StepResult r;
+  r.skipped = skipped;
   r.loss = ps_.dp().all_reduce_scalar(ce, dist::ReduceOp::Sum) / global_targets;
   r.total_loss = ps_.dp().all_reduce_scalar(total, dist::ReduceOp::Sum) / global_targets;
   r.tokens = static_cast<int64_t>(ps_.dp().all_reduce_scalar(local_tokens, dist::ReduceOp::Sum));
@@ -347,20 +391,44 @@ std::map<std::string, double> Trainer::maybe_evaluate() {
   return evaluate(frozen_.model, *prompt_, tokenizer_, ps_, EvalOptions::from(config_)).metrics;
 }
 
-void Trainer::run(bool resume) {
+bool Trainer::run(bool resume, bool overwrite) {
   namespace fs = std::filesystem;
   const auto& t = config_.train;
-  if (ps_.is_writer()) fs::create_directories(config_.run.dir);
+  // The writer owns run.dir for the whole run: a second run on it is refused, and a fresh run
+  // never overwrites an earlier one's files unless asked to.
+  std::unique_ptr<RunDirLock> lock;
+  if (ps_.is_writer()) {
+    std::error_code ec;
+    fs::create_directories(config_.run.dir, ec);
+    PTUNER_CHECK(!ec, "cannot create run.dir {}: {}", config_.run.dir, ec.message());
+    lock = std::make_unique<RunDirLock>(config_.run.dir);
+    if (!resume) fresh_run_check(config_.run.dir, overwrite);
+  }
   ps_.world().barrier();
   if (resume) {
-    PTUNER_CHECK(fs::exists(last_checkpoint_path()), "--resume: {} does not exist, nothing to resume",
-                 last_checkpoint_path());
-    restore(Checkpoint::load(last_checkpoint_path()), last_checkpoint_path());
+    if (!fs::exists(last_checkpoint_path())) {
+      PTUNER_CHECK(!fs::exists(best_checkpoint_path()),
+                   "--resume: {} does not exist, but {} does: to continue from the best step, copy it to "
+                   "checkpoint-last.h5 and --resume again",
+                   last_checkpoint_path(), best_checkpoint_path());
+      PTUNER_FAIL("--resume: {} does not exist, nothing to resume", last_checkpoint_path());
+    }
+    auto ck = Checkpoint::load(last_checkpoint_path());
+    // A changed key that gives the saved state its meaning is refused; the others are logged.
+    std::vector<std::string> refused;
+    for (const auto& change : resume_changes(ck.config_toml, config_)) {
+      const auto line = fmt::format("{}: {} -> {}", change.key, change.before, change.after);
+      if (change.refused)
+        refused.push_back(line);
+      else if (ps_.is_writer())
+        spdlog::info("resume: {} (changed)", line);
+    }
+    PTUNER_CHECK(refused.empty(),
+                 "--resume: {} was written with another {}: {} (these change what its state means; start a new "
+                 "run.dir instead)",
+                 last_checkpoint_path(), refused.size() == 1 ? "setting" : "settings", fmt::join(refused, "; "));
+    restore(ck, last_checkpoint_path());
     spdlog::info("resumed from {} at step {}", last_checkpoint_path(), step_);
-  } else {
-    PTUNER_CHECK(!fs::exists(last_checkpoint_path()),
-                 "run.dir {} already holds a checkpoint: pass --resume to continue it, or choose another run.dir",
-                 config_.run.dir);
   }
   std::unique_ptr<MetricsLog> log;
   if (ps_.is_writer()) log = std::make_unique<MetricsLog>(metrics_path(), resume ? step_ : 0);
@@ -376,24 +444,34 @@ void Trainer::run(bool resume) {
   double loss_sum = 0;
   int64_t loss_count = 0;
   auto window = Clock::now();
+  auto last_save = Clock::now();
   while (step_ < t.steps) {
     auto r = step();
     tokens_since += r.tokens;
-    loss_sum += r.loss;
-    ++loss_count;
+    if (!r.skipped) loss_sum += r.loss, ++loss_count;
     if (step_ % t.log_every == 0 || step_ == t.steps) {
       const double dt = std::chrono::duration<double>(Clock::now() - window).count();
       const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
       const double tps = tokens_since / std::max(dt, 1e-9);
       const double eta = elapsed / static_cast<double>(step_ - first) * static_cast<double>(t.steps - step_);
       const double lr = schedule_.at(step_ - 1);
-      spdlog::info("step {}/{} | loss {:.4f} | lr {:.3g} | {:.0f} tokens/s | ETA {}", step_, t.steps,
-                   loss_sum / loss_count, lr, tps, hms(eta));
-      if (log)
-        log->write({{"step", step_}, {"loss", loss_sum / loss_count}, {"last_loss", r.loss},
-                    {"total_loss", r.total_loss}, {"lr", lr}, {"tokens_per_s", tps},
-                    {"target_tokens", r.target_tokens}, {"skipped_records", loader().skipped()},
-                    {"elapsed_s", elapsed}});
+      const double mean_loss = loss_count > 0 ? loss_sum / loss_count : std::nan("");
+      spdlog::info("step {}/{} | loss {:.4f} | lr {:.3g} | {:.0f} tokens/s | ETA {}", step_, t.steps, mean_loss, lr,
+                   tps, hms(eta));
+      if (log) {
+        nlohmann::json rec = {{"step", step_},
+                              {"loss", loss_count > 0 ? nlohmann::json(mean_loss) : nlohmann::json(nullptr)},
+                              {"last_loss", std::isfinite(r.loss) ? nlohmann::json(r.loss) : nlohmann::json(nullptr)},
+                              {"total_loss",
+                               std::isfinite(r.total_loss) ? nlohmann::json(r.total_loss) : nlohmann::json(nullptr)},
+                              {"lr", lr},
+                              {"tokens_per_s", tps},
+                              {"target_tokens", r.target_tokens},
+                              {"skipped_records", loader().skipped()},
+                              {"nonfinite_steps", nonfinite_steps_},
+                              {"elapsed_s", elapsed}};
+        log->write(rec);
+      }
       tokens_since = 0, loss_sum = 0, loss_count = 0;
       window = Clock::now();
     }
@@ -414,7 +492,28 @@ void Trainer::run(bool resume) {
         }
       }
     }
-    if (t.save_every > 0 && step_ % t.save_every == 0) save(last_checkpoint_path());
+    // A stop signal on any rank, or (the writer's clock) train.save_every_minutes since the last
+    // save: every rank agrees at this step boundary.
+    const bool stop = ps_.world().all_reduce_scalar(stop_signal::pending() ? 1.0 : 0.0, dist::ReduceOp::Max) > 0;
+    const bool due_by_time =
+        t.save_every_minutes > 0 &&
+        ps_.world().all_reduce_scalar(
+            ps_.is_writer() && std::chrono::duration<double>(Clock::now() - last_save).count() >=
+                                   60.0 * t.save_every_minutes
+                ? 1.0
+                : 0.0,
+            dist::ReduceOp::Max) > 0;
+    if (stop) {
+      save(last_checkpoint_path());
+      if (ps_.is_writer())
+        spdlog::warn("stopped by signal {} at step {}/{}: {} written; continue with --resume", stop_signal::pending(),
+                     step_, t.steps, last_checkpoint_path());
+      return false;
+    }
+    if ((t.save_every > 0 && step_ % t.save_every == 0) || due_by_time) {
+      save(last_checkpoint_path());
+      last_save = Clock::now();
+    }
   }
   save(last_checkpoint_path());
   spdlog::info("done: prompt checkpoint {}{}, metrics {}", last_checkpoint_path(),
@@ -422,6 +521,7 @@ void Trainer::run(bool resume) {
                                              best_step_, best_checkpoint_path())
                                : "",
                metrics_path());
+  return true;
 }
 
 }  // namespace ptuner::train

@@ -2,6 +2,7 @@
 // The prompt-tuning loop. Each step: every DP rank runs grad_accum micro-batches of its share of
 // the global batch; the loss is normalised by the global number of target tokens, so summing the
 // prompt gradients over DP gives exactly the single-rank gradient of the whole batch.
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -23,6 +24,7 @@
 namespace ptuner::train {
 
 struct StepResult {
+  bool skipped = false;     // the loss or a prompt gradient was not finite: no update was made
   double loss = 0;          // mean cross-entropy per target token (global)
   double total_loss = 0;    // with z-loss
   int64_t tokens = 0;       // input + target tokens, global
@@ -35,8 +37,11 @@ class Trainer {
   // (step() or run()): a caller feeding its own batches to step(batch) needs no data.train.
   Trainer(const RunConfig& config, const dist::ParallelState& ps);
 
-  // Continues from run.dir/checkpoint-last.h5 (resume) or starts fresh; trains to train.steps.
-  void run(bool resume);
+  // Continues from run.dir/checkpoint-last.h5 (resume) or starts fresh (overwrite: removing an
+  // earlier run's checkpoints and metrics first); trains to train.steps. Holds run.dir's lock
+  // throughout. A stop signal (SIGTERM, SIGINT, SIGUSR1; see RunGuard.h) ends it at the next step
+  // boundary with checkpoint-last.h5 written: returns false then, true when it reached train.steps.
+  bool run(bool resume, bool overwrite = false);
   // One optimizer step on the next global batch.
   StepResult step();
   // ... on this DP rank's share of a step given by the caller.
@@ -61,6 +66,13 @@ class Trainer {
   // The forwards, backwards and exchanges of every pipeline flush are announced to `observer`
   // (a benchmark's timer); nullptr: none.
   void set_observer(mp::PipelineObserver* observer);
+  // Fault injection for tests: called with this rank's prompt gradients of each step, after the
+  // backward passes and before any reduction.
+  void set_gradient_hook(std::function<void(std::map<std::string, torch::Tensor>&)> hook) {
+    gradient_hook_ = std::move(hook);
+  }
+  // Steps skipped for a non-finite loss or gradient (in all; in a row now).
+  int64_t nonfinite_steps() const { return nonfinite_steps_; }
 
  private:
   std::map<std::string, torch::Tensor> trainable() const;
@@ -89,6 +101,8 @@ class Trainer {
   std::unique_ptr<mp::PipelineLink> link_;
   mp::Schedule schedule_fn_;
   mp::PipelineObserver* observer_ = nullptr;
+  std::function<void(std::map<std::string, torch::Tensor>&)> gradient_hook_;
+  int64_t nonfinite_steps_ = 0, nonfinite_in_a_row_ = 0;
   // A transferred prompt's source (prompt.init = "file"), recorded in every checkpoint.
   std::string init_file_, init_digest_, init_fingerprint_;
   int64_t step_ = 0;

@@ -169,6 +169,50 @@ TEST_F(Cli, SpotDriverRunsTheRecipeAndPrintsTheTable) {
   }
 }
 
+// The last_loss of every logged step of a run.
+std::vector<double> last_losses(const std::string& dir) {
+  std::vector<double> out;
+  std::ifstream in(dir + "/metrics.jsonl");
+  for (std::string line; std::getline(in, line);) {
+    auto j = nlohmann::json::parse(line);
+    if (j.contains("last_loss")) out.push_back(j["last_loss"].get<double>());
+  }
+  return out;
+}
+
+TEST_F(Cli, SigtermStopsAtAStepWithACheckpointAndResumesBitForBit) {
+  const std::string bin = PTUNER_BINARY, cfg = root_ + "/run.toml";
+  const std::string sets = " --set train.steps=400 --set train.log_every=1 --set data.prefetch=0";
+  auto straight = run("train " + cfg + sets + " --set run.dir=\"" + root_ + "/sig-straight\"");
+  ASSERT_EQ(straight.code, 0) << straight.output;
+  // SIGTERM once the run has logged a step; it ends with code 75 and a checkpoint at that step.
+  const std::string dir = root_ + "/sig-stopped";
+  auto stopped = shell("(" + bin + " train " + cfg + sets + " --set run.dir=\"" + dir + "\" > " + root_ +
+                       "/sig.log 2>&1 & pid=$!; while [ ! -s " + dir + "/metrics.jsonl ]; do sleep 0.05; done; " +
+                       "kill -TERM $pid; wait $pid; echo exit=$?)");
+  EXPECT_NE(stopped.output.find("exit=75"), std::string::npos) << stopped.output << ptuner::testing::read_file(root_ + "/sig.log");
+  EXPECT_NE(ptuner::testing::read_file(root_ + "/sig.log").find("stopped by signal 15"), std::string::npos);
+  ASSERT_TRUE(std::filesystem::exists(dir + "/checkpoint-last.h5"));
+  auto resumed = run("train " + cfg + sets + " --set run.dir=\"" + dir + "\" --resume");
+  ASSERT_EQ(resumed.code, 0) << resumed.output;
+  EXPECT_EQ(last_losses(dir), last_losses(root_ + "/sig-straight"));  // every step, bit for bit
+}
+
+TEST_F(Cli, AFullDiskFailsTheSaveCleanlyKeepingTheOldCheckpoint) {
+  const std::string cfg = root_ + "/run.toml", dir = root_ + "/full";
+  auto first = run("train " + cfg + " --set train.steps=2 --set run.dir=\"" + dir + "\"");
+  ASSERT_EQ(first.code, 0) << first.output;
+  const auto before = ptuner::testing::read_file(dir + "/checkpoint-last.h5");
+  // The next save's file is /dev/full: every write fails with ENOSPC, as on a full disk.
+  std::filesystem::create_symlink("/dev/full", dir + "/checkpoint-last.h5.tmp");
+  auto full = run("train " + cfg + " --set train.steps=4 --set run.dir=\"" + dir + "\" --resume");
+  EXPECT_EQ(full.code, 1) << full.output;  // an error, not a crash at exit
+  EXPECT_NE(full.output.find("checkpoint-last.h5.tmp"), std::string::npos) << full.output;
+  EXPECT_NE(full.output.find("No space left on device"), std::string::npos) << full.output;
+  EXPECT_EQ(ptuner::testing::read_file(dir + "/checkpoint-last.h5"), before);
+  EXPECT_FALSE(std::filesystem::exists(dir + "/checkpoint-last.h5.tmp"));
+}
+
 TEST_F(Cli, ConfigTypoFailsNamingTheKey) {
   auto r = run("train " + root_ + "/run.toml --set optim.learning_rate=0.1");
   EXPECT_NE(r.code, 0);

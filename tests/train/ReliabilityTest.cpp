@@ -1,0 +1,213 @@
+// What keeps a run from losing or corrupting work, on one rank: finite hyper-parameters, a
+// non-finite step skipped and never saved, checkpoints that refuse NaN and fail their checksum
+// when a byte flips, the run directory's lock and fresh-run guard, refused resumes, a stop
+// signal that checkpoints and resumes bit for bit, early validation, and metrics file errors.
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+
+#include <nlohmann/json.hpp>
+
+#include "dist/Check.h"
+#include "tests/train/TinyTrainerRun.h"
+#include "train/MetricsLog.h"
+#include "train/RunGuard.h"
+#include "train/Trainer.h"
+
+namespace ptuner::train {
+namespace {
+
+namespace fs = std::filesystem;
+using ptuner::testing::single_rank;
+using ptuner::testing::tiny_trainer_config;
+using ptuner::testing::tiny_trainer_env;
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "";
+}
+
+std::string bytes_of(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+std::vector<nlohmann::json> losses(const std::string& run) {
+  std::vector<nlohmann::json> out;
+  std::ifstream in(tiny_trainer_env().root + "/" + run + "/metrics.jsonl");
+  for (std::string line; std::getline(in, line);) {
+    auto j = nlohmann::json::parse(line);
+    if (j.contains("loss")) out.push_back(j);
+  }
+  return out;
+}
+
+TEST(FiniteGuards, NonFiniteOrOutOfRangeHyperParametersAreRefused) {
+  EXPECT_NE(error_of([] { tiny_trainer_config("x", {"optim.lr=inf"}); }).find("optim.lr must be a finite number"),
+            std::string::npos);
+  EXPECT_NE(error_of([] { tiny_trainer_config("x", {"optim.decay_rate=nan"}); })
+                .find("optim.decay_rate must be a finite number"),
+            std::string::npos);
+  EXPECT_NE(error_of([] { tiny_trainer_config("x", {"optim.beta1=1.0"}); }).find("optim.beta1 must be in [0, 1)"),
+            std::string::npos);
+  EXPECT_NE(error_of([] { tiny_trainer_config("x", {"optim.weight_decay=-0.1"}); }).find("optim.weight_decay"),
+            std::string::npos);
+}
+
+TEST(FiniteGuards, ANonFiniteGradientSkipsTheStepAndNeverReachesACheckpoint) {
+  Trainer t(tiny_trainer_config("nan-step", {"train.steps=4", "train.log_every=1"}), single_rank());
+  int calls = 0;
+  t.set_gradient_hook([&](std::map<std::string, torch::Tensor>& grads) {
+    if (++calls == 2) grads.at("embedding")[0][0] = std::numeric_limits<float>::quiet_NaN();
+  });
+  std::map<std::string, torch::Tensor> before;
+  EXPECT_FALSE(t.step().skipped);
+  before["embedding"] = t.prompt().named_parameters()["embedding"].detach().clone();
+  EXPECT_TRUE(t.step().skipped);  // no update ...
+  EXPECT_TRUE(torch::equal(t.prompt().named_parameters()["embedding"], before["embedding"]));
+  EXPECT_EQ(t.current_step(), 2);  // ... but the step (and its data) is counted
+  EXPECT_FALSE(t.step().skipped);
+  EXPECT_EQ(t.nonfinite_steps(), 1);
+  EXPECT_TRUE(torch::isfinite(t.snapshot().params.at("embedding")).all().item<bool>());
+  // In a run: counted in metrics.jsonl.
+  Trainer run(tiny_trainer_config("nan-run", {"train.steps=3", "train.log_every=1"}), single_rank());
+  calls = 0;
+  run.set_gradient_hook([&](std::map<std::string, torch::Tensor>& grads) {
+    if (++calls == 2) grads.at("embedding").fill_(std::numeric_limits<float>::infinity());
+  });
+  EXPECT_TRUE(run.run(false, true));
+  const auto log = losses("nan-run");
+  ASSERT_EQ(log.size(), 3u);
+  EXPECT_EQ(log[0]["nonfinite_steps"], 0);
+  EXPECT_EQ(log[1]["nonfinite_steps"], 1);
+  EXPECT_TRUE(log[1]["loss"].is_null());  // no finite step in that log window
+  const auto ck = Checkpoint::load(run.last_checkpoint_path());
+  EXPECT_TRUE(torch::isfinite(ck.params.at("embedding")).all().item<bool>());
+}
+
+TEST(FiniteGuards, TooManyNonFiniteStepsInARowStopTheRun) {
+  Trainer t(tiny_trainer_config("nan-stop", {"train.max_nonfinite_steps=3"}), single_rank());
+  t.set_gradient_hook([](std::map<std::string, torch::Tensor>& g) { g.at("embedding").fill_(NAN); });
+  EXPECT_TRUE(t.step().skipped);
+  EXPECT_TRUE(t.step().skipped);
+  EXPECT_NE(error_of([&] { t.step(); }).find("3 steps in a row (to step 3) had a non-finite loss or prompt gradient"),
+            std::string::npos);
+}
+
+TEST(CheckpointIntegrity, NonFinitePromptsAreNeverWritten) {
+  const std::string path = tiny_trainer_env().root + "/nan.h5";
+  Checkpoint c;
+  c.params = {{"embedding", torch::full({2, 3}, NAN)}};
+  EXPECT_NE(error_of([&] { c.save(path); }).find("prompt parameter 'embedding' holds non-finite values"),
+            std::string::npos);
+  EXPECT_FALSE(fs::exists(path));
+  EXPECT_FALSE(fs::exists(path + ".tmp"));
+}
+
+TEST(CheckpointIntegrity, AFlippedByteInThePromptIsCaughtOnLoad) {
+  Trainer t(tiny_trainer_config("flip"), single_rank());
+  t.step();
+  const std::string path = tiny_trainer_env().root + "/flip.h5";
+  auto ck = t.snapshot();
+  ck.save(path);
+  // Find the embedding's bytes in the file and flip one bit in the middle of them.
+  const auto emb = ck.params.at("embedding").contiguous();
+  const std::string needle(static_cast<const char*>(emb.data_ptr()), 64);
+  auto bytes = bytes_of(path);
+  const auto at = bytes.find(needle);
+  ASSERT_NE(at, std::string::npos);
+  bytes[at + 33] ^= 0x10;
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+  EXPECT_NE(error_of([&] { Checkpoint::load(path); }).find("a corrupt file fails its checksum"), std::string::npos)
+      << error_of([&] { Checkpoint::load(path); });
+}
+
+TEST(RunDirectory, ASecondRunOnTheDirectoryIsRefusedNamingTheHolder) {
+  const std::string dir = tiny_trainer_env().root + "/locked";
+  fs::create_directories(dir);
+  RunDirLock first(dir);
+  const auto err = error_of([&] { RunDirLock second(dir); });
+  EXPECT_NE(err.find("run.dir " + dir + " is in use by pid " + std::to_string(::getpid())), std::string::npos) << err;
+  // A trainer on it too.
+  Trainer t(tiny_trainer_config("locked", {"train.steps=1"}), single_rank());
+  EXPECT_NE(error_of([&] { t.run(false); }).find("is in use by pid"), std::string::npos);
+}
+
+TEST(RunDirectory, AFreshRunLeavesAnEarlierRunsFilesAloneUnlessTold) {
+  Trainer t(tiny_trainer_config("earlier", {"train.steps=2", "train.eval_every=1"}), single_rank());
+  t.run(false);
+  const std::string dir = tiny_trainer_env().root + "/earlier";
+  fs::remove(dir + "/checkpoint-last.h5");  // as after a kill before the first save: only best
+  const auto best = bytes_of(dir + "/checkpoint-best.h5");
+  Trainer again(tiny_trainer_config("earlier", {"train.steps=2"}), single_rank());
+  const auto err = error_of([&] { again.run(false); });
+  EXPECT_NE(err.find("already holds checkpoint-best.h5, metrics.jsonl"), std::string::npos) << err;
+  EXPECT_EQ(bytes_of(dir + "/checkpoint-best.h5"), best);  // untouched
+  EXPECT_NE(error_of([&] { again.run(true); }).find("but " + dir + "/checkpoint-best.h5 does"), std::string::npos);
+  EXPECT_TRUE(again.run(false, /*overwrite=*/true));
+  EXPECT_FALSE(fs::exists(dir + "/checkpoint-best.h5"));  // this run has no evaluation
+}
+
+TEST(Resume, AChangedBatchSizeIsRefusedNamingTheKey) {
+  Trainer t(tiny_trainer_config("changed", {"train.steps=2"}), single_rank());
+  t.run(false);
+  Trainer bigger(tiny_trainer_config("changed", {"train.steps=4", "train.batch_size=16"}), single_rank());
+  const auto err = error_of([&] { bigger.run(true); });
+  EXPECT_NE(err.find("train.batch_size: 8 -> 16"), std::string::npos) << err;
+  EXPECT_EQ(err.find("train.steps"), std::string::npos) << err;  // allowed
+  Trainer longer(tiny_trainer_config("changed", {"train.steps=4", "optim.lr=0.2"}), single_rank());
+  EXPECT_TRUE(longer.run(true));
+}
+
+TEST(StopSignal, StopsAtAStepWithACheckpointAndResumesBitForBit) {
+  Trainer straight(tiny_trainer_config("sig-straight", {"train.steps=4"}), single_rank());
+  straight.run(false);
+  Trainer first(tiny_trainer_config("sig-stopped", {"train.steps=4"}), single_rank());
+  stop_signal::raise_for_test(SIGTERM);
+  EXPECT_FALSE(first.run(false));  // stopped after its first step
+  stop_signal::clear();
+  EXPECT_EQ(Checkpoint::load(first.last_checkpoint_path()).step, 1);
+  Trainer resumed(tiny_trainer_config("sig-stopped", {"train.steps=4"}), single_rank());
+  EXPECT_TRUE(resumed.run(true));
+  const auto a = losses("sig-straight"), b = losses("sig-stopped");
+  ASSERT_EQ(a.size(), 4u);
+  ASSERT_EQ(b.size(), 4u);
+  for (size_t i = 0; i < 4; ++i) EXPECT_EQ(a[i]["last_loss"].get<double>(), b[i]["last_loss"].get<double>()) << i;
+  EXPECT_TRUE(torch::equal(Checkpoint::load(first.last_checkpoint_path()).params.at("embedding"),
+                           Checkpoint::load(straight.last_checkpoint_path()).params.at("embedding")));
+}
+
+TEST(EarlyValidation, EvaluationNeedsAreCheckedBeforeTheFirstStep) {
+  EXPECT_NE(error_of([] { Trainer t(tiny_trainer_config("v", {"train.eval_every=2", "data.dev=\"\""}), single_rank()); })
+                .find("train.eval_every = 2 needs data.dev"),
+            std::string::npos);
+  EXPECT_NE(
+      error_of([] { Trainer t(tiny_trainer_config("v", {"train.eval_every=2", "train.best_metric=acuracy"}), single_rank()); })
+          .find("train.best_metric 'acuracy' is not a metric of task 'jsonl'"),
+      std::string::npos);
+}
+
+TEST(MetricsFile, AFailedAppendIsAnErrorNamingTheFileAndReason) {
+  const std::string path = tiny_trainer_env().root + "/full-metrics.jsonl";
+  fs::create_symlink("/dev/full", path);  // every write: ENOSPC
+  MetricsLog log(path, -1);
+  const auto err = error_of([&] { log.write({{"step", 1}}); });
+  EXPECT_NE(err.find("cannot append to metrics file " + path + ": No space left on device"), std::string::npos)
+      << err;
+}
+
+TEST(MetricsFile, ABadLineIsNamedByFileAndLine) {
+  const std::string path = tiny_trainer_env().root + "/bad-metrics.jsonl";
+  std::ofstream(path) << "{\"step\": 1, \"loss\": 2.0}\n{\"step\": \"two\"}\n";
+  EXPECT_NE(error_of([&] { MetricsLog log(path, 5); }).find(path + ":2: not a metrics record"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace ptuner::train
