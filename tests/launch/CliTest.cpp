@@ -198,6 +198,27 @@ TEST_F(Cli, SigtermStopsAtAStepWithACheckpointAndResumesBitForBit) {
   EXPECT_EQ(last_losses(dir), last_losses(root_ + "/sig-straight"));  // every step, bit for bit
 }
 
+TEST_F(Cli, UnderMpirunEveryRankStopsAtTheSameStepAndTheRunResumesBitForBit) {
+  const std::string mpirun = "OMP_NUM_THREADS=1 mpirun --allow-run-as-root --oversubscribe -np 2 " +
+                             std::string(PTUNER_BINARY) + " train " + root_ + "/run.toml";
+  const std::string sets =
+      " --set train.steps=300 --set train.log_every=1 --set data.prefetch=0 --set parallel.dp=2";
+  auto straight = shell(mpirun + sets + " --set run.dir=\"" + root_ + "/mpi-straight\"");
+  ASSERT_EQ(straight.code, 0) << straight.output;
+  // mpirun forwards SIGUSR1 to every rank: exit 75 (mpirun itself ends with 1 on SIGTERM, after
+  // the ranks have written the same checkpoint).
+  const std::string dir = root_ + "/mpi-stopped";
+  auto stopped = shell("(" + mpirun + sets + " --set run.dir=\"" + dir + "\" > " + root_ +
+                       "/mpi-sig.log 2>&1 & pid=$!; while [ ! -s " + dir + "/metrics.jsonl ]; do sleep 0.05; done; " +
+                       "kill -USR1 $pid; wait $pid; echo exit=$?)");
+  EXPECT_NE(stopped.output.find("exit=75"), std::string::npos)
+      << stopped.output << ptuner::testing::read_file(root_ + "/mpi-sig.log");
+  ASSERT_TRUE(std::filesystem::exists(dir + "/checkpoint-last.h5"));
+  auto resumed = shell(mpirun + sets + " --set run.dir=\"" + dir + "\" --resume");
+  ASSERT_EQ(resumed.code, 0) << resumed.output;
+  EXPECT_EQ(last_losses(dir), last_losses(root_ + "/mpi-straight"));
+}
+
 TEST_F(Cli, AFullDiskFailsTheSaveCleanlyKeepingTheOldCheckpoint) {
   const std::string cfg = root_ + "/run.toml", dir = root_ + "/full";
   auto first = run("train " + cfg + " --set train.steps=2 --set run.dir=\"" + dir + "\"");
