@@ -57,11 +57,15 @@ class Communicator {
   }
   // Ranks passing the same colour form a new group, ordered by key.
   virtual std::shared_ptr<Communicator> split(int color, int key) = 0;
+  // What the group is for ("tp", "pp", "dp", "world"), for messages.
+  virtual void set_name(const std::string& name) { name_ = name; }
+  const std::string& name() const { return name_; }
 
   const CommStats& stats() const { return stats_; }
 
  protected:
   CommStats stats_;
+  std::string name_ = "world";
 };
 
 }  // namespace ptuner::dist

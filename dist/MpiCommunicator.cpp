@@ -1,6 +1,10 @@
 #include "dist/MpiCommunicator.h"
 
+#include <spdlog/spdlog.h>
+
+#include <atomic>
 #include <chrono>
+#include <thread>
 
 #include "dist/Check.h"
 
@@ -52,11 +56,65 @@ class Timed {
 
 int64_t bytes_of(const torch::Tensor& t) { return t.numel() * static_cast<int64_t>(t.element_size()); }
 
+std::atomic<double> g_timeout{600.0};
+
 }  // namespace
+
+void MpiCommunicator::set_timeout(double seconds) { g_timeout.store(seconds); }
+double MpiCommunicator::timeout() { return g_timeout.load(); }
+
+int MpiCommunicator::world_rank_of(int rank) const { return members_.at(static_cast<size_t>(rank)); }
+
+std::vector<int> MpiCommunicator::others() const {
+  std::vector<int> out;
+  for (int i = 0; i < size_; ++i)
+    if (i != rank_) out.push_back(members_[static_cast<size_t>(i)]);
+  return out;
+}
+
+void MpiCommunicator::wait(MPI_Request* requests, int n, const char* what, const std::vector<int>& peers) {
+  using Clock = std::chrono::steady_clock;
+  const double limit = timeout();
+  const auto start = Clock::now();
+  int done = 0;
+  for (int64_t polls = 0;; ++polls) {
+    check_mpi(MPI_Testall(n, requests, &done, MPI_STATUSES_IGNORE), what);
+    if (done) return;
+    // Spin briefly (most calls finish within microseconds), then poll without hogging a core.
+    if (polls < 2000)
+      std::this_thread::yield();
+    else
+      std::this_thread::sleep_for(std::chrono::microseconds(100));
+    if (limit > 0 && polls % 64 == 0) {
+      const double waited = std::chrono::duration<double>(Clock::now() - start).count();
+      if (waited > limit) {
+        int world_rank = 0;
+        MPI_Comm_rank(MPI_COMM_WORLD, &world_rank);
+        spdlog::error("rank {}: {} on the {} group has waited {:.0f} s for world rank{} {} (dist.timeout_s = {}): "
+                      "a rank stopped, hung or was lost; aborting the job",
+                      world_rank, what, name(), waited, peers.size() == 1 ? "" : "s", fmt::join(peers, ", "), limit);
+        spdlog::default_logger()->flush();
+        std::fflush(stderr);
+        MPI_Abort(MPI_COMM_WORLD, 1);
+      }
+    }
+  }
+}
 
 MpiCommunicator::MpiCommunicator(MPI_Comm comm) : comm_(comm) {
   check_mpi(MPI_Comm_rank(comm_, &rank_), "MPI_Comm_rank");
   check_mpi(MPI_Comm_size(comm_, &size_), "MPI_Comm_size");
+  if (comm_ == MPI_COMM_SELF) name_ = "self";
+  // World ranks of the members, for the watchdog's messages.
+  MPI_Group group, world;
+  check_mpi(MPI_Comm_group(comm_, &group), "MPI_Comm_group");
+  check_mpi(MPI_Comm_group(MPI_COMM_WORLD, &world), "MPI_Comm_group");
+  std::vector<int> mine(static_cast<size_t>(size_));
+  for (int i = 0; i < size_; ++i) mine[static_cast<size_t>(i)] = i;
+  members_.resize(static_cast<size_t>(size_));
+  check_mpi(MPI_Group_translate_ranks(group, size_, mine.data(), world, members_.data()), "MPI_Group_translate_ranks");
+  MPI_Group_free(&group);
+  MPI_Group_free(&world);
 }
 
 MpiCommunicator::~MpiCommunicator() {
@@ -81,9 +139,12 @@ void MpiCommunicator::all_reduce(torch::Tensor& t, ReduceOp op) {
   Timed timed(stats_, bytes_of(t));
   MPI_Op mop = op == ReduceOp::Max ? MPI_MAX : MPI_SUM;
   const MPI_Datatype type = mpi_type(t.scalar_type());  // validated on one rank too
-  if (size_ > 1)
-    check_mpi(MPI_Allreduce(MPI_IN_PLACE, t.data_ptr(), static_cast<int>(t.numel()), type, mop, comm_),
+  if (size_ > 1) {
+    MPI_Request req;
+    check_mpi(MPI_Iallreduce(MPI_IN_PLACE, t.data_ptr(), static_cast<int>(t.numel()), type, mop, comm_, &req),
               "MPI_Allreduce");
+    wait(&req, 1, "all_reduce", others());
+  }
   if (op == ReduceOp::Avg) {
     PTUNER_CHECK(t.is_floating_point(), "all_reduce(Avg) needs a floating tensor, got {}",
                  c10::toString(t.scalar_type()));
@@ -98,11 +159,15 @@ void MpiCommunicator::broadcast(torch::Tensor& t, int root) {
   if (size_ == 1) return;
   if (reduced_in_f32(t.scalar_type())) {
     // Same bytes either way: broadcast the raw 16-bit payload.
-    check_mpi(MPI_Bcast(t.data_ptr(), static_cast<int>(t.numel() * 2), MPI_BYTE, root, comm_), "MPI_Bcast");
+    MPI_Request req;
+    check_mpi(MPI_Ibcast(t.data_ptr(), static_cast<int>(t.numel() * 2), MPI_BYTE, root, comm_, &req), "MPI_Bcast");
+    wait(&req, 1, "broadcast", {world_rank_of(root)});
     return;
   }
-  check_mpi(MPI_Bcast(t.data_ptr(), static_cast<int>(t.numel()), mpi_type(t.scalar_type()), root, comm_),
+  MPI_Request req;
+  check_mpi(MPI_Ibcast(t.data_ptr(), static_cast<int>(t.numel()), mpi_type(t.scalar_type()), root, comm_, &req),
             "MPI_Bcast");
+  wait(&req, 1, "broadcast", {world_rank_of(root)});
 }
 
 torch::Tensor MpiCommunicator::all_gather(const torch::Tensor& x) {
@@ -114,8 +179,10 @@ torch::Tensor MpiCommunicator::all_gather(const torch::Tensor& x) {
   Timed timed(stats_, bytes_of(in));
   auto out = torch::empty(shape, in.options());
   const int bytes = static_cast<int>(in.numel() * in.element_size());
-  check_mpi(MPI_Allgather(in.data_ptr(), bytes, MPI_BYTE, out.data_ptr(), bytes, MPI_BYTE, comm_),
+  MPI_Request req;
+  check_mpi(MPI_Iallgather(in.data_ptr(), bytes, MPI_BYTE, out.data_ptr(), bytes, MPI_BYTE, comm_, &req),
             "MPI_Allgather");
+  wait(&req, 1, "all_gather", others());
   return out;
 }
 
@@ -132,17 +199,19 @@ void MpiCommunicator::send(const torch::Tensor& t, int dst, int tag) {
   auto c = t.contiguous();
   check_cpu_contiguous(c, "send");
   Timed timed(stats_, bytes_of(c));
-  check_mpi(MPI_Send(c.data_ptr(), static_cast<int>(c.numel() * c.element_size()), MPI_BYTE, dst, tag, comm_),
+  MPI_Request req;
+  check_mpi(MPI_Isend(c.data_ptr(), static_cast<int>(c.numel() * c.element_size()), MPI_BYTE, dst, tag, comm_, &req),
             "MPI_Send");
+  wait(&req, 1, "send", {world_rank_of(dst)});
 }
 
 void MpiCommunicator::recv(torch::Tensor& t, int src, int tag) {
   check_cpu_contiguous(t, "recv");
   Timed timed(stats_, 0);
-  MPI_Status status;
-  check_mpi(MPI_Recv(t.data_ptr(), static_cast<int>(t.numel() * t.element_size()), MPI_BYTE, src, tag, comm_,
-                     &status),
+  MPI_Request req;
+  check_mpi(MPI_Irecv(t.data_ptr(), static_cast<int>(t.numel() * t.element_size()), MPI_BYTE, src, tag, comm_, &req),
             "MPI_Recv");
+  wait(&req, 1, "recv", {world_rank_of(src)});
 }
 
 void MpiCommunicator::sendrecv(const torch::Tensor& send, int dst, torch::Tensor& recv, int src, int tag) {
@@ -150,32 +219,42 @@ void MpiCommunicator::sendrecv(const torch::Tensor& send, int dst, torch::Tensor
   check_cpu_contiguous(c, "sendrecv");
   check_cpu_contiguous(recv, "sendrecv");
   Timed timed(stats_, bytes_of(c));
-  MPI_Status status;
-  check_mpi(MPI_Sendrecv(c.data_ptr(), static_cast<int>(c.numel() * c.element_size()), MPI_BYTE, dst, tag,
-                         recv.data_ptr(), static_cast<int>(recv.numel() * recv.element_size()), MPI_BYTE, src, tag,
-                         comm_, &status),
+  MPI_Request reqs[2];
+  check_mpi(MPI_Irecv(recv.data_ptr(), static_cast<int>(recv.numel() * recv.element_size()), MPI_BYTE, src, tag,
+                      comm_, &reqs[0]),
             "MPI_Sendrecv");
+  check_mpi(MPI_Isend(c.data_ptr(), static_cast<int>(c.numel() * c.element_size()), MPI_BYTE, dst, tag, comm_,
+                      &reqs[1]),
+            "MPI_Sendrecv");
+  wait(reqs, 2, "sendrecv", {world_rank_of(dst), world_rank_of(src)});
 }
 
 void MpiCommunicator::barrier() {
   Timed timed(stats_, 0);
-  check_mpi(MPI_Barrier(comm_), "MPI_Barrier");
+  MPI_Request req;
+  check_mpi(MPI_Ibarrier(comm_, &req), "MPI_Barrier");
+  wait(&req, 1, "barrier", others());
 }
 
 void MpiCommunicator::broadcast_bytes(std::string& bytes, int root) {
   if (size_ == 1) return;
   Timed timed(stats_, static_cast<int64_t>(bytes.size()));
   long long n = static_cast<long long>(bytes.size());
-  check_mpi(MPI_Bcast(&n, 1, MPI_LONG_LONG, root, comm_), "MPI_Bcast(size)");
+  MPI_Request req;
+  check_mpi(MPI_Ibcast(&n, 1, MPI_LONG_LONG, root, comm_, &req), "MPI_Bcast(size)");
+  wait(&req, 1, "broadcast_bytes", {world_rank_of(root)});
   bytes.resize(static_cast<size_t>(n));
-  check_mpi(MPI_Bcast(bytes.data(), static_cast<int>(n), MPI_BYTE, root, comm_), "MPI_Bcast(bytes)");
+  check_mpi(MPI_Ibcast(bytes.data(), static_cast<int>(n), MPI_BYTE, root, comm_, &req), "MPI_Bcast(bytes)");
+  wait(&req, 1, "broadcast_bytes", {world_rank_of(root)});
 }
 
 double MpiCommunicator::all_reduce_scalar(double v, ReduceOp op) {
   double out = v;
   Timed timed(stats_, sizeof(double));
-  check_mpi(MPI_Allreduce(&v, &out, 1, MPI_DOUBLE, op == ReduceOp::Max ? MPI_MAX : MPI_SUM, comm_),
+  MPI_Request req;
+  check_mpi(MPI_Iallreduce(&v, &out, 1, MPI_DOUBLE, op == ReduceOp::Max ? MPI_MAX : MPI_SUM, comm_, &req),
             "MPI_Allreduce(scalar)");
+  wait(&req, 1, "all_reduce_scalar", others());
   return op == ReduceOp::Avg ? out / size_ : out;
 }
 

@@ -1,6 +1,9 @@
 #pragma once
 #include <mpi.h>
 
+#include <string>
+#include <vector>
+
 #include "dist/Communicator.h"
 
 namespace ptuner::dist {
@@ -18,6 +21,13 @@ class MpiCommunicator : public Communicator {
   MpiCommunicator& operator=(const MpiCommunicator&) = delete;
 
   static std::shared_ptr<MpiCommunicator> world();
+
+  // Hang watchdog (dist.timeout_s): every collective and point-to-point call waits at most this
+  // long; then the rank logs the operation, its group and the ranks it waited for, and aborts the
+  // job (MPI_Abort), so a stopped or lost rank ends the run instead of hanging it. ≤ 0: no limit.
+  // Process-wide; default 600 s.
+  static void set_timeout(double seconds);
+  static double timeout();
 
   int rank() const override { return rank_; }
   int size() const override { return size_; }
@@ -37,9 +47,15 @@ class MpiCommunicator : public Communicator {
   std::shared_ptr<Communicator> split(int color, int key) override;
 
  private:
+  // Waits for n requests, within the timeout; `peers`: world ranks it waits for.
+  void wait(MPI_Request* requests, int n, const char* what, const std::vector<int>& peers);
+  int world_rank_of(int rank) const;
+  std::vector<int> others() const;  // world ranks of the other members
+
   MPI_Comm comm_;
   int rank_ = 0;
   int size_ = 1;
+  std::vector<int> members_;  // world rank of each rank of this group
 };
 
 }  // namespace ptuner::dist

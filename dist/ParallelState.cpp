@@ -32,6 +32,9 @@ ParallelState::ParallelState(const Layout& layout, std::shared_ptr<Communicator>
   tp_ = world_->split(coords_.pp_idx * layout_.dp + coords_.dp_idx, r);
   dp_ = world_->split(coords_.pp_idx * layout_.tp + coords_.tp_idx, r);
   pp_ = world_->split(coords_.dp_idx * layout_.tp + coords_.tp_idx, r);
+  tp_->set_name("tp");
+  dp_->set_name("dp");
+  pp_->set_name("pp");
 }
 
 int ParallelState::next_rank() const {

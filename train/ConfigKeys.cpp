@@ -155,6 +155,9 @@ const std::vector<ConfigKey>& table() {
       {"optim", "beta2", PTUNER_FIELD(optim.beta2), {}, "AdamW"},
       {"optim", "eps", PTUNER_FIELD(optim.eps), {}, "AdamW"},
 
+      {"dist", "timeout_s", PTUNER_FIELD(dist.timeout_s), {},
+       "hang watchdog of the MPI path: a collective or point-to-point call that waits longer logs the operation, "
+       "its group and the ranks it waited for, and aborts the job (≤ 0: no limit)"},
       {"parallel", "tp", PTUNER_FIELD(parallel.tp), positive(),
        "tensor-parallel ranks; `tp·pp·dp` must equal the number of ranks"},
       {"parallel", "pp", PTUNER_FIELD(parallel.pp), positive(), "pipeline stages"},

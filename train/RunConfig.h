@@ -104,6 +104,9 @@ struct RunConfig {
     double eps = 1e-8;                  // adamw
   } optim;
   dist::Layout parallel;
+  struct Dist {
+    double timeout_s = 600;  // the MPI path's hang watchdog: a blocking call waits at most this long (≤ 0: forever)
+  } dist;
   struct Pipeline {
     int64_t micro_batches = 1;          // per optimizer step (and grad_accum flush) on each DP replica
     std::string schedule = "1f1b";      // 1f1b | gpipe

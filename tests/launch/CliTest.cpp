@@ -219,6 +219,25 @@ TEST_F(Cli, UnderMpirunEveryRankStopsAtTheSameStepAndTheRunResumesBitForBit) {
   EXPECT_EQ(last_losses(dir), last_losses(root_ + "/mpi-straight"));
 }
 
+TEST_F(Cli, AStoppedRankEndsTheJobWithinTheTimeoutNamingTheOperationAndPeer) {
+  const std::string dir = root_ + "/hang";
+  // dp = 2; once a step is logged, SIGSTOP one rank: the other waits in a collective for it.
+  auto r = shell("(OMP_NUM_THREADS=1 mpirun --allow-run-as-root --oversubscribe -np 2 " + std::string(PTUNER_BINARY) +
+                 " train " + root_ + "/run.toml --set train.steps=100000 --set train.log_every=1 --set data.prefetch=0 "
+                 "--set parallel.dp=2 --set dist.timeout_s=5 --set run.dir=\"" + dir + "\" > " + root_ +
+                 "/hang.log 2>&1 & pid=$!; while [ ! -s " + dir + "/metrics.jsonl ]; do sleep 0.05; done; " +
+                 "victim=$(pgrep -n -f 'ptuner train .*" + dir + "'); kill -STOP $victim; start=$(date +%s); " +
+                 "wait $pid; echo exit=$? after=$(( $(date +%s) - start )); kill -9 $victim 2>/dev/null; true)");
+  const auto log = ptuner::testing::read_file(root_ + "/hang.log");
+  EXPECT_EQ(r.output.find("exit=0"), std::string::npos) << r.output;
+  const auto at = r.output.find("after=");
+  ASSERT_NE(at, std::string::npos) << r.output;
+  EXPECT_LT(std::stoi(r.output.substr(at + 6)), 20) << r.output;  // 5 s, plus the abort
+  EXPECT_NE(log.find("has waited"), std::string::npos) << log;
+  EXPECT_NE(log.find("(dist.timeout_s = 5)"), std::string::npos) << log;
+  EXPECT_NE(log.find("for world rank 1"), std::string::npos) << log;
+}
+
 TEST_F(Cli, AFullDiskFailsTheSaveCleanlyKeepingTheOldCheckpoint) {
   const std::string cfg = root_ + "/run.toml", dir = root_ + "/full";
   auto first = run("train " + cfg + " --set train.steps=2 --set run.dir=\"" + dir + "\"");

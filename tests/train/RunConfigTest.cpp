@@ -303,6 +303,7 @@ std::vector<RoundTrip> round_trips() {
       {{"optim.beta1=0.8"}, [](const RunConfig& c) { EXPECT_DOUBLE_EQ(c.optim.beta1, 0.8); }},
       {{"optim.beta2=0.99"}, [](const RunConfig& c) { EXPECT_DOUBLE_EQ(c.optim.beta2, 0.99); }},
       {{"optim.eps=1e-6"}, [](const RunConfig& c) { EXPECT_DOUBLE_EQ(c.optim.eps, 1e-6); }},
+      {{"dist.timeout_s=20.0"}, [](const RunConfig& c) { EXPECT_DOUBLE_EQ(c.dist.timeout_s, 20.0); }},
       {{"parallel.tp=2"}, [](const RunConfig& c) { EXPECT_EQ(c.parallel.tp, 2); }},
       {{"parallel.pp=2"}, [](const RunConfig& c) { EXPECT_EQ(c.parallel.pp, 2); }},
       {{"parallel.dp=2"}, [](const RunConfig& c) { EXPECT_EQ(c.parallel.dp, 2); }},
