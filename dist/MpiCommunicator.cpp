@@ -56,7 +56,7 @@ class Timed {
 
 int64_t bytes_of(const torch::Tensor& t) { return t.numel() * static_cast<int64_t>(t.element_size()); }
 
-std::atomic<double> g_timeout{600.0};
+std::atomic<double> g_timeout{0.0};  // off until a command has loaded its model
 
 }  // namespace
 

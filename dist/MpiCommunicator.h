@@ -25,7 +25,8 @@ class MpiCommunicator : public Communicator {
   // Hang watchdog (dist.timeout_s): every collective and point-to-point call waits at most this
   // long; then the rank logs the operation, its group and the ranks it waited for, and aborts the
   // job (MPI_Abort), so a stopped or lost rank ends the run instead of hanging it. ≤ 0: no limit.
-  // Process-wide; default 600 s.
+  // Process-wide; off until set (commands set dist.timeout_s once their model is loaded: loading
+  // takes minutes and stages finish it at different times).
   static void set_timeout(double seconds);
   static double timeout();
 

@@ -11,6 +11,7 @@
 
 #include "data/Tokenizer.h"
 #include "dist/Check.h"
+#include "dist/MpiCommunicator.h"
 #include "launch/Commands.h"
 #include "launch/RunSetup.h"
 #include "train/Checkpoint.h"
@@ -50,6 +51,7 @@ Command add_eval(CLI::App& app) {
     train::check_prompt_method(c);  // before the model loads
     data::Tokenizer tokenizer(c.tokenizer_path());
     auto frozen = train::build_frozen_model(c, *s.ps);
+    dist::MpiCommunicator::set_timeout(c.dist.timeout_s);  // the model is loaded: time every wait
     const auto options = train::EvalOptions::from(c);
     if (a->prompts.size() == 1) {
       const auto& path = a->prompts[0];

@@ -12,6 +12,7 @@
 
 #include "data/Tokenizer.h"
 #include "dist/Check.h"
+#include "dist/MpiCommunicator.h"
 #include "launch/Commands.h"
 #include "launch/RunSetup.h"
 #include "train/Evaluator.h"
@@ -77,6 +78,7 @@ Command add_predict(CLI::App& app) {
     PTUNER_CHECK(!rows.empty(), "--input {} holds no rows", a->input);
     data::Tokenizer tokenizer(c.tokenizer_path());
     auto frozen = train::build_frozen_model(c, *s.ps);
+    dist::MpiCommunicator::set_timeout(c.dist.timeout_s);  // the model is loaded: time every wait
     auto table = train::load_prompt_table(paths, frozen.fingerprint, frozen.stage.first, s.ps->device());
     const int64_t max_input = c.data.max_input_length - table->prefix_length();
     PTUNER_CHECK(max_input > 0, "{}: prompts of {} tokens leave no room within data.max_input_length {}", c.source,

@@ -20,7 +20,6 @@ void RunArgs::add_to(CLI::App& app) {
 RunSetup setup_run(const RunArgs& args) {
   RunSetup s;
   s.config = train::RunConfig::from_file(args.config, args.overrides);
-  dist::MpiCommunicator::set_timeout(s.config.dist.timeout_s);  // before the first collective
   auto mpi = dist::MpiCommunicator::world();
   // The device first (an impossible choice fails before any loading), then communicators that
   // serve its tensors.

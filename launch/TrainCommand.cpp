@@ -3,6 +3,7 @@
 // SIGINT or SIGUSR1 with checkpoint-last.h5 written (continue with --resume); 128 + signal when a
 // second signal came before the checkpoint was written.
 #include "launch/Commands.h"
+#include "dist/MpiCommunicator.h"
 #include "launch/RunSetup.h"
 #include "train/RunGuard.h"
 #include "train/Trainer.h"
@@ -22,7 +23,10 @@ Command add_train(CLI::App& app) {
     // From here a signal stops the run at the next step boundary, with a checkpoint.
     train::stop_signal::install();
     auto s = setup_run(*args);
+    if (*resume) train::check_resumable(s.config);  // before the frozen model loads
     train::Trainer trainer(s.config, *s.ps);
+    dist::MpiCommunicator::set_timeout(s.config.dist.timeout_s);  // the model is loaded: time every wait
+
     return trainer.run(*resume, *overwrite) ? 0 : train::kStoppedExitCode;
   };
 }

@@ -41,9 +41,9 @@ void check_finite(const std::map<std::string, torch::Tensor>& params, const std:
                  name);
 }
 
-// fsync of a file or directory, naming it on failure.
-void sync_path(const std::string& path, bool directory) {
-  const int fd = ::open(path.c_str(), directory ? O_RDONLY | O_DIRECTORY : O_RDONLY);
+// fsync of a file, naming it on failure.
+void sync_path(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY);
   PTUNER_CHECK(fd >= 0, "cannot open {} to sync it: {}", path, std::strerror(errno));
   const int rc = ::fsync(fd);
   const int err = errno;
@@ -58,15 +58,27 @@ void Checkpoint::save(const std::string& path) const {
   const std::string tmp = path + ".tmp";
   try {
     write_file(tmp);
-    sync_path(tmp, false);
+    sync_path(tmp);
   } catch (...) {
     std::remove(tmp.c_str());  // the previous checkpoint at `path` stays as it was
     throw;
   }
-  PTUNER_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, "cannot rename checkpoint {} to {}: {}", tmp, path,
-               std::strerror(errno));
-  const auto dir = std::filesystem::path(path).parent_path();
-  sync_path(dir.empty() ? "." : dir.string(), true);
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    std::remove(tmp.c_str());
+    PTUNER_FAIL("cannot rename checkpoint {} to {}: {}", tmp, path, std::strerror(err));
+  }
+  // The rename reaches the disk with its directory (a filesystem that cannot sync a directory,
+  // EINVAL / ENOTSUP, has nothing to do).
+  const auto dir = std::filesystem::path(path).parent_path().string();
+  const int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd >= 0) {
+    const int rc = ::fsync(fd);
+    const int err = errno;
+    ::close(fd);
+    PTUNER_CHECK(rc == 0 || err == EINVAL || err == ENOTSUP || err == ENOSYS, "cannot sync directory {}: {}", dir,
+                 std::strerror(err));
+  }
 }
 
 void Checkpoint::write_file(const std::string& tmp) const {

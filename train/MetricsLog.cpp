@@ -9,28 +9,44 @@
 #include <fstream>
 #include <vector>
 
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+
 #include "dist/Check.h"
 
 namespace ptuner::train {
 
 MetricsLog::MetricsLog(const std::string& path, int64_t keep_up_to_step) : path_(path) {
   if (keep_up_to_step >= 0) {
-    std::vector<std::string> kept;
-    std::ifstream in(path);
-    int64_t n = 0;
-    for (std::string line; std::getline(in, line);) {
-      ++n;
-      if (line.empty()) continue;
-      auto j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-      PTUNER_CHECK(!j.is_discarded() && j.is_object() && j.contains("step") && j["step"].is_number_integer(),
-                   "{}:{}: not a metrics record (a JSON object with an integer \"step\"): {}", path, n,
-                   line.substr(0, 120));
-      if (j["step"].get<int64_t>() <= keep_up_to_step) kept.push_back(line);
+    std::vector<std::string> lines, kept;
+    {
+      std::ifstream in(path);
+      for (std::string line; std::getline(in, line);) lines.push_back(line);
     }
-    std::ofstream rewrite(path, std::ios::trunc);
-    for (const auto& line : kept) rewrite << line << '\n';
-    rewrite.flush();
-    PTUNER_CHECK(rewrite.good(), "cannot rewrite metrics file {}: {}", path, std::strerror(errno));
+    while (!lines.empty() && lines.back().find_first_not_of(" \t\r") == std::string::npos) lines.pop_back();
+    for (size_t i = 0; i < lines.size(); ++i) {
+      if (lines[i].empty()) continue;
+      auto j = nlohmann::json::parse(lines[i], nullptr, /*allow_exceptions=*/false);
+      const bool good = !j.is_discarded() && j.is_object() && j.contains("step") && j["step"].is_number_integer();
+      if (!good && i + 1 == lines.size()) {  // a line a crash cut short: the run re-logs its step
+        spdlog::warn("{}:{}: dropping a cut last line: {}", path, i + 1, lines[i].substr(0, 120));
+        continue;
+      }
+      PTUNER_CHECK(good, "{}:{}: not a metrics record (a JSON object with an integer \"step\"): {}", path, i + 1,
+                   lines[i].substr(0, 120));
+      if (j["step"].get<int64_t>() <= keep_up_to_step) kept.push_back(lines[i]);
+    }
+    // Rewritten beside and renamed over: a crash here leaves the old file or the new one.
+    const std::string tmp = path + ".tmp";
+    {
+      std::ofstream rewrite(tmp, std::ios::trunc);
+      for (const auto& line : kept) rewrite << line << '\n';
+      rewrite.flush();
+      PTUNER_CHECK(rewrite.good(), "cannot write {}: {}", tmp, std::strerror(errno));
+    }
+    PTUNER_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, "cannot rename {} to {}: {}", tmp, path,
+                 std::strerror(errno));
   }
   fd_ = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
   PTUNER_CHECK(fd_ >= 0, "cannot open metrics file {}: {}", path, std::strerror(errno));

@@ -194,7 +194,7 @@ RunConfig RunConfig::from_file(const std::string& path, const std::vector<std::s
 }
 
 RunConfig RunConfig::from_string(const std::string& text, const std::string& source,
-                                 const std::vector<std::string>& overrides) {
+                                 const std::vector<std::string>& overrides, bool validate) {
   toml::table root;
   try {
     root = toml::parse(text, source);
@@ -214,7 +214,7 @@ RunConfig RunConfig::from_string(const std::string& text, const std::string& sou
   std::stringstream ss;
   ss << root;
   c.toml = ss.str();
-  c.validate();
+  if (validate) c.validate();
   return c;
 }
 
@@ -257,8 +257,9 @@ void RunConfig::validate() const {
   PTUNER_CHECK(optim.decay_rate > 0, "{}: optim.decay_rate must be positive, got {}", s, optim.decay_rate);
   PTUNER_CHECK(optim.clipping_threshold >= 0, "{}: optim.clipping_threshold must be >= 0 (0: no clipping), got {}",
                s, optim.clipping_threshold);
-  PTUNER_CHECK(optim.weight_decay >= 0 && optim.weight_decay < 1, "{}: optim.weight_decay must be in [0, 1), got {}",
-               s, optim.weight_decay);
+  PTUNER_CHECK(optim.weight_decay >= 0, "{}: optim.weight_decay must be >= 0, got {}", s, optim.weight_decay);
+  PTUNER_CHECK(optim.name != "adafactor" || optim.weight_decay < 1,
+               "{}: optim.weight_decay must be below 1 for Adafactor (p <- (1 - wd)·p), got {}", s, optim.weight_decay);
   PTUNER_CHECK(prompt.residual.dropout >= 0, "{}: prompt.residual.dropout must be >= 0, got {}", s,
                prompt.residual.dropout);
   PTUNER_CHECK(train.batch_size % (parallel.dp * train.grad_accum * pipeline.micro_batches) == 0,

@@ -117,8 +117,10 @@ struct RunConfig {
   std::string toml;    // the effective configuration, as TOML (stored in checkpoints)
 
   static RunConfig from_file(const std::string& path, const std::vector<std::string>& overrides = {});
+  // validate = false: the keys are still known and typed, but values are not checked (a config a
+  // checkpoint stored under older rules, read to compare with).
   static RunConfig from_string(const std::string& text, const std::string& source,
-                               const std::vector<std::string>& overrides = {});
+                               const std::vector<std::string>& overrides = {}, bool validate = true);
   // Checks values that need no files: sizes, names, divisibility of the batch.
   void validate() const;
   // Micro-batch per DP rank: batch_size / (dp · grad_accum · micro_batches).

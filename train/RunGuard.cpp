@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 
@@ -71,10 +72,11 @@ std::vector<ConfigChange> resume_changes(const std::string& saved_toml, const Ru
       "train.batch_size",   "train.seed",          "data.train",       "data.task",       "data.mixture",
       "data.shuffle_buffer", "data.bucket_by_length", "data.task_prefix", "data.mixing",    "data.mixing_cap",
       "data.mixing_temperature", "model.path",     "model.preset",     "model.seed",      "prompt.method",
-      "prompt.length",      "optim.name"};
+      "prompt.length",      "optim.name",          "optim.factored",   "data.max_input_length",
+      "data.max_target_length", "data.on_error"};
   std::vector<ConfigChange> out;
   if (saved_toml.empty()) return out;
-  const auto saved = RunConfig::from_string(saved_toml, "the checkpoint's config");
+  const auto saved = RunConfig::from_string(saved_toml, "the checkpoint's config", {}, /*validate=*/false);
   for (const auto& key : config_keys()) {
     const auto before = key.toml_value(saved), after = key.toml_value(now);
     if (before == after) continue;
@@ -88,9 +90,22 @@ namespace stop_signal {
 
 namespace {
 std::atomic<int> received{0};
+std::atomic<int64_t> first_at_ms{0};
+
+int64_t now_ms() {  // clock_gettime is async-signal-safe
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
 
 extern "C" void on_signal(int sig) {
-  if (received.exchange(sig) != 0) _exit(128 + sig);  // a second signal: now
+  if (received.exchange(sig) == 0) {
+    first_at_ms.store(now_ms());
+    return;
+  }
+  // A second signal a second or more after the first: now (one delivered twice at once, by a
+  // launcher and the process group, is the same request).
+  if (now_ms() - first_at_ms.load() >= 1000) _exit(128 + sig);
 }
 }  // namespace
 
@@ -103,7 +118,7 @@ void install() {
 }
 
 int pending() { return received.load(); }
-void clear() { received.store(0); }
+void clear() { received.store(0), first_at_ms.store(0); }
 void raise_for_test(int signal) { received.store(signal); }
 
 }  // namespace stop_signal

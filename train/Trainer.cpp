@@ -18,6 +18,7 @@
 #include "train/DataOptions.h"
 #include "train/RunGuard.h"
 #include "train/Evaluator.h"
+#include "train/PromptExport.h"
 #include "train/Spot.h"
 #include "train/StageState.h"
 
@@ -152,6 +153,7 @@ Trainer::Trainer(const RunConfig& config, const dist::ParallelState& ps)
     init_file_ = source.path, init_digest_ = source.digest, init_fingerprint_ = source.model_fingerprint;
   }
   prompt_ = make_prompt(config_, tokenizer_, frozen_, ps_, !resuming_without_source);
+  prompt_initialised_ = !resuming_without_source;
   optimizer_ = make_optimizer(config_);
   loader_options_ = training_loader_options(config_, ps_.dp_rank(), ps_.dp_size());
   // What evaluation will need, checked before step 1 rather than at the first evaluation.
@@ -196,6 +198,48 @@ void Trainer::seed_generators(uint64_t salt) {
 }
 
 data::Batch Trainer::next_batch() { return loader().next(); }
+
+namespace {
+
+// The meaning-giving keys a resume would change, as one error (empty: none); the others logged.
+std::vector<std::string> refused_changes(const Checkpoint& ck, const RunConfig& config, bool log) {
+  std::vector<std::string> refused;
+  for (const auto& change : resume_changes(ck.config_toml, config)) {
+    const auto line = fmt::format("{}: {} -> {}", change.key, change.before, change.after);
+    if (change.refused)
+      refused.push_back(line);
+    else if (log)
+      spdlog::info("resume: {} (changed)", line);
+  }
+  return refused;
+}
+
+void check_no_refused(const std::vector<std::string>& refused, const std::string& path) {
+  PTUNER_CHECK(refused.empty(),
+               "--resume: {} was written with another {}: {} (these change what its state means; start a new run.dir "
+               "instead)",
+               path, refused.size() == 1 ? "setting" : "settings", fmt::join(refused, "; "));
+}
+
+}  // namespace
+
+void check_resumable(const RunConfig& config) {
+  namespace fs = std::filesystem;
+  const std::string last = config.run.dir + "/checkpoint-last.h5", best = config.run.dir + "/checkpoint-best.h5";
+  if (!fs::exists(last)) {
+    PTUNER_CHECK(!fs::exists(best),
+                 "--resume: {} does not exist, but {} does: to continue from the best step, copy it to "
+                 "checkpoint-last.h5 and --resume again",
+                 last, best);
+    PTUNER_FAIL("--resume: {} does not exist, nothing to resume", last);
+  }
+  const auto ck = Checkpoint::load(last);  // checksums, finite values
+  ck.check_model(frozen_fingerprint(config), last);
+  check_no_refused(refused_changes(ck, config, false), last);
+  auto method = whole_prompt_method(config, architecture_of(config));
+  method->check_saved(ck.method, ck.prompt_config, "checkpoint " + last);
+  method->load_parameters(ck.params, last);  // names and shapes
+}
 
 void Trainer::set_observer(mp::PipelineObserver* observer) {
   observer_ = observer;
@@ -405,6 +449,8 @@ bool Trainer::run(bool resume, bool overwrite) {
     if (!resume) fresh_run_check(config_.run.dir, overwrite);
   }
   ps_.world().barrier();
+  PTUNER_CHECK(resume || prompt_initialised_, "prompt.init_file {} does not exist (a fresh run needs its source)",
+               config_.prompt.init_file);
   if (resume) {
     if (!fs::exists(last_checkpoint_path())) {
       PTUNER_CHECK(!fs::exists(best_checkpoint_path()),
@@ -415,18 +461,7 @@ bool Trainer::run(bool resume, bool overwrite) {
     }
     auto ck = Checkpoint::load(last_checkpoint_path());
     // A changed key that gives the saved state its meaning is refused; the others are logged.
-    std::vector<std::string> refused;
-    for (const auto& change : resume_changes(ck.config_toml, config_)) {
-      const auto line = fmt::format("{}: {} -> {}", change.key, change.before, change.after);
-      if (change.refused)
-        refused.push_back(line);
-      else if (ps_.is_writer())
-        spdlog::info("resume: {} (changed)", line);
-    }
-    PTUNER_CHECK(refused.empty(),
-                 "--resume: {} was written with another {}: {} (these change what its state means; start a new "
-                 "run.dir instead)",
-                 last_checkpoint_path(), refused.size() == 1 ? "setting" : "settings", fmt::join(refused, "; "));
+    check_no_refused(refused_changes(ck, config_, ps_.is_writer()), last_checkpoint_path());
     restore(ck, last_checkpoint_path());
     spdlog::info("resumed from {} at step {}", last_checkpoint_path(), step_);
   }
@@ -503,10 +538,11 @@ bool Trainer::run(bool resume, bool overwrite) {
                 ? 1.0
                 : 0.0,
             dist::ReduceOp::Max) > 0;
-    if (stop) {
+    if (stop && step_ < t.steps) {
       save(last_checkpoint_path());
       if (ps_.is_writer())
-        spdlog::warn("stopped by signal {} at step {}/{}: {} written; continue with --resume", stop_signal::pending(),
+        spdlog::warn("stopped by a signal (SIGTERM, SIGINT or SIGUSR1) at step {}/{}: {} written; continue with "
+                     "--resume",
                      step_, t.steps, last_checkpoint_path());
       return false;
     }

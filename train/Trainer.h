@@ -103,6 +103,7 @@ class Trainer {
   mp::PipelineObserver* observer_ = nullptr;
   std::function<void(std::map<std::string, torch::Tensor>&)> gradient_hook_;
   int64_t nonfinite_steps_ = 0, nonfinite_in_a_row_ = 0;
+  bool prompt_initialised_ = true;  // false: a resume whose transfer source has moved
   // A transferred prompt's source (prompt.init = "file"), recorded in every checkpoint.
   std::string init_file_, init_digest_, init_fingerprint_;
   int64_t step_ = 0;
@@ -112,6 +113,12 @@ class Trainer {
 };
 
 // The prompt method a config asks for on this rank's stage, initialised as configured.
+// The checks a resume makes of run.dir/checkpoint-last.h5, without loading the frozen model (so
+// that a bad file fails in seconds, not after loading 11B weights): it opens and passes its
+// checksums, holds finite values, was trained on this config's model (fingerprint), holds this
+// method's hyper-parameters and shapes, and no meaning-giving config key changed. Any rank.
+void check_resumable(const RunConfig& config);
+
 // initialise = false: zeros, for a caller that loads the values (eval of a checkpoint).
 std::shared_ptr<PromptMethod> make_prompt(const RunConfig& config, const data::Tokenizer& tokenizer,
                                           FrozenModel& frozen, const dist::ParallelState& ps, bool initialise = true);

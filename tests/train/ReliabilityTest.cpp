@@ -166,6 +166,25 @@ TEST(Resume, AChangedBatchSizeIsRefusedNamingTheKey) {
   EXPECT_TRUE(longer.run(true));
 }
 
+TEST(Resume, TheCheckpointIsCheckedWithoutTheModel) {
+  Trainer t(tiny_trainer_config("precheck", {"train.steps=2"}), single_rank());
+  t.run(false);
+  EXPECT_NO_THROW(check_resumable(tiny_trainer_config("precheck", {"train.steps=4"})));
+  EXPECT_NE(error_of([] { check_resumable(tiny_trainer_config("precheck", {"train.batch_size=16"})); })
+                .find("train.batch_size: 8 -> 16"),
+            std::string::npos);
+  EXPECT_NE(error_of([] { check_resumable(tiny_trainer_config("precheck", {"prompt.length=7"})); })
+                .find("prompt.length"),
+            std::string::npos);
+  const auto& e = tiny_trainer_env();
+  EXPECT_NE(error_of([&] {
+              check_resumable(tiny_trainer_config("precheck", {"model.path=\"" + e.other_model + "\""}));
+            }).find("was trained on a different frozen model"),
+            std::string::npos);
+  EXPECT_NE(error_of([] { check_resumable(tiny_trainer_config("precheck-none")); }).find("nothing to resume"),
+            std::string::npos);
+}
+
 TEST(StopSignal, StopsAtAStepWithACheckpointAndResumesBitForBit) {
   Trainer straight(tiny_trainer_config("sig-straight", {"train.steps=4"}), single_rank());
   straight.run(false);
@@ -205,8 +224,12 @@ TEST(MetricsFile, AFailedAppendIsAnErrorNamingTheFileAndReason) {
 
 TEST(MetricsFile, ABadLineIsNamedByFileAndLine) {
   const std::string path = tiny_trainer_env().root + "/bad-metrics.jsonl";
-  std::ofstream(path) << "{\"step\": 1, \"loss\": 2.0}\n{\"step\": \"two\"}\n";
+  std::ofstream(path) << "{\"step\": 1, \"loss\": 2.0}\n{\"step\": \"two\"}\n{\"step\": 3}\n";
   EXPECT_NE(error_of([&] { MetricsLog log(path, 5); }).find(path + ":2: not a metrics record"), std::string::npos);
+  // A last line a crash cut short is dropped (the resumed run logs its step again).
+  std::ofstream(path, std::ios::trunc) << "{\"step\": 1, \"loss\": 2.0}\n{\"step\": 2, \"lo";
+  { MetricsLog log(path, 5); }
+  EXPECT_EQ(ptuner::testing::read_file(path), "{\"step\": 1, \"loss\": 2.0}\n");
 }
 
 }  // namespace
