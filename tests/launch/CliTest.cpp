@@ -191,7 +191,7 @@ TEST_F(Cli, SigtermStopsAtAStepWithACheckpointAndResumesBitForBit) {
                        "/sig.log 2>&1 & pid=$!; while [ ! -s " + dir + "/metrics.jsonl ]; do sleep 0.05; done; " +
                        "kill -TERM $pid; wait $pid; echo exit=$?)");
   EXPECT_NE(stopped.output.find("exit=75"), std::string::npos) << stopped.output << ptuner::testing::read_file(root_ + "/sig.log");
-  EXPECT_NE(ptuner::testing::read_file(root_ + "/sig.log").find("stopped by signal 15"), std::string::npos);
+  EXPECT_NE(ptuner::testing::read_file(root_ + "/sig.log").find("stopped by a signal"), std::string::npos);
   ASSERT_TRUE(std::filesystem::exists(dir + "/checkpoint-last.h5"));
   auto resumed = run("train " + cfg + sets + " --set run.dir=\"" + dir + "\" --resume");
   ASSERT_EQ(resumed.code, 0) << resumed.output;
