@@ -24,7 +24,8 @@ int main(int argc, char** argv) {
   };
   add("init-model", "Write a randomly initialised HF-format T5 (config.json, model.safetensors, spiece.model)",
       launch::add_init_model);
-  add("train", "Prompt-tune the frozen model described by a TOML config", launch::add_train);
+  add("train", "Prompt-tune the frozen model described by a TOML config (exit 75: stopped by a signal, resumable)",
+      launch::add_train);
   add("eval", "Evaluate a trained prompt checkpoint (or an ensemble of several) on the config's dev file; prints "
               "metrics as JSON",
       launch::add_eval);
@@ -36,7 +37,7 @@ int main(int argc, char** argv) {
       launch::add_bench);
   add("data", "Inspect data files as training reads them (`ptuner data stats`, `ptuner data bench`)",
       launch::add_data_stats);
-  add("prompt", "Trained prompts: `ptuner prompt export CKPT --out FILE` folds a reparameterisation away",
+  add("prompt", "Trained prompts: export (plain or PEFT) and import, SPoT similarity and retrieval, nearest tokens",
       launch::add_prompt);
   add("config", "The run-config keys: type, default, check, meaning (`ptuner config keys [--markdown]`)",
       launch::add_config);
