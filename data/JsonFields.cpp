@@ -19,7 +19,7 @@ nlohmann::json parse_object(const std::string& line) {
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(line);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for a number too large
     throw MalformedRecord(fmt::format("broken JSON ({})", e.what()));
   }
   if (!j.is_object())

@@ -11,7 +11,7 @@ std::string TextToTextFormat::to_example(const std::string& line, TextToTextExam
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(line);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for a number too large
     return fmt::format("broken JSON ({})", e.what());
   }
   if (!j.is_object()) return fmt::format("record is a JSON {}, not an object", j.type_name());

@@ -42,7 +42,7 @@ void WeightStore::open_index(const std::string& index_path) {
   nlohmann::json index;
   try {
     index = nlohmann::json::parse(text.str());
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for a number too large
     PTUNER_FAIL("checkpoint index {}: not valid JSON: {}", index_path, e.what());
   }
   PTUNER_CHECK(index.is_object() && index.contains("weight_map") && index["weight_map"].is_object(),

@@ -138,4 +138,7 @@ TEST(GlueJsonFormatTest, MalformedRecordsNameTheField) {
   EXPECT_EQ(reason_of("rte", R"({"premise": "p", "hypothesis": "h"})", false), "");
   EXPECT_EQ(reason_of("rte", "[1, 2]", false), "record is a JSON array, not an object");
   EXPECT_NE(reason_of("rte", "{\"premise\": ", false).find("broken JSON"), std::string::npos);
+  // Found by fuzzing: a number too large for a double is nlohmann's out_of_range, not parse_error.
+  EXPECT_NE(reason_of("rte", "{\"label\": 88888888888888888888e887776}", false).find("broken JSON"),
+            std::string::npos);
 }

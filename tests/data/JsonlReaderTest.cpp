@@ -120,12 +120,16 @@ TEST_F(JsonlReaderTest, BrokenJsonFailsNamingPathAndLine) {
                                  "{\"inputs\": \"a\", \"targets\": \"b\"}\n"
                                  "{\"inputs\": \"c\", \"targets\": \"d\"}\n"
                                  "{\"inputs\": \"e\", \"targets\": \n"
-                                 "{\"inputs\": \"g\", \"targets\": \"h\"}\n");
+                                 "{\"inputs\": \"g\", \"targets\": 1e999999}\n");
   JsonlReader r(path, OnError::Fail);
   TextToTextExample ex;
   ASSERT_TRUE(r.next(ex));
   ASSERT_TRUE(r.next(ex));
   expect_what_contains([&] { r.next(ex); }, {path + ":3", "broken JSON"});
+  // Found by fuzzing: a number too large for a double (nlohmann's out_of_range) is broken JSON too.
+  const std::string huge = write("huge.jsonl", "{\"inputs\": \"g\", \"targets\": 1e999999}\n");
+  JsonlReader h(huge, OnError::Fail);
+  expect_what_contains([&] { h.next(ex); }, {huge + ":1", "broken JSON"});
 }
 
 TEST_F(JsonlReaderTest, SkipModeCountsAndGoesOn) {

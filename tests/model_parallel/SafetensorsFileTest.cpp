@@ -92,6 +92,12 @@ TEST_F(SafetensorsFileTest, RoundTripsEveryDtype) {
   EXPECT_EQ(st.load("empty").sizes(), (std::vector<int64_t>{0, 4}));
 }
 
+TEST_F(SafetensorsFileTest, AHeaderNumberTooLargeForJsonIsAnErrorNamingTheFile) {
+  // Found by fuzzing: nlohmann reports a number overflow as out_of_range, not parse_error.
+  const auto path = write_raw("huge.safetensors", R"({"w": 88888888888888888888e887776})");
+  EXPECT_CONTAINS(open_error(path), "safetensors " + path + ": header is not valid JSON");
+}
+
 TEST_F(SafetensorsFileTest, HeaderIsPaddedToEightBytes) {
   const std::string path = file("pad.safetensors");
   write_safetensors(path, {{"abc", torch::ones({3})}});
