@@ -32,6 +32,10 @@ void log_loaded(const FrozenModel& fm, const dist::ParallelState& ps) {
 
 }  // namespace
 
+std::string frozen_model_fingerprint(const mp::T5Config& arch, const RunConfig& rc, const mp::WeightStore* store) {
+  return store ? mp::model_fingerprint(arch, *store) : mp::preset_fingerprint(arch, rc.model.preset, rc.model.seed);
+}
+
 FrozenModel build_frozen_model(const RunConfig& rc, const dist::ParallelState& ps) {
   FrozenModel fm;
   std::unique_ptr<mp::WeightStore> store;
@@ -52,13 +56,11 @@ FrozenModel build_frozen_model(const RunConfig& rc, const dist::ParallelState& p
   const auto costs = mp::StageCosts::of(c, rc.data.max_input_length, rc.data.max_target_length, rc.micro_batch_size());
   fm.stage = mp::split_stages(c, ps.pp_size(), costs, rc.pipeline.stage_blocks).at(ps.pp_rank());
   fm.model = mp::T5Model(c, ps, fm.stage);
-  if (store) {
+  if (store)
     mp::load_weights(fm.model, *store, ps.tp());
-    fm.fingerprint = mp::model_fingerprint(c, *store);
-  } else {
+  else
     mp::init_weights(fm.model, rc.model.seed, ps.tp());
-    fm.fingerprint = mp::preset_fingerprint(c, rc.model.preset, rc.model.seed);
-  }
+  fm.fingerprint = frozen_model_fingerprint(c, rc, store.get());
   if (rc.model.dtype == "bfloat16") fm.model->set_dtype(torch::kBFloat16);
   if (!ps.device().is_cpu()) fm.model->set_device(ps.device());
   fm.model->set_recompute(rc.train.recompute);

@@ -5,6 +5,7 @@
 
 #include "dist/ParallelState.h"
 #include "model_parallel/T5Model.h"
+#include "model_parallel/WeightStore.h"
 #include "train/RunConfig.h"
 
 namespace ptuner::train {
@@ -18,5 +19,9 @@ struct FrozenModel {
 };
 
 FrozenModel build_frozen_model(const RunConfig& config, const dist::ParallelState& ps);
+
+// The fingerprint of a config's frozen model of architecture `arch` (model.dropout_rate applied):
+// its weights' (store, for model.path) or the preset's and seed's.
+std::string frozen_model_fingerprint(const mp::T5Config& arch, const RunConfig& config, const mp::WeightStore* store);
 
 }  // namespace ptuner::train

@@ -1,7 +1,7 @@
 #include "train/PromptExport.h"
 
 #include "dist/Check.h"
-#include "model_parallel/ModelFingerprint.h"
+#include "train/FrozenModel.h"
 #include "model_parallel/WeightStore.h"
 
 namespace ptuner::train {
@@ -38,8 +38,9 @@ Checkpoint shallow_checkpoint(const torch::Tensor& rows, const RunConfig& config
 std::string frozen_fingerprint(const RunConfig& c) {
   auto arch = architecture_of(c);
   if (c.model.dropout_rate >= 0) arch.dropout_rate = c.model.dropout_rate;  // as build_frozen_model
-  return c.model.path.empty() ? mp::preset_fingerprint(arch, c.model.preset, c.model.seed)
-                              : mp::model_fingerprint(arch, mp::WeightStore(c.model.path));
+  if (c.model.path.empty()) return frozen_model_fingerprint(arch, c, nullptr);
+  const mp::WeightStore store(c.model.path);
+  return frozen_model_fingerprint(arch, c, &store);
 }
 
 Checkpoint export_plain(const Checkpoint& ck, const std::string& source) {

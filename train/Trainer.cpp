@@ -214,6 +214,16 @@ std::vector<std::string> refused_changes(const Checkpoint& ck, const RunConfig& 
   return refused;
 }
 
+// run.dir's checkpoint-last.h5, or an error that says whether a checkpoint-best.h5 is there to copy.
+void require_last_checkpoint(const std::string& last, const std::string& best) {
+  if (std::filesystem::exists(last)) return;
+  PTUNER_CHECK(!std::filesystem::exists(best),
+               "--resume: {} does not exist, but {} does: to continue from the best step, copy it to "
+               "checkpoint-last.h5 and --resume again",
+               last, best);
+  PTUNER_FAIL("--resume: {} does not exist, nothing to resume", last);
+}
+
 void check_no_refused(const std::vector<std::string>& refused, const std::string& path) {
   PTUNER_CHECK(refused.empty(),
                "--resume: {} was written with another {}: {} (these change what its state means; start a new run.dir "
@@ -224,15 +234,8 @@ void check_no_refused(const std::vector<std::string>& refused, const std::string
 }  // namespace
 
 void check_resumable(const RunConfig& config) {
-  namespace fs = std::filesystem;
-  const std::string last = config.run.dir + "/checkpoint-last.h5", best = config.run.dir + "/checkpoint-best.h5";
-  if (!fs::exists(last)) {
-    PTUNER_CHECK(!fs::exists(best),
-                 "--resume: {} does not exist, but {} does: to continue from the best step, copy it to "
-                 "checkpoint-last.h5 and --resume again",
-                 last, best);
-    PTUNER_FAIL("--resume: {} does not exist, nothing to resume", last);
-  }
+  const std::string last = config.run.dir + "/checkpoint-last.h5";
+  require_last_checkpoint(last, config.run.dir + "/checkpoint-best.h5");
   const auto ck = Checkpoint::load(last);  // checksums, finite values
   ck.check_model(frozen_fingerprint(config), last);
   check_no_refused(refused_changes(ck, config, false), last);
@@ -452,13 +455,7 @@ bool Trainer::run(bool resume, bool overwrite) {
   PTUNER_CHECK(resume || prompt_initialised_, "prompt.init_file {} does not exist (a fresh run needs its source)",
                config_.prompt.init_file);
   if (resume) {
-    if (!fs::exists(last_checkpoint_path())) {
-      PTUNER_CHECK(!fs::exists(best_checkpoint_path()),
-                   "--resume: {} does not exist, but {} does: to continue from the best step, copy it to "
-                   "checkpoint-last.h5 and --resume again",
-                   last_checkpoint_path(), best_checkpoint_path());
-      PTUNER_FAIL("--resume: {} does not exist, nothing to resume", last_checkpoint_path());
-    }
+    require_last_checkpoint(last_checkpoint_path(), best_checkpoint_path());
     auto ck = Checkpoint::load(last_checkpoint_path());
     // A changed key that gives the saved state its meaning is refused; the others are logged.
     check_no_refused(refused_changes(ck, config_, ps_.is_writer()), last_checkpoint_path());
