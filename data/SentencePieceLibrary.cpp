@@ -5,6 +5,7 @@
 #include <sentencepiece_trainer.h>
 #include <spdlog/spdlog.h>
 
+#include <exception>
 #include <new>
 
 #include "dist/Check.h"
@@ -30,9 +31,17 @@ constexpr const char* kTrainKwargs =
     "stringIcSt11char_traitsIcESaIcEEES7_St4hashIS7_ESt8equal_toIS7_ESaISt4pairIKS7_S7_EEEPNS_"
     "16SentenceIteratorEPS7_";
 
+// A protobuf symbol both libprotobuf and sentencepiece's bundled copy export: present in the
+// global scope when some other protobuf (LibTorch's libprotobuf) was loaded first.
+constexpr const char* kProtobufProbe = "_ZN6google8protobuf8internal13VerifyVersionEiiPKc";
+
+// RTLD_DEEPBIND only when another protobuf is in the process, the one case that needs it:
+// sanitizer runtimes refuse the flag, so the libFuzzer target for the tokenizer (which links
+// no LibTorch) loads sentencepiece without it.
 void* open_library(const char* name) {
+  const bool other_protobuf = dlsym(RTLD_DEFAULT, kProtobufProbe) != nullptr;
   dlerror();
-  void* handle = dlopen(name, RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
+  void* handle = dlopen(name, RTLD_NOW | RTLD_LOCAL | (other_protobuf ? RTLD_DEEPBIND : 0));
   if (handle == nullptr) {
     const char* err = dlerror();
     PTUNER_FAIL("SentencePieceLibrary: cannot load {}: {}", name, err ? err : "unknown error");
@@ -61,11 +70,18 @@ struct SentencePieceLibrary::Symbols {
 
   // Runs `call` (returning a Status) and turns the Status into "" or its message. The Status
   // is built in place (C++17 guaranteed elision) and destroyed through the library's
-  // destructor, so this file references no sentencepiece symbol.
+  // destructor, so this file references no sentencepiece symbol. An exception from inside
+  // sentencepiece (its bundled darts-clone throws on a model with an empty piece) becomes the
+  // message too.
   template <class Call>
   std::string status_of(Call&& call) const {
     alignas(Status) unsigned char storage[sizeof(Status)];
-    Status* status = ::new (static_cast<void*>(storage)) Status(call());
+    Status* status = nullptr;
+    try {
+      status = ::new (static_cast<void*>(storage)) Status(call());
+    } catch (const std::exception& e) {
+      return std::string("sentencepiece threw: ") + e.what();
+    }
     std::string message;
     if (!status->ok()) {
       const char* m = status_message(status);
@@ -117,6 +133,11 @@ std::shared_ptr<SentencePieceProcessor> SentencePieceLibrary::new_processor() co
 
 std::string SentencePieceLibrary::load(SentencePieceProcessor& sp, const std::string& path) const {
   return sym_->status_of([&] { return sp.Load(path); });
+}
+
+std::string SentencePieceLibrary::load_serialized(SentencePieceProcessor& sp,
+                                                  const std::string& serialized) const {
+  return sym_->status_of([&] { return sp.LoadFromSerializedProto(serialized); });
 }
 
 std::string SentencePieceLibrary::encode(const SentencePieceProcessor& sp, const std::string& text,

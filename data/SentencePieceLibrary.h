@@ -8,6 +8,8 @@
 // crashes at start-up. So no code of ours references a sentencepiece symbol (the linker's
 // --as-needed then drops the libraries), and this class dlopen()s them with RTLD_LOCAL |
 // RTLD_DEEPBIND: sentencepiece resolves protobuf inside itself, LibTorch keeps libprotobuf.
+// (DEEPBIND only when a protobuf is already in the global scope: a program without LibTorch,
+// such as the sanitizer-built tokenizer fuzz target, has no clash and gets a plain RTLD_LOCAL.)
 // Classes are reached through their vtables (virtual methods need no symbol); the few
 // non-virtual functions (processor constructor, Status, trainer, seed) through dlsym().
 #include <memory>
@@ -32,6 +34,9 @@ class SentencePieceLibrary {
 
   // The calls below return "" on success, else sentencepiece's error message.
   std::string load(sentencepiece::SentencePieceProcessor& sp, const std::string& path) const;
+  // The model from its serialized bytes (a .model file's contents).
+  std::string load_serialized(sentencepiece::SentencePieceProcessor& sp,
+                              const std::string& serialized) const;
   std::string encode(const sentencepiece::SentencePieceProcessor& sp, const std::string& text,
                      std::vector<int>& ids) const;
   std::string decode(const sentencepiece::SentencePieceProcessor& sp, const std::vector<int>& ids,

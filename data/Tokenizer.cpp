@@ -4,10 +4,15 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <utility>
 
 #include "data/SentencePieceLibrary.h"
+#include "data/SentencePieceModelCheck.h"
 #include "dist/Check.h"
 
 namespace ptuner::data {
@@ -47,9 +52,22 @@ Tokenizer::Tokenizer(const std::string& model_path, int num_extra_ids)
   PTUNER_CHECK(std::filesystem::is_regular_file(model_path, ec),
                "Tokenizer: sentencepiece model file '{}' does not exist or is not a file",
                model_path);
+  // Read once, checked, and handed to sentencepiece as bytes: what was checked is what loads.
+  std::string serialized;
+  {
+    std::ifstream in(model_path, std::ios::binary);
+    PTUNER_CHECK(in.good(), "Tokenizer: cannot open sentencepiece model '{}': {}", model_path,
+                 std::strerror(errno));
+    serialized.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    PTUNER_CHECK(!in.bad(), "Tokenizer: cannot read sentencepiece model '{}': {}", model_path,
+                 std::strerror(errno));
+  }
+  const std::string problem = sentencepiece_model_problem(serialized);
+  PTUNER_CHECK(problem.empty(), "Tokenizer: sentencepiece model '{}' is damaged: {}", model_path,
+               problem);
   const auto& lib = SentencePieceLibrary::instance();
   auto sp = lib.new_processor();
-  const std::string error = lib.load(*sp, model_path);
+  const std::string error = lib.load_serialized(*sp, serialized);
   PTUNER_CHECK(error.empty(), "Tokenizer: cannot load sentencepiece model '{}': {}", model_path,
                error);
   PTUNER_CHECK(sp->pad_id() == 0, "Tokenizer: model '{}' has pad id {}, T5 needs pad id 0",

@@ -4,12 +4,14 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <memory>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "data/SentencePieceLibrary.h"
+#include "data/SentencePieceModelCheck.h"
 #include "data/Tokenizer.h"
 #include "dist/Check.h"
 #include "tests/TestSupport.h"
@@ -193,4 +195,84 @@ TEST_F(TokenizerTest, WrongSpecialIdsAreNamed) {
     EXPECT_NE(msg.find("pad id -1"), std::string::npos) << msg;
     EXPECT_NE(msg.find(prefix + ".model"), std::string::npos) << msg;
   }
+}
+
+namespace {
+
+std::string read_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+std::string le32(uint32_t v) {
+  std::string out(4, '\0');
+  for (int i = 0; i < 4; ++i) out[i] = static_cast<char>((v >> (8 * i)) & 0xFF);
+  return out;
+}
+
+// A ModelProto holding only a normalizer_spec (field 3) whose precompiled_charsmap (field 2) is
+// `charsmap` (both shorter than 128 bytes: one-byte lengths).
+std::string model_with_charsmap(const std::string& charsmap) {
+  const std::string spec = std::string("\x12") + static_cast<char>(charsmap.size()) + charsmap;
+  return std::string("\x1a") + static_cast<char>(spec.size()) + spec;
+}
+
+}  // namespace
+
+TEST_F(TokenizerTest, DamagedCharsmapIsRefusedBeforeSentencepieceFollowsIt) {
+  // Real models pass: the tiny model (nmt_nfkc, a 240 KB charsmap) and one with a custom rule
+  // table and byte fallback, which also loads and normalises by its rules (A -> a).
+  EXPECT_EQ(ptuner::data::sentencepiece_model_problem(read_bytes(model_)), "");
+  const std::string fixtures = std::string(PTUNER_SOURCE_DIR) + "/tests/fixtures/spm/";
+  EXPECT_EQ(ptuner::data::sentencepiece_model_problem(read_bytes(fixtures + "rules.model")), "");
+  const Tokenizer rules(fixtures + "rules.model");
+  EXPECT_EQ(rules.encode("AB"), rules.encode("ab"));
+  EXPECT_EQ(rules.decode(rules.encode("the AB")), "the ab");
+
+  // The same model with a charsmap leaf pointing outside its strings (found by the fuzz target;
+  // sentencepiece 0.1.97 loads it and crashes on the first encode): refused, naming file and why.
+  const std::string damaged = fixtures + "charsmap-value-out-of-range.model";
+  try {
+    Tokenizer t(damaged);
+    FAIL() << "no error";
+  } catch (const ptuner::Error& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find(damaged), std::string::npos) << msg;
+    EXPECT_NE(msg.find("is damaged: normalizer_spec.precompiled_charsmap: trie value 16777214 "
+                       "points outside its 6-byte string block"),
+              std::string::npos)
+        << msg;
+  }
+
+  // A model with an empty piece: darts-clone throws from inside sentencepiece's Load.
+  const std::string empty_piece = fixtures + "empty-piece.model";
+  try {
+    Tokenizer t(empty_piece);
+    FAIL() << "no error";
+  } catch (const ptuner::Error& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("cannot load sentencepiece model '" + empty_piece + "': sentencepiece threw"),
+              std::string::npos)
+        << msg;
+    EXPECT_NE(msg.find("zero-length key"), std::string::npos) << msg;
+  }
+
+  // Each way a charsmap can mislead a lookup.
+  using ptuner::data::sentencepiece_model_problem;
+  EXPECT_EQ(sentencepiece_model_problem(model_with_charsmap("")), "");
+  EXPECT_EQ(sentencepiece_model_problem(model_with_charsmap("abc")),
+            "normalizer_spec.precompiled_charsmap: 3 bytes, too short for its trie size");
+  EXPECT_EQ(sentencepiece_model_problem(model_with_charsmap(le32(8) + "abcd")),
+            "normalizer_spec.precompiled_charsmap: trie size 8 does not fit its 8-byte blob");
+  // One unit whose children would start at base 0: a lookup reads units 0..255.
+  EXPECT_EQ(sentencepiece_model_problem(model_with_charsmap(le32(4) + le32(0) + "a")),
+            "normalizer_spec.precompiled_charsmap: its 1-byte string block does not end in NUL");
+  const std::string nul(1, '\0');
+  EXPECT_EQ(sentencepiece_model_problem(model_with_charsmap(le32(4) + le32(0) + nul)),
+            "normalizer_spec.precompiled_charsmap: trie node base 0 reaches past its 1 units");
+  // Not protobuf: a key of wire type 7, and a length past the end.
+  EXPECT_EQ(sentencepiece_model_problem("\x0f"),
+            "not a sentencepiece model: field 1: unsupported wire type 7 at byte 1");
+  EXPECT_EQ(sentencepiece_model_problem("\x1a\x05\x12"),
+            "not a sentencepiece model: field 3: length runs past the end at byte 2");
 }
