@@ -3,11 +3,15 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <sstream>
+#include <vector>
+
+#include <zlib.h>
 
 #include "dist/Check.h"
 #include "train/H5File.h"
@@ -15,7 +19,11 @@
 namespace ptuner::train {
 
 namespace {
-constexpr int64_t kFormat = 1;
+// Format 2: the file is sealed (see Checkpoint.h). Format 1 files had no seal.
+constexpr int64_t kFormat = 2;
+constexpr int64_t kSealBytes = 512;  // the HDF5 user block holding the seal
+constexpr const char* kSealMagic = "ptuner-checkpoint ";
+constexpr const char* kHdf5Signature = "\x89HDF\r\n\x1a\n";
 
 std::string join_lines(const std::map<std::string, torch::Tensor>& m) {
   std::string out;
@@ -51,6 +59,91 @@ void sync_path(const std::string& path) {
   PTUNER_CHECK(rc == 0, "cannot sync {} to disk: {}", path, std::strerror(err));
 }
 
+// The CRC-32 of a file's bytes from `offset` to its end, and their count.
+std::pair<uint32_t, int64_t> crc_from(int fd, int64_t offset, const std::string& path) {
+  std::vector<unsigned char> buf(1 << 20);
+  uLong crc = crc32(0L, Z_NULL, 0);
+  int64_t total = 0;
+  for (;;) {
+    const ssize_t n = ::pread(fd, buf.data(), buf.size(), static_cast<off_t>(offset + total));
+    if (n < 0 && errno == EINTR) continue;
+    PTUNER_CHECK(n >= 0, "cannot read {}: {}", path, std::strerror(errno));
+    if (n == 0) break;
+    crc = crc32(crc, buf.data(), static_cast<uInt>(n));
+    total += n;
+  }
+  return {static_cast<uint32_t>(crc), total};
+}
+
+// Writes the seal into the first kSealBytes of a closed HDF5 file made with that user block:
+// "ptuner-checkpoint 2\nbytes N\ncrc32 XXXXXXXX\n", NUL-padded, where N and the CRC-32 cover
+// every byte after the block.
+void seal_file(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDWR);
+  PTUNER_CHECK(fd >= 0, "cannot open {} to seal it: {}", path, std::strerror(errno));
+  try {
+    const auto [crc, bytes] = crc_from(fd, kSealBytes, path);
+    std::string seal = fmt::format("{}{}\nbytes {}\ncrc32 {:08x}\n", kSealMagic, kFormat, bytes, crc);
+    seal.resize(static_cast<size_t>(kSealBytes), '\0');
+    const ssize_t n = ::pwrite(fd, seal.data(), seal.size(), 0);
+    PTUNER_CHECK(n == static_cast<ssize_t>(seal.size()), "cannot write the seal of {}: {}", path,
+                 n < 0 ? std::strerror(errno) : "short write");
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
+  PTUNER_CHECK(::close(fd) == 0, "cannot close {}: {}", path, std::strerror(errno));
+}
+
+// Checks a checkpoint's seal before HDF5 reads any of it: HDF5 trusts its own metadata, and a
+// damaged file (a cut copy, a flipped byte outside the checksummed arrays) can crash it.
+void verify_seal(const std::string& path) {
+  std::error_code ec;
+  PTUNER_CHECK(std::filesystem::is_regular_file(path, ec), "checkpoint {}: no such file", path);
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  PTUNER_CHECK(fd >= 0, "cannot open checkpoint {}: {}", path, std::strerror(errno));
+  std::string head(static_cast<size_t>(kSealBytes), '\0');
+  ssize_t got = 0;
+  std::pair<uint32_t, int64_t> actual{0, 0};
+  try {
+    got = ::pread(fd, head.data(), head.size(), 0);
+    PTUNER_CHECK(got >= 0, "cannot read checkpoint {}: {}", path, std::strerror(errno));
+    if (got == kSealBytes && head.compare(0, std::strlen(kSealMagic), kSealMagic) == 0)
+      actual = crc_from(fd, kSealBytes, path);
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
+  ::close(fd);
+  head.resize(static_cast<size_t>(std::max<ssize_t>(got, 0)));
+  PTUNER_CHECK(head.compare(0, 8, kHdf5Signature) != 0,
+               "checkpoint {} was written by an older ptuner (format 1, without a seal); this "
+               "ptuner reads format {}",
+               path, kFormat);
+  PTUNER_CHECK(head.size() == static_cast<size_t>(kSealBytes) &&
+                   head.compare(0, std::strlen(kSealMagic), kSealMagic) == 0,
+               "{} is not a ptuner checkpoint (it does not start with '{}')", path, kSealMagic);
+  // "ptuner-checkpoint F\nbytes N\ncrc32 X\n" then NULs.
+  const std::string text = head.substr(0, head.find('\0'));
+  long format = -1;
+  long long bytes = -1;
+  unsigned int crc = 0;
+  char tail = 0;
+  const int fields = std::sscanf(text.c_str() + std::strlen(kSealMagic), "%ld\nbytes %lld\ncrc32 %8x%c",
+                                 &format, &bytes, &crc, &tail);
+  PTUNER_CHECK(fields == 4 && tail == '\n', "checkpoint {} is damaged: its seal cannot be read", path);
+  PTUNER_CHECK(format == kFormat, "checkpoint {} has format {}, this ptuner reads format {}", path, format,
+               kFormat);
+  PTUNER_CHECK(actual.second == bytes,
+               "checkpoint {} is damaged: it holds {} bytes after its seal, the seal says {} (the "
+               "file was cut short or added to after it was written)",
+               path, actual.second, bytes);
+  PTUNER_CHECK(actual.first == crc,
+               "checkpoint {} is damaged: its CRC-32 is {:08x}, its seal says {:08x} (bytes changed "
+               "after it was written)",
+               path, actual.first, crc);
+}
+
 }  // namespace
 
 void Checkpoint::save(const std::string& path) const {
@@ -83,7 +176,7 @@ void Checkpoint::save(const std::string& path) const {
 
 void Checkpoint::write_file(const std::string& tmp) const {
   {
-    H5File f(tmp, H5File::Mode::Truncate);
+    H5File f(tmp, H5File::Mode::Truncate, kSealBytes);
     f.write_int("meta/format", kFormat);
     f.write_int("meta/step", step);
     f.write_string("meta/method", method);
@@ -122,9 +215,11 @@ void Checkpoint::write_file(const std::string& tmp) const {
     if (rng_device.defined()) f.write_tensor("rng/torch_device", rng_device);
     f.close();
   }
+  seal_file(tmp);
 }
 
 Checkpoint Checkpoint::load(const std::string& path) {
+  verify_seal(path);
   H5File f(path, H5File::Mode::Read);
   PTUNER_CHECK(f.has("meta/format"), "{} is not a ptuner checkpoint (no meta/format)", path);
   const int64_t format = f.read_int("meta/format");

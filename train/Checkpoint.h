@@ -1,8 +1,15 @@
 #pragma once
 // A prompt-only checkpoint: one HDF5 file holding the trained parameters, the optimizer state,
 // the step, the data position, the RNG state, the run config and the frozen model's fingerprint.
-// No frozen weight is ever written. Arrays carry HDF5's Fletcher-32 checksum (a corrupt byte fails
-// the load); a checkpoint whose prompt holds a non-finite value is neither written nor loaded.
+// No frozen weight is ever written. A checkpoint whose prompt holds a non-finite value is neither
+// written nor loaded.
+//
+// The seal (format 2): the file's first 512 bytes are an HDF5 user block holding the text
+// "ptuner-checkpoint 2\nbytes N\ncrc32 XXXXXXXX\n" (NUL-padded), N and the CRC-32 covering every
+// byte after it. Loading checks the seal before HDF5 reads anything: HDF5 1.10 trusts its own
+// metadata, and a damaged file (cut short, a flipped byte in a heap or header) can crash it. A
+// file that fails the seal is refused as damaged, naming what differs. Arrays also carry HDF5's
+// Fletcher-32 checksum. Format 1 files (no seal, starting with HDF5's signature) are refused.
 // Layout in the file:
 //   /prompt/<param>          trainable tensors (fp32)
 //   /optimizer/<slot>        optimizer state; /optimizer/slots lists the slot names

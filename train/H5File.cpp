@@ -219,7 +219,8 @@ std::vector<std::string> split_path(const std::string& path) {
 
 }  // namespace
 
-H5File::H5File(const std::string& path, Mode mode) : path_(path), mode_(mode) {
+H5File::H5File(const std::string& path, Mode mode, int64_t userblock_bytes)
+    : path_(path), mode_(mode) {
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
   if (mode == Mode::Read) {
     std::error_code ec;
@@ -229,7 +230,13 @@ H5File::H5File(const std::string& path, Mode mode) : path_(path), mode_(mode) {
     file_ = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
     PTUNER_CHECK(file_ >= 0, "HDF5 file {}: cannot open for reading{}", path, h5_error());
   } else {
-    file_ = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    Handle create_props(H5Pcreate(H5P_FILE_CREATE), H5Pclose);
+    PTUNER_CHECK(create_props.ok() && (userblock_bytes == 0 ||
+                                       H5Pset_userblock(create_props.get(),
+                                                        static_cast<hsize_t>(userblock_bytes)) >= 0),
+                 "HDF5 file {}: cannot reserve a {}-byte user block{}", path, userblock_bytes,
+                 h5_error());
+    file_ = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, create_props.get(), H5P_DEFAULT);
     PTUNER_CHECK(file_ >= 0, "HDF5 file {}: cannot create{}", path, h5_error());
   }
 }

@@ -22,7 +22,9 @@ class H5File {
  public:
   enum class Mode { Read, Truncate };
 
-  H5File(const std::string& path, Mode mode);
+  // `userblock_bytes` (Truncate only: 0, or a power of two >= 512) reserves that many bytes at
+  // the start of the file for the caller; HDF5 ignores them (and finds its data after them).
+  H5File(const std::string& path, Mode mode, int64_t userblock_bytes = 0);
   ~H5File();
   H5File(const H5File&) = delete;
   H5File& operator=(const H5File&) = delete;

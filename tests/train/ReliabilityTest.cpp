@@ -10,6 +10,7 @@
 #include <limits>
 
 #include <nlohmann/json.hpp>
+#include <zlib.h>
 
 #include "dist/Check.h"
 #include "tests/train/TinyTrainerRun.h"
@@ -125,8 +126,62 @@ TEST(CheckpointIntegrity, AFlippedByteInThePromptIsCaughtOnLoad) {
   ASSERT_NE(at, std::string::npos);
   bytes[at + 33] ^= 0x10;
   std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+  EXPECT_NE(error_of([&] { Checkpoint::load(path); }).find("checkpoint " + path + " is damaged: its CRC-32 is"),
+            std::string::npos)
+      << error_of([&] { Checkpoint::load(path); });
+  // Behind the seal, HDF5's Fletcher-32 on the array: the same flip with a seal rewritten to match
+  // (as a tool that rewrote the file would leave it) still fails the load.
+  std::string seal = fmt::format("ptuner-checkpoint 2\nbytes {}\ncrc32 {:08x}\n", bytes.size() - 512,
+                                 crc32(crc32(0L, Z_NULL, 0), reinterpret_cast<const Bytef*>(bytes.data()) + 512,
+                                       static_cast<uInt>(bytes.size() - 512)));
+  seal.resize(512, '\0');
+  bytes.replace(0, 512, seal);
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
   EXPECT_NE(error_of([&] { Checkpoint::load(path); }).find("a corrupt file fails its checksum"), std::string::npos)
       << error_of([&] { Checkpoint::load(path); });
+}
+
+TEST(CheckpointIntegrity, TheSealRefusesACutOrExtendedFileBeforeHdf5ReadsIt) {
+  Trainer t(tiny_trainer_config("seal"), single_rank());
+  t.step();
+  const std::string path = tiny_trainer_env().root + "/seal.h5";
+  const auto ck = t.snapshot();
+  ck.save(path);
+  const std::string good = bytes_of(path);
+  // The seal is text a person can read with `head -c 512`.
+  const std::string seal_start = "ptuner-checkpoint 2\nbytes " + std::to_string(good.size() - 512) + "\ncrc32 ";
+  ASSERT_EQ(good.compare(0, seal_start.size(), seal_start), 0) << good.substr(0, 60);
+  EXPECT_EQ(Checkpoint::load(path).step, 1);
+  // Cut short (a copy that stopped), at the seal and inside HDF5's metadata.
+  for (const size_t keep : {good.size() - 1, good.size() / 2, size_t{600}}) {
+    std::ofstream(path, std::ios::binary | std::ios::trunc) << good.substr(0, keep);
+    EXPECT_NE(error_of([&] { Checkpoint::load(path); })
+                  .find(fmt::format("checkpoint {} is damaged: it holds {} bytes after its seal, the seal says {}",
+                                    path, keep - 512, good.size() - 512)),
+              std::string::npos)
+        << error_of([&] { Checkpoint::load(path); });
+  }
+  // Added to.
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << good << "x";
+  EXPECT_NE(error_of([&] { Checkpoint::load(path); }).find("is damaged: it holds"), std::string::npos);
+  // A byte of HDF5's own metadata (not an array): before the seal, HDF5 1.10 followed such bytes.
+  std::string flipped = good;
+  flipped[600] ^= 0x40;
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << flipped;
+  EXPECT_NE(error_of([&] { Checkpoint::load(path); }).find("is damaged: its CRC-32 is"), std::string::npos);
+  // The seal itself damaged, a format-1 file (HDF5's signature first, no seal), and not a checkpoint.
+  flipped = good;
+  flipped[27] = 'x';
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << flipped;
+  EXPECT_NE(error_of([&] { Checkpoint::load(path); }).find("is damaged: its seal cannot be read"), std::string::npos)
+      << error_of([&] { Checkpoint::load(path); });
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << good.substr(512);
+  EXPECT_NE(error_of([&] { Checkpoint::load(path); })
+                .find("was written by an older ptuner (format 1, without a seal); this ptuner reads format 2"),
+            std::string::npos)
+      << error_of([&] { Checkpoint::load(path); });
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << "step = 3\n";
+  EXPECT_NE(error_of([&] { Checkpoint::load(path); }).find("is not a ptuner checkpoint"), std::string::npos);
 }
 
 TEST(RunDirectory, ASecondRunOnTheDirectoryIsRefusedNamingTheHolder) {
