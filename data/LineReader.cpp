@@ -28,6 +28,7 @@ struct LineReader::Stream {
   size_t pos = 0;
   size_t len = 0;
   bool eof = false;
+  bool truncated = false;  // the input ended inside a gzip stream
   ~Stream() {
     if (gz != nullptr) gzclose(gz);
   }
@@ -66,10 +67,25 @@ bool LineReader::next(std::string& line) {
       }
       s.pos = 0;
       s.len = static_cast<size_t>(n);
-      if (n == 0) {
+      // A short read is the end of the input. zlib then says Z_BUF_ERROR when the file ended
+      // inside a gzip stream (before its trailer: a cut download or copy), which is damage even
+      // when the cut falls on a line boundary; the complete lines before it are still served.
+      if (compressed_ && n < static_cast<int>(s.buf.size())) {
+        int errnum = Z_OK;
+        (void)gzerror(s.gz, &errnum);
+        if (errnum == Z_BUF_ERROR) s.truncated = true;
+      }
+      if (n == 0 && !s.truncated) {
         s.eof = true;
         break;
       }
+    }
+    if (s.truncated && std::memchr(s.buf.data() + s.pos, '\n', s.len - s.pos) == nullptr) {
+      // Only the cut line is left (in `line` and the buffer).
+      PTUNER_FAIL(
+          "LineReader: {}: the gzip stream ends without its trailer (the file is truncated or "
+          "damaged); line {} is the last complete one",
+          path_, line_number_);
     }
     got_any = true;
     const char* begin = s.buf.data() + s.pos;
@@ -95,6 +111,7 @@ void LineReader::rewind() {
   PTUNER_CHECK(gzrewind(s.gz) == 0, "LineReader: cannot rewind data file '{}'", path_);
   s.pos = s.len = 0;
   s.eof = false;
+  s.truncated = false;
   line_number_ = 0;
 }
 

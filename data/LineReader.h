@@ -21,7 +21,9 @@ class LineReader {
   LineReader& operator=(LineReader&&) noexcept;
 
   // The next line into `line` (without its end-of-line bytes); false at the end of the file.
-  // A damaged gzip stream throws "path:line: cannot read (damaged gzip stream): ...".
+  // A damaged gzip stream throws "path:line: cannot read (damaged gzip stream): ...". A gzip
+  // file that ends before its trailer (truncated) serves its complete lines, then throws naming
+  // the last complete one instead of ending early: the cut line is never returned.
   bool next(std::string& line);
 
   // 1-based number of the line last returned (0 before the first).
