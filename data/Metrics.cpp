@@ -77,8 +77,8 @@ Metrics wsc(const Examples& examples, const Strings& predictions) {
   for (size_t i = 0; i < examples.size(); ++i) {
     const auto& ex = examples[i];
     if (ex.label.empty()) continue;
-    const bool named = wsc_names_referent(predictions[i], ex.targets);
-    right += (named == (ex.label == "True")) ? 1 : 0;
+    // -1 matches neither label (T5 keeps an empty prediction from counting as "not named").
+    right += wsc_simple(predictions[i], ex.targets) == (ex.label == "True" ? 1 : 0) ? 1 : 0;
     ++n;
   }
   return {{"accuracy", n > 0 ? right / n : 0.0}, {"examples", n}};
@@ -96,6 +96,23 @@ Metrics jsonl(const Examples& examples, const Strings& predictions) {
           {"examples", static_cast<double>(preds.size())}};
 }
 
+// Python's str.strip(): Unicode whitespace (utf8::is_python_space) off both ends.
+std::string python_strip(const std::string& s) {
+  size_t begin = std::string::npos, end = 0;  // first and one-past-last non-space code point
+  for (size_t pos = 0; pos < s.size();) {
+    size_t len = 0;
+    const uint32_t cp = utf8::decode(s, pos, len);
+    // (An invalid byte decodes as itself: 0x85 alone is not U+0085.)
+    const bool invalid = len == 1 && static_cast<unsigned char>(s[pos]) >= 0x80;
+    if (invalid || !utf8::is_python_space(cp)) {
+      if (begin == std::string::npos) begin = pos;
+      end = pos + len;
+    }
+    pos += len;
+  }
+  return begin == std::string::npos ? std::string() : s.substr(begin, end - begin);
+}
+
 // strip, lower, drop determiners (T5's clean()).
 std::string wsc_clean(const std::string& s) {
   static const std::set<std::string> determiners = {
@@ -103,7 +120,7 @@ std::string wsc_clean(const std::string& s) {
       "some", "that", "the", "their", "these", "this", "those", "which", "whose", "your"};
   std::string out;
   bool first = true;
-  for (const auto& w : t5_text::split_on_space(utf8::lower(t5_text::trim(s)))) {
+  for (const auto& w : t5_text::split_on_space(utf8::lower(python_strip(s)))) {
     if (determiners.count(w) != 0) continue;
     if (!first) out += ' ';
     out += w;
@@ -114,13 +131,17 @@ std::string wsc_clean(const std::string& s) {
 
 }  // namespace
 
-bool wsc_names_referent(const std::string& prediction, const std::string& referent) {
-  const std::string p = wsc_clean(prediction), r = wsc_clean(referent);
-  if ((p.find('\'') != std::string::npos) != (r.find('\'') != std::string::npos)) return false;
+int wsc_simple(const std::string& prediction, const std::string& referent) {
+  const std::string p = wsc_clean(prediction);
+  if (p.empty()) return -1;
+  const std::string r = wsc_clean(referent);
+  if ((p.find('\'') != std::string::npos) != (r.find('\'') != std::string::npos)) return 0;
   const Strings pw = t5_text::split_on_space(p), rw = t5_text::split_on_space(r);
   const std::set<std::string> ps(pw.begin(), pw.end()), rs(rw.begin(), rw.end());
   return std::includes(rs.begin(), rs.end(), ps.begin(), ps.end()) ||
-         std::includes(ps.begin(), ps.end(), rs.begin(), rs.end());
+                 std::includes(ps.begin(), ps.end(), rs.begin(), rs.end())
+             ? 1
+             : 0;
 }
 
 std::map<std::string, double> compute_metrics(const std::string& task, const Examples& examples,

@@ -12,9 +12,9 @@
 //   record    one prediction per query (the first example of each group), exact_match and f1
 //             maximised over the gold answers, SQuAD normalisation (data/SquadMetrics.h)
 //   mrqa      exact_match and f1 as the MRQA 2019 official script (SQuAD normalisation)
-//   wsc       accuracy of [prediction names the referent] == label, where "names" is T5's
-//             wsc_simple postprocessor: lowercase, drop determiners, then one side's words a
-//             subset of the other's, and "'" in both or neither
+//   wsc       accuracy of T5's wsc_simple postprocessor against the label: 1 (the prediction
+//             names the referent) is right for True, 0 for False, and -1 (an empty or
+//             determiner-only prediction) is wrong for both
 //   mrpc, qqp accuracy, f1 with "equivalent" / "duplicate" positive
 //   jsonl     exact_match against any answer (data/ExactMatch.h)
 #include <map>
@@ -30,7 +30,10 @@ std::map<std::string, double> compute_metrics(const std::string& task,
                                               const std::vector<TextToTextExample>& examples,
                                               const std::vector<std::string>& predictions);
 
-// T5's postprocessors.wsc_simple: does `prediction` name `referent`?
-bool wsc_names_referent(const std::string& prediction, const std::string& referent);
+// T5's postprocessors.wsc_simple on a prediction and its referent (the example's target):
+// both stripped (Python str.strip: Unicode whitespace), lowercased and cut at single spaces, with
+// T5's 21 determiners dropped. -1 when nothing of the prediction is left, 0 when "'" is in one
+// side only, else 1 when one side's words are a subset of the other's, 0 when not.
+int wsc_simple(const std::string& prediction, const std::string& referent);
 
 }  // namespace ptuner::data

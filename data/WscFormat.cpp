@@ -34,6 +34,43 @@ bool same_word(const std::string& word, const std::string& span) {
   return utf8::lower(word.substr(b, e - b)) == utf8::lower(span);
 }
 
+// The two texts T5's _wsc_inputs special-cases (t5/data/preprocessors.py), and what it returns
+// for them, whatever the record's span2_index.
+constexpr const char* kGoodForHimText =
+    "The boy continued to whip the pony , and eventually the pony threw him over. John laughed "
+    "out quite loud. \"Good for him,\" he said. ";
+constexpr const char* kGoodForHimInputs =
+    "The boy continued to whip the pony , and eventually the pony threw him over. John laughed "
+    "out quite loud. \"Good for X ,\" he said.";
+constexpr const char* kFarleyText =
+    "When they had eventually calmed down a bit , and had gotten home, Mr. Farley put the magic "
+    "pebble in an iron safe . Some day they might want to use it , but really for now, what more "
+    "could they wish for?";
+constexpr const char* kFarleyInputs =
+    "When they had eventually calmed down a bit , and had gotten home, Mr. Farley put the magic "
+    "pebble in an iron safe . Some day they might want to use X , but really for now, what more "
+    "could they wish for?";
+
+// The words joined by single spaces, with the word nearest to index i2 that is `span`
+// (punctuation around it and case aside) marked as *word*; throws MalformedRecord when none is.
+std::string mark_nearest(std::vector<std::string> words, int64_t i2, const std::string& span) {
+  const auto n = static_cast<int64_t>(words.size());
+  int64_t at = -1;
+  for (int64_t d = 0; d < n && at < 0; ++d)
+    for (const int64_t k : {i2 - d, i2 + d})
+      if (at < 0 && k >= 0 && k < n && same_word(words[static_cast<size_t>(k)], span)) at = k;
+  if (at < 0)
+    throw MalformedRecord(fmt::format(
+        "\"target.span2_index\" {} points at '{}', and no word of the text is span2_text '{}'",
+        i2, words[static_cast<size_t>(i2)], span));
+  std::string& w = words[static_cast<size_t>(at)];
+  const auto [b, e] = core_of(w);
+  w = w.substr(0, b) + "*" + w.substr(b, e - b) + "*" + w.substr(e);
+  std::string out;
+  for (size_t k = 0; k < words.size(); ++k) out += (k > 0 ? " " : "") + words[k];
+  return out;
+}
+
 }  // namespace
 
 std::string WscFormat::fix_span_text(const std::string& text, const std::string& span,
@@ -62,32 +99,42 @@ bool WscFormat::parse(const std::string& line, bool, std::vector<TextToTextExamp
   const int64_t i2 = jf::int_field(target, "span2_index", "target");
   const std::string s1 = fix_span_text(text, jf::string_field(target, "span1_text", "target"), i1);
   const std::string s2 = fix_span_text(text, jf::string_field(target, "span2_text", "target"), i2);
-  std::vector<std::string> words = t5_text::split_on_space(text);
-  const auto n = static_cast<int64_t>(words.size());
-  if (i2 < 0 || i2 >= n)
-    throw MalformedRecord(
-        fmt::format("\"target.span2_index\" {} is outside the text's {} words", i2, n));
-  // The pronoun: the word at i2, else the nearest word that is span2_text.
-  int64_t at = -1;
-  if (words[static_cast<size_t>(i2)] == s2) {
-    at = i2;
-  } else {
-    for (int64_t d = 0; d < n && at < 0; ++d)
-      for (const int64_t k : {i2 - d, i2 + d})
-        if (at < 0 && k >= 0 && k < n && same_word(words[static_cast<size_t>(k)], s2)) at = k;
-  }
-  if (at < 0)
-    throw MalformedRecord(fmt::format(
-        "\"target.span2_index\" {} points at '{}', and no word of the text is span2_text '{}'",
-        i2, words[static_cast<size_t>(i2)], s2));
-  std::string& w = words[static_cast<size_t>(at)];
-  const auto [b, e] = core_of(w);
-  w = w.substr(0, b) + "*" + w.substr(b, e - b) + "*" + w.substr(e);
   TextToTextExample ex;
-  ex.inputs = task_prefix_ ? "wsc:" : "";
-  for (size_t k = 0; k < words.size(); ++k) {
-    if (k > 0 || task_prefix_) ex.inputs += ' ';
-    ex.inputs += words[k];
+  ex.inputs = task_prefix_ ? "wsc: " : "";
+  // T5's _wsc_inputs: the text with the pronoun replaced by X (two texts of the data are special
+  // cases, kept verbatim), then every " X " replaced by " *span2_text* ".
+  std::string with_x;
+  if (text == kGoodForHimText) {
+    with_x = kGoodForHimInputs;
+  } else if (text == kFarleyText) {
+    with_x = kFarleyInputs;
+  } else {
+    const std::vector<std::string> words = t5_text::split_on_space(text);
+    const auto n = static_cast<int64_t>(words.size());
+    if (i2 < 0 || i2 >= n)
+      throw MalformedRecord(
+          fmt::format("\"target.span2_index\" {} is outside the text's {} words", i2, n));
+    if (i2 > 0 && words[static_cast<size_t>(i2)] == s2) {
+      // T5's own path: words before, X, words after, joined by single spaces.
+      for (int64_t k = 0; k < i2; ++k) with_x += (k > 0 ? " " : "") + words[static_cast<size_t>(k)];
+      with_x += " X ";
+      for (int64_t k = i2 + 1; k < n; ++k)
+        with_x += (k > i2 + 1 ? " " : "") + words[static_cast<size_t>(k)];
+    } else {
+      // A record T5's preprocessor asserts on (span2_index 0, or the word there is not
+      // span2_text): the nearest word that is span2_text, punctuation aside, is marked in place.
+      ex.inputs += mark_nearest(words, i2, s2);
+    }
+  }
+  if (!with_x.empty()) {
+    const std::string marked = " *" + s2 + "* ";
+    for (size_t pos = 0; pos < with_x.size();) {
+      const size_t hit = with_x.find(" X ", pos);
+      ex.inputs += with_x.substr(pos, hit == std::string::npos ? std::string::npos : hit - pos);
+      if (hit == std::string::npos) break;
+      ex.inputs += marked;
+      pos = hit + 3;
+    }
   }
   ex.targets = s1;
   if (jf::has(j, "label")) {

@@ -89,28 +89,58 @@ TEST(MetricsTest, ReCoRDOnePredictionPerQueryMaxOverAnswers) {
   EXPECT_EQ(m.at("examples"), 3);
 }
 
-TEST(MetricsTest, WscNamesTheReferentAsT5Does) {
-  EXPECT_TRUE(wsc_names_referent("Mark", "Mark"));
-  EXPECT_TRUE(wsc_names_referent(" the city councilmen", "The city councilmen"));  // determiners
-  EXPECT_TRUE(wsc_names_referent("councilmen", "The city councilmen"));           // subset
-  EXPECT_TRUE(wsc_names_referent("the big fuzzy bunny", "bunny"));                // superset
-  EXPECT_FALSE(wsc_names_referent("Pete's book", "Pete"));                        // "'" in one
-  EXPECT_FALSE(wsc_names_referent("Pete", "Mark"));
-  EXPECT_FALSE(wsc_names_referent("", "Mark"));
-  // label False + prediction not the referent: right; label True + referent named: right;
-  // label True + another word: wrong; unlabeled: not scored -> 2 / 3.
+// T5's postprocessors.wsc_simple (t5/data/postprocessors.py), case by case: first the cases of
+// T5's own test_wsc_simple, then each rule of its source.
+TEST(MetricsTest, WscSimpleFollowsT5) {
+  // test_wsc_simple.
+  EXPECT_EQ(wsc_simple("potato", "turnip"), 0);
+  EXPECT_EQ(wsc_simple("turnip", "turnip"), 1);
+  EXPECT_EQ(wsc_simple("the cat", "cat"), 1);
+  EXPECT_EQ(wsc_simple("Bob's hat", "Bob"), 0);
+  EXPECT_EQ(wsc_simple("Bob's hat", "Bob's hat"), 1);
+  EXPECT_EQ(wsc_simple("potato", "Potato"), 1);
+  EXPECT_EQ(wsc_simple("a potato", "my potato"), 1);
+  EXPECT_EQ(wsc_simple("fuzzy bunny", "fuzzy hungry bunny"), 1);
+  EXPECT_EQ(wsc_simple("", "cat"), -1);
+  EXPECT_EQ(wsc_simple("a this", "cat"), -1);
+  // Nothing left after clean(): strip, lower, the determiners (all 21), single-space split.
+  EXPECT_EQ(wsc_simple("  The  ", "cat"), -1);
+  EXPECT_EQ(wsc_simple("the  the", "cat"), -1);  // ["the", "", "the"] -> "" -> -1
+  EXPECT_EQ(wsc_simple("a an few her his each every many much my our some that the their these this "
+                       "those which whose your",
+                       "cat"),
+            -1);
+  // Subset either way; case; words kept with their punctuation; an empty word from two spaces.
+  EXPECT_EQ(wsc_simple("the big fuzzy bunny", "bunny"), 1);
+  EXPECT_EQ(wsc_simple("POTATO", "the potato"), 1);
+  EXPECT_EQ(wsc_simple("Mark.", "Mark"), 0);
+  EXPECT_EQ(wsc_simple("Mark,", "Mark"), 0);
+  EXPECT_EQ(wsc_simple("the  cat", "cat"), 1);  // {"", "cat"} holds {"cat"}
+  // str.strip() takes Unicode whitespace (a no-break space here); an invalid byte is not space.
+  EXPECT_EQ(wsc_simple("\u00a0Mark\u00a0", "Mark"), 1);
+  EXPECT_EQ(wsc_simple("\x85", "Mark"), 0);
+}
+
+TEST(MetricsTest, WscAccuracyCountsAnEmptyPredictionWrongForBothLabels) {
   auto wsc = [](const std::string& target, const std::string& label) {
     TextToTextExample e;
     e.targets = target;
     e.label = label;
     return e;
   };
-  const auto m = compute_metrics("wsc",
-                                 {wsc("Mark", "False"), wsc("The city councilmen", "True"),
-                                  wsc("The magic pebble", "True"), wsc("trophy", "")},
-                                 {"Pete", "the councilmen", "the safe", "trophy"});
-  EXPECT_NEAR(m.at("accuracy"), 2.0 / 3.0, 1e-12);
-  EXPECT_EQ(m.at("examples"), 3);
+  // T5: 1 is right for True, 0 for False, -1 for neither. "" on a False row was counted right
+  // before (a model that emits EOS first scored 0.635 on WSC val), and is wrong in T5.
+  auto m = compute_metrics("wsc", {wsc("Mark", "True"), wsc("Mark", "False"), wsc("Mark", "False")},
+                           {"", "", "Pete"});
+  EXPECT_NEAR(m.at("accuracy"), 1.0 / 3.0, 1e-12);
+  // label False + another name: right; True + the referent: right; True + another: wrong;
+  // False + determiners only: wrong; unlabeled: not scored -> 2 / 4.
+  m = compute_metrics("wsc",
+                      {wsc("Mark", "False"), wsc("The city councilmen", "True"), wsc("The magic pebble", "True"),
+                       wsc("Mark", "False"), wsc("trophy", "")},
+                      {"Pete", "the councilmen", "the safe", "the", "trophy"});
+  EXPECT_NEAR(m.at("accuracy"), 2.0 / 4.0, 1e-12);
+  EXPECT_EQ(m.at("examples"), 4);
 }
 
 TEST(MetricsTest, MrqaExactMatchAndF1) {

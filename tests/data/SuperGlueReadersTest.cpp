@@ -2,6 +2,8 @@
 // strings written out by hand from tests/fixtures/data.
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include <string>
 #include <vector>
 
@@ -151,4 +153,56 @@ TEST(SuperGlueReadersTest, WscSimpleMarksThePronounAndFixesSpanCase) {
                          R"( "span2_index": 5, "span2_text": "b"}})"),
             "\"target.span2_index\" 5 is outside the text's 2 words");
   EXPECT_EQ(WscFormat::fix_span_text("He said \"Good for him,\" he said.", "Him.", 3), "him");
+}
+
+// T5's _wsc_inputs and wsc_simple preprocessor (t5/data/preprocessors.py), rule by rule.
+TEST(SuperGlueReadersTest, WscInputsAreT5s) {
+  auto inputs = [](const std::string& text, int span2_index, const std::string& span2_text) {
+    WscFormat f(/*task_prefix=*/true, /*is_training=*/false);
+    std::vector<TextToTextExample> out;
+    const nlohmann::json j = {{"text", text},
+                              {"target",
+                               {{"span1_index", 0}, {"span1_text", "John"}, {"span2_index", span2_index},
+                                {"span2_text", span2_text}}},
+                              {"label", true}};
+    f.parse(j.dump(), false, out);
+    EXPECT_EQ(out.size(), 1u);
+    return out.empty() ? std::string() : out[0].inputs;
+  };
+  // The plain path: words before the pronoun, X, words after, then " X " -> " *span2_text* ".
+  EXPECT_EQ(inputs("Mitchell asked Tom if he could lend some money.", 4, "he"),
+            "wsc: Mitchell asked Tom if *he* could lend some money.");
+  // The pronoun as the last word: T5's join leaves "X " and so a trailing space.
+  EXPECT_EQ(inputs("Mitchell asked Tom if he", 4, "he"), "wsc: Mitchell asked Tom if *he* ");
+  // The replacement is global: a literal " X " elsewhere is marked too.
+  EXPECT_EQ(inputs("A said X if he could.", 4, "he"), "wsc: A said *he* if *he* could.");
+  // Special case 1: the word is `him,"`; T5 returns a fixed text whatever span2_index says.
+  const std::string good_for_him =
+      "The boy continued to whip the pony , and eventually the pony threw him over. John laughed out quite "
+      "loud. \"Good for him,\" he said. ";
+  for (const int index : {13, 21})
+    EXPECT_EQ(inputs(good_for_him, index, "him"),
+              "wsc: The boy continued to whip the pony , and eventually the pony threw him over. John laughed "
+              "out quite loud. \"Good for *him* ,\" he said.");
+  // Special case 2: span2_index points at "use", T5 marks "it".
+  const std::string farley =
+      "When they had eventually calmed down a bit , and had gotten home, Mr. Farley put the magic pebble in "
+      "an iron safe . Some day they might want to use it , but really for now, what more could they wish for?";
+  EXPECT_EQ(inputs(farley, 29, "it"),
+            "wsc: When they had eventually calmed down a bit , and had gotten home, Mr. Farley put the magic "
+            "pebble in an iron safe . Some day they might want to use *it* , but really for now, what more "
+            "could they wish for?");
+  // Training (correct_referent_only): label-True rows only, the target span1_text.
+  WscFormat train(true, true);
+  std::vector<TextToTextExample> out;
+  train.parse(R"({"text": "A b he c", "target": {"span1_index": 0, "span1_text": "A", "span2_index": 2,)"
+              R"( "span2_text": "he"}, "label": false})",
+              false, out);
+  EXPECT_TRUE(out.empty());
+  train.parse(R"({"text": "A b he c", "target": {"span1_index": 0, "span1_text": "A", "span2_index": 2,)"
+              R"( "span2_text": "he"}, "label": true})",
+              false, out);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].inputs, "wsc: A b *he* c");
+  EXPECT_EQ(out[0].targets, "A");
 }
