@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "dist/Check.h"
+#include "dist/JsonText.h"
 #include "launch/Commands.h"
 #include "launch/RunSetup.h"
 #include "launch/Benchmark.h"
@@ -29,11 +30,11 @@ Command add_bench(CLI::App& app) {
     auto s = setup_run(*args);
     const auto j = run_benchmark(s.config, *s.ps, *o);
     if (s.ps->is_writer()) {
-      std::cout << j.dump(2) << std::endl;
+      std::cout << ptuner::json_text(j, 2) << std::endl;
       if (!out->empty()) {
         std::ofstream f(*out);
         PTUNER_CHECK(f, "bench: cannot write {}", *out);
-        f << j.dump(2) << '\n';
+        f << ptuner::json_text(j, 2) << '\n';
       }
     }
     return 0;

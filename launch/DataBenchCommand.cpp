@@ -18,6 +18,7 @@
 #include "data/TaskReader.h"
 #include "data/Tokenizer.h"
 #include "dist/Check.h"
+#include "dist/JsonText.h"
 #include "launch/Commands.h"
 
 namespace ptuner::launch {
@@ -146,7 +147,7 @@ Command add_data_bench(CLI::App& app) {
                         {"input_padding_efficiency", pad.input_efficiency()},
                         {"target_padding_efficiency", pad.target_efficiency()}};
     if (a->json) {
-      std::cout << j.dump() << '\n';
+      std::cout << ptuner::json_text(j) << '\n';
       return 0;
     }
     std::cout << fmt::format(

@@ -16,6 +16,7 @@
 #include "data/Task.h"
 #include "data/TaskReader.h"
 #include "data/Tokenizer.h"
+#include "dist/JsonText.h"
 #include "launch/Commands.h"
 
 namespace ptuner::launch {
@@ -56,7 +57,7 @@ Command add_data_stats(CLI::App& app) {
     if (a->json) {
       auto j = st.to_json();
       j["read_as"] = a->eval ? "evaluation" : "training";
-      std::cout << j.dump() << '\n';
+      std::cout << ptuner::json_text(j) << '\n';
     } else {
       std::cout << st.to_text();
     }

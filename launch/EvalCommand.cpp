@@ -11,6 +11,7 @@
 
 #include "data/Tokenizer.h"
 #include "dist/Check.h"
+#include "dist/JsonText.h"
 #include "dist/MpiCommunicator.h"
 #include "launch/Commands.h"
 #include "launch/RunSetup.h"
@@ -66,7 +67,7 @@ Command add_eval(CLI::App& app) {
         nlohmann::json j = result.metrics;
         j["step"] = ck.step;
         j["checkpoint"] = path;
-        std::cout << j.dump() << std::endl;
+        std::cout << ptuner::json_text(j) << std::endl;
       }
       return 0;
     }
@@ -88,7 +89,7 @@ Command add_eval(CLI::App& app) {
       }
       j["ensemble"] = result.ensemble.metrics;
       j["ensemble"]["vote"] = o.rank_labels.empty() ? "majority (ties: the earliest prompt)" : "summed log-likelihood";
-      std::cout << j.dump() << std::endl;
+      std::cout << ptuner::json_text(j) << std::endl;
     }
     return 0;
   };

@@ -8,6 +8,7 @@
 #include "data/Tokenizer.h"
 #include "data/TokenizerTrainer.h"
 #include "dist/Check.h"
+#include "dist/JsonText.h"
 #include "dist/MpiCommunicator.h"
 #include "dist/ParallelState.h"
 #include "launch/Commands.h"
@@ -58,7 +59,7 @@ Command add_init_model(CLI::App& app) {
     mp::T5Model model(config, ps, mp::StageSpec::whole(config));
     mp::init_weights(model, a->seed, ps.tp());
     mp::write_safetensors(a->out + "/model.safetensors", mp::hf_state_dict(model), {{"format", "pt"}});
-    std::ofstream(a->out + "/config.json") << config.to_json().dump(2) << '\n';
+    std::ofstream(a->out + "/config.json") << ptuner::json_text(config.to_json(), 2) << '\n';
     spdlog::info("wrote {} ({} parameters, tokenizer with {} pieces + {} sentinels) to {}", a->preset,
                  config.num_parameters(), tok.piece_size(), tok.num_extra_ids(), a->out);
     return 0;

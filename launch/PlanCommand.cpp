@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "dist/Check.h"
+#include "dist/JsonText.h"
 #include "dist/ParallelState.h"
 #include "launch/Commands.h"
 #include "launch/RunSetup.h"
@@ -114,7 +115,7 @@ Command add_plan(CLI::App& app) {
                  "plan: owned parameters sum to {} but the model has {}", owned_total, config.num_parameters());
     const bool fits = worst <= device;
     if (a->json) {
-      std::cout << nlohmann::json{{"model", rc.model.path.empty() ? rc.model.preset : rc.model.path},
+      std::cout << ptuner::json_text(nlohmann::json{{"model", rc.model.path.empty() ? rc.model.preset : rc.model.path},
                                   {"total_parameters", config.num_parameters()},
                                   {"owned_parameters_sum", owned_total},
                                   {"prompt_method", rc.prompt.method},
@@ -122,8 +123,7 @@ Command add_plan(CLI::App& app) {
                                   {"layout", l.str()},
                                   {"device_memory_bytes", device},
                                   {"fits", fits},
-                                  {"ranks", ranks}}
-                       .dump(2)
+                                  {"ranks", ranks}}, 2)
                 << std::endl;
       return fits ? 0 : 3;
     }

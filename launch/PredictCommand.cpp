@@ -12,6 +12,7 @@
 
 #include "data/Tokenizer.h"
 #include "dist/Check.h"
+#include "dist/JsonText.h"
 #include "dist/MpiCommunicator.h"
 #include "launch/Commands.h"
 #include "launch/RunSetup.h"
@@ -90,7 +91,7 @@ Command add_predict(CLI::App& app) {
       PTUNER_CHECK(out.good(), "cannot write --output {}", a->output);
       for (size_t i = 0; i < rows.size(); ++i) {
         rows[i]["prediction"] = predictions[i];
-        out << rows[i].dump() << '\n';
+        out << ptuner::json_text(rows[i]) << '\n';
       }
       spdlog::info("{} rows of {} tasks -> {}", rows.size(), paths.size(), a->output);
     }

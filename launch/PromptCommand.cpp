@@ -17,6 +17,7 @@
 
 #include "data/Tokenizer.h"
 #include "dist/Check.h"
+#include "dist/JsonText.h"
 #include "launch/Commands.h"
 #include "model_parallel/WeightStore.h"
 #include "train/PeftAdapter.h"
@@ -90,7 +91,7 @@ int run_similarity(const PromptArgs& a) {
     nlohmann::json j = {{"target", a.checkpoint}, {"metric", a.metric}, {"sources", nlohmann::json::array()}};
     for (const auto& r : ranked)
       j["sources"].push_back({{"source", r.source}, {"average_token", r.average_token}, {"per_token", r.per_token}});
-    std::cout << j.dump(2) << std::endl;
+    std::cout << ptuner::json_text(j, 2) << std::endl;
     return 0;
   }
   std::cout << fmt::format("target {} (ranked by {})\n{:>4}  {:>14}  {:>10}  {}\n", a.checkpoint, a.metric, "rank",
@@ -141,9 +142,8 @@ int run_retrieve(const PromptArgs& a) {
   } else {
     PTUNER_CHECK(a.mode == "best-of", "--mode '{}' is not one of: best-of, weighted-average, mixture", a.mode);
   }
-  std::cout << nlohmann::json{{"target", a.checkpoint}, {"metric", a.metric}, {"mode", a.mode}, {"top_k", a.top_k},
-                              {"chosen", chosen}, {"out", a.mode == "best-of" ? "" : a.out}}
-                   .dump(2)
+  std::cout << ptuner::json_text(nlohmann::json{{"target", a.checkpoint}, {"metric", a.metric}, {"mode", a.mode}, {"top_k", a.top_k},
+                              {"chosen", chosen}, {"out", a.mode == "best-of" ? "" : a.out}}, 2)
             << std::endl;
   return 0;
 }
@@ -166,7 +166,7 @@ int run_neighbors(const PromptArgs& a) {
     j.push_back(row);
     if (!a.json) std::cout << line << "\n";
   }
-  if (a.json) std::cout << j.dump(2) << std::endl;
+  if (a.json) std::cout << ptuner::json_text(j, 2) << std::endl;
   return 0;
 }
 

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "data/Tokenizer.h"
+#include "dist/JsonText.h"
 #include "launch/Commands.h"
 
 namespace ptuner::launch {
@@ -27,7 +28,7 @@ Command add_tokenize(CLI::App& app) {
       auto ids = tok.encode(text);
       auto pieces = tok.pieces(ids);
       if (a->json) {
-        std::cout << nlohmann::json{{"text", text}, {"ids", ids}, {"pieces", pieces}}.dump() << '\n';
+        std::cout << ptuner::json_text(nlohmann::json{{"text", text}, {"ids", ids}, {"pieces", pieces}}) << '\n';
       } else {
         std::cout << text << '\n' << "  ids:   ";
         for (auto id : ids) std::cout << id << ' ';

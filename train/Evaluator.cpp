@@ -186,12 +186,30 @@ std::string select_metric(const std::map<std::string, double>& metrics, const st
 
 namespace {
 
-// Every DP rank's (index, prediction) pairs, gathered on all of them.
+// Every DP rank's (index, prediction) pairs, gathered on all of them. Sent as raw bytes (index,
+// length, text), not JSON: a prediction may hold invalid UTF-8 (decoded byte pieces cut inside a
+// character), which JSON cannot carry, and the metric must see it as it is.
 std::vector<std::string> gather_predictions(const std::vector<std::pair<int64_t, std::string>>& mine, int64_t total,
                                             dist::Communicator& dp) {
+  std::string packed;
+  for (const auto& [index, text] : mine) {
+    const int64_t header[2] = {index, static_cast<int64_t>(text.size())};
+    packed.append(reinterpret_cast<const char*>(header), sizeof(header));
+    packed += text;
+  }
   std::vector<std::string> out(total);
-  for (const auto& part : dp.all_gather_bytes(nlohmann::json(mine).dump()))
-    for (const auto& item : nlohmann::json::parse(part)) out.at(item[0].get<int64_t>()) = item[1].get<std::string>();
+  for (const auto& part : dp.all_gather_bytes(packed)) {
+    for (size_t pos = 0; pos < part.size();) {
+      int64_t header[2];
+      PTUNER_CHECK(part.size() - pos >= sizeof(header), "gather_predictions: a cut record");
+      std::memcpy(header, part.data() + pos, sizeof(header));
+      pos += sizeof(header);
+      PTUNER_CHECK(header[1] >= 0 && static_cast<size_t>(header[1]) <= part.size() - pos,
+                   "gather_predictions: a cut record");
+      out.at(static_cast<size_t>(header[0])) = part.substr(pos, static_cast<size_t>(header[1]));
+      pos += static_cast<size_t>(header[1]);
+    }
+  }
   return out;
 }
 

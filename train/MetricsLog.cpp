@@ -14,6 +14,7 @@
 #include <cstdio>
 
 #include "dist/Check.h"
+#include "dist/JsonText.h"
 
 namespace ptuner::train {
 
@@ -57,7 +58,7 @@ MetricsLog::~MetricsLog() {
 }
 
 void MetricsLog::write(const nlohmann::json& record) {
-  const std::string line = record.dump() + '\n';
+  const std::string line = ptuner::json_text(record) + '\n';
   struct stat st {};
   PTUNER_CHECK(::fstat(fd_, &st) == 0, "metrics file {}: {}", path_, std::strerror(errno));
   const ssize_t n = ::write(fd_, line.data(), line.size());

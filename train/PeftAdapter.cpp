@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "dist/Check.h"
+#include "dist/JsonText.h"
 #include "model_parallel/SafetensorsFile.h"
 #include "model_parallel/SafetensorsWriter.h"
 #include "train/PromptExport.h"
@@ -112,7 +113,7 @@ void write_peft_adapter(const std::string& dir, const Checkpoint& shallow, const
   {
     std::ofstream out(dir + "/" + kConfig);
     PTUNER_CHECK(out.good(), "cannot write {}/{}", dir, kConfig);
-    out << c.dump(2);
+    out << ptuner::json_text(c, 2);
   }
   // One submodule: the encoder's prompt, as ptuner trains it.
   mp::write_safetensors(dir + "/" + kWeights, {{kKey, rows}}, {{"format", "pt"}});

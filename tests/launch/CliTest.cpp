@@ -85,6 +85,28 @@ TEST_F(Cli, DataBenchRunsOneEpochOfTheLoader) {
   EXPECT_NE(missing.output.find("nope.jsonl"), std::string::npos) << missing.output;
 }
 
+// Every JSON the CLI writes is valid UTF-8: a skip reason quoting a record's invalid bytes and a
+// path that is not UTF-8 come out with U+FFFD instead of a bare nlohmann type_error 316.
+TEST_F(Cli, DataStatsAndBenchJsonAreValidUtf8) {
+  const std::string file = root_ + "/bad-\xff-name.jsonl";
+  std::ofstream(file) << "{\"inputs\": \"good\", \"targets\": \"x\"}\n"
+                      << "{\"inputs\": \"caf\xe9 \xff\", \"targets\": \"x\"}\n"
+                      << "{\"inputs\": \"also good\", \"targets\": \"y\"}\n";
+  auto stats = run("data stats --task jsonl --file '" + file + "' --json");
+  ASSERT_EQ(stats.code, 0) << stats.output;
+  const std::string line = stats.output.substr(stats.output.rfind("{\"examples\""));
+  const auto j = nlohmann::json::parse(line);  // throws on invalid UTF-8
+  EXPECT_EQ(j["records"], 2);
+  EXPECT_EQ(j["malformed"], 1);
+  EXPECT_EQ(j["file"], root_ + "/bad-\xef\xbf\xbd-name.jsonl");
+  EXPECT_NE(j["malformed_reasons"].dump().find("\xef\xbf\xbd"), std::string::npos) << j["malformed_reasons"];
+  auto bench = run("data bench --task jsonl --file '" + file + "' --tokenizer " + root_ +
+                   "/model/spiece.model --batch-size 2 --json");
+  ASSERT_EQ(bench.code, 0) << bench.output;
+  const auto b = nlohmann::json::parse(bench.output.substr(bench.output.rfind("{\"")));
+  EXPECT_EQ(b["examples"], 2);
+}
+
 TEST_F(Cli, TrainThenEvalPrintsMetricsAsJson) {
   auto t = run("train " + root_ + "/run.toml");
   ASSERT_EQ(t.code, 0) << t.output;
