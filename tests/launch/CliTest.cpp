@@ -55,6 +55,35 @@ TEST_F(Cli, InitModelWritesAnHfDirectory) {
   EXPECT_NE(bad.output.find("unknown model preset 't5-huge'"), std::string::npos) << bad.output;
 }
 
+// A tokenizer with more ids than the preset's embedding rows (as the real 32,100-id T5 vocabulary on
+// t5-tiny): the rows grow to its ids rounded up to a multiple of 128. A failed init-model leaves no directory.
+TEST_F(Cli, InitModelSizesTheEmbeddingToTheTokenizerAndLeavesNothingWhenItFails) {
+  namespace fs = std::filesystem;
+  auto trained = run("init-model --preset t5-tiny --pieces 1200 --out " + root_ + "/big-vocab");
+  ASSERT_EQ(trained.code, 0) << trained.output;  // 1300 ids, more than t5-tiny's 1152 rows
+  EXPECT_NE(trained.output.find("using 1408 rows"), std::string::npos) << trained.output;
+  auto copied = run("init-model --preset t5-tiny --tokenizer " + root_ + "/big-vocab/spiece.model --out " + root_ +
+                    "/copied-vocab");
+  ASSERT_EQ(copied.code, 0) << copied.output;
+  for (const std::string dir : {"/big-vocab", "/copied-vocab"}) {
+    std::ifstream in(root_ + dir + "/config.json");
+    EXPECT_EQ(nlohmann::json::parse(in)["vocab_size"], 1408) << dir;
+  }
+  // The model it wrote loads and tokenizes with every id inside the embedding.
+  auto tok = run("tokenize --tokenizer " + root_ + "/copied-vocab/spiece.model --json \"good <extra_id_0> food\"");
+  ASSERT_EQ(tok.code, 0) << tok.output;
+  // Failures: a missing or broken tokenizer, a corpus that cannot train one. Nothing is left behind.
+  std::ofstream(root_ + "/broken.model") << "not a sentencepiece model";
+  for (const std::string& args : {"--tokenizer " + root_ + "/none.model", "--tokenizer " + root_ + "/broken.model",
+                                  "--corpus " + root_ + "/no-corpus.txt"}) {
+    auto r = run("init-model --preset t5-tiny " + args + " --out " + root_ + "/failed");
+    EXPECT_NE(r.code, 0) << args;
+    EXPECT_FALSE(fs::exists(root_ + "/failed")) << args << ": " << r.output;
+    for (const auto& entry : fs::directory_iterator(root_))
+      EXPECT_EQ(entry.path().filename().string().find("failed.partial"), std::string::npos) << entry.path();
+  }
+}
+
 TEST_F(Cli, TokenizeMapsSentinelsAndAppendsEos) {
   auto r = run("tokenize --tokenizer " + root_ + "/model/spiece.model --json \"good <extra_id_0> food\"");
   ASSERT_EQ(r.code, 0) << r.output;
