@@ -100,7 +100,7 @@ bool GlueJsonFormat::parse(const std::string& line, bool, std::vector<TextToText
     ex.targets = ex.label;
     ex.answers = {ex.label};
   } else if (is_training_) {
-    throw MalformedRecord("missing \"label\" (an unlabeled test row cannot train)");
+    throw UnlabeledRecord("missing \"label\" (an unlabeled test row cannot train)");
   }
   if (jf::has(j, "idx")) ex.id = jf::id_field(j, "idx");
   ex.task = task_;

@@ -65,7 +65,7 @@ bool GlueTsvFormat::parse(const std::string& line, bool first,
     ex.targets = ex.label;
     ex.answers = {ex.label};
   } else if (is_training_) {
-    throw MalformedRecord(fmt::format("no \"{}\" column (an unlabeled test file cannot train)",
+    throw UnlabeledRecord(fmt::format("no \"{}\" column (an unlabeled test file cannot train)",
                                       columns_.label));
   }
   const auto id = at_.find(columns_.id);

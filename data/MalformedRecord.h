@@ -12,4 +12,11 @@ class MalformedRecord : public std::runtime_error {
   explicit MalformedRecord(const std::string& reason) : std::runtime_error(reason) {}
 };
 
+// A record that lacks its label (or answers) where training needs one: a test split's row. The
+// reader counts these apart, so that a file of them all can be named as a test split.
+class UnlabeledRecord : public MalformedRecord {
+ public:
+  using MalformedRecord::MalformedRecord;
+};
+
 }  // namespace ptuner::data

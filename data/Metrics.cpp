@@ -144,6 +144,11 @@ int wsc_simple(const std::string& prediction, const std::string& referent) {
              : 0;
 }
 
+bool is_labeled(const std::string& task, const TextToTextExample& ex) {
+  if (task == "record" || task == "mrqa" || task == "jsonl") return !ex.answers.empty();
+  return !ex.label.empty();
+}
+
 std::map<std::string, double> compute_metrics(const std::string& task, const Examples& examples,
                                               const Strings& predictions) {
   const TaskSpec& spec = task_spec(task);

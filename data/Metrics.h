@@ -30,6 +30,10 @@ std::map<std::string, double> compute_metrics(const std::string& task,
                                               const std::vector<TextToTextExample>& examples,
                                               const std::vector<std::string>& predictions);
 
+// Whether the task's metric scores `ex`: it has a label (classification, MultiRC, WSC) or gold
+// answers (ReCoRD, MRQA, jsonl). A test split's rows have neither.
+bool is_labeled(const std::string& task, const TextToTextExample& ex);
+
 // T5's postprocessors.wsc_simple on a prediction and its referent (the example's target):
 // both stripped (Python str.strip: Unicode whitespace), lowercased and cut at single spaces, with
 // T5's 21 determiners dropped. -1 when nothing of the prediction is left, 0 when "'" is in one

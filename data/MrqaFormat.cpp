@@ -58,7 +58,7 @@ bool MrqaFormat::parse(const std::string& line, bool first, std::vector<TextToTe
     }
     if (ex.targets.empty() && !ex.answers.empty()) ex.targets = ex.answers.front();
     if (ex.targets.empty() && is_training_)
-      throw MalformedRecord(
+      throw UnlabeledRecord(
           fmt::format("\"{}\" has no answer (an unlabeled question cannot train)", where));
     if (ex.answers.empty() && !ex.targets.empty()) ex.answers = {ex.targets};
     ex.id = jf::id_field(qa, "qid", where);

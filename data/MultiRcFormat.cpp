@@ -73,7 +73,7 @@ bool MultiRcFormat::parse(const std::string& line, bool, std::vector<TextToTextE
         ex.targets = ex.label;
         ex.answers = {ex.label};
       } else if (is_training_) {
-        throw MalformedRecord(fmt::format(
+        throw UnlabeledRecord(fmt::format(
             "missing \"{}.label\" (an unlabeled test row cannot train)", awhere));
       }
       ex.id = p + "-" + q + "-" + jf::id_field(answer, "idx", awhere);

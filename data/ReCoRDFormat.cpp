@@ -91,7 +91,7 @@ bool ReCoRDFormat::parse(const std::string& line, bool, std::vector<TextToTextEx
       }
     }
     if (answers.empty() && is_training_)
-      throw MalformedRecord(
+      throw UnlabeledRecord(
           fmt::format("\"{}\" has no answers (an unlabeled test row cannot train)", where));
     const std::string q = jf::id_field(qa, "idx", where);
     ex.id = q;

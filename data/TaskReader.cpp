@@ -53,8 +53,13 @@ bool TaskReader::next(TextToTextExample& out) {
       if (examples_ == 0) {
         const std::string skip_note =
             skipped() > 0 ? fmt::format(" ({} malformed records skipped)", skipped()) : "";
-        PTUNER_FAIL("TaskReader ({}): data file '{}' holds no examples{}{}", spec_.name, path(),
-                    skip_note, records_ > 0 ? fmt::format(" in its {} records", records_) : "");
+        const std::string test_note =
+            unlabeled_ > 0 && unlabeled_ == skipped()
+                ? ": no record has a label, which looks like a test split (evaluation reads such rows)"
+                : "";
+        PTUNER_FAIL("TaskReader ({}): data file '{}' holds no examples{}{}{}", spec_.name, path(),
+                    skip_note, records_ > 0 ? fmt::format(" in its {} records", records_) : "",
+                    test_note);
       }
       return false;
     }
@@ -65,6 +70,7 @@ bool TaskReader::next(TextToTextExample& out) {
     try {
       if (format_->parse(text, first, got)) ++records_;
     } catch (const MalformedRecord& e) {
+      if (dynamic_cast<const UnlabeledRecord*>(&e) != nullptr) ++unlabeled_;
       malformed_.reject(lines_.line_number(), e.what());
       continue;
     } catch (const ptuner::Error& e) {  // the whole file is unusable: name it
@@ -86,7 +92,7 @@ void TaskReader::rewind() {
   malformed_.restart();
   pending_.clear();
   seen_first_ = false;
-  record_line_ = pending_line_ = records_ = examples_ = 0;
+  record_line_ = pending_line_ = records_ = examples_ = unlabeled_ = 0;
 }
 
 }  // namespace ptuner::data

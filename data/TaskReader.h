@@ -41,6 +41,8 @@ class TaskReader {
   int64_t line() const { return record_line_; }
   // Malformed records skipped in this pass, and "path:line: reason" of the first 10.
   int64_t skipped() const { return malformed_.count(); }
+  // Of those, the records skipped for lacking a label (training reads only; see UnlabeledRecord).
+  int64_t unlabeled() const { return unlabeled_; }
   const std::vector<std::string>& skip_reasons() const { return malformed_.reasons(); }
   // Well-formed records read in this pass (header lines not counted).
   int64_t records() const { return records_; }
@@ -65,6 +67,7 @@ class TaskReader {
   int64_t pending_line_ = 0;
   int64_t records_ = 0;
   int64_t examples_ = 0;
+  int64_t unlabeled_ = 0;
 };
 
 }  // namespace ptuner::data

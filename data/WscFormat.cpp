@@ -141,7 +141,7 @@ bool WscFormat::parse(const std::string& line, bool, std::vector<TextToTextExamp
     ex.label = jf::bool_field(j, "label") ? "True" : "False";
     if (ex.label == "True") ex.answers = {s1};
   } else if (is_training_) {
-    throw MalformedRecord("missing \"label\" (an unlabeled test row cannot train)");
+    throw UnlabeledRecord("missing \"label\" (an unlabeled test row cannot train)");
   }
   if (jf::has(j, "idx")) ex.id = jf::id_field(j, "idx");
   ex.task = "wsc";

@@ -16,6 +16,7 @@
 #include "data/Task.h"
 #include "data/TaskReader.h"
 #include "data/Tokenizer.h"
+#include "dist/Check.h"
 #include "dist/JsonText.h"
 #include "launch/Commands.h"
 
@@ -53,7 +54,15 @@ Command add_data_stats(CLI::App& app) {
     if (!a->tokenizer.empty()) tok.emplace(a->tokenizer);
     auto reader = data::TaskReader::open(a->task, a->file, data::OnError::Skip, a->task_prefix,
                                          /*is_training=*/!a->eval);
-    const auto st = data::DataStats::collect(*reader, tok ? &*tok : nullptr);
+    std::optional<data::DataStats> collected;
+    try {
+      collected = data::DataStats::collect(*reader, tok ? &*tok : nullptr);
+    } catch (const ptuner::Error& e) {
+      if (!a->eval && reader->unlabeled() > 0 && reader->unlabeled() == reader->skipped())
+        PTUNER_FAIL("{}; use --eval to read it as evaluation does", e.what());
+      throw;
+    }
+    const data::DataStats& st = *collected;
     if (a->json) {
       auto j = st.to_json();
       j["read_as"] = a->eval ? "evaluation" : "training";

@@ -1,9 +1,12 @@
 #include "train/Evaluator.h"
 
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cstring>
+#include <mutex>
+#include <set>
 
 #include "data/Collator.h"
 #include "data/Metrics.h"
@@ -172,6 +175,38 @@ EvalOptions EvalOptions::from(const RunConfig& c) {
   return o;
 }
 
+DevLabels count_dev_labels(const EvalOptions& o) {
+  auto reader = data::TaskReader::open(o.task, o.path, o.on_error == "skip" ? data::OnError::Skip : data::OnError::Fail,
+                                       o.task_prefix, /*is_training=*/false);
+  DevLabels labels;
+  data::TextToTextExample ex;
+  while (reader->next(ex)) {
+    if (o.max_examples > 0 && labels.examples >= o.max_examples) break;
+    ++labels.examples;
+    labels.labeled += data::is_labeled(o.task, ex) ? 1 : 0;
+  }
+  return labels;
+}
+
+void check_dev_labels(const DevLabels& labels, const EvalOptions& o) {
+  const int64_t unlabeled = labels.examples - labels.labeled;
+  PTUNER_CHECK(labels.labeled > 0,
+               "dev file {} has no labeled example: none of its {} examples has a label or answers (a test "
+               "split?), so there is nothing to score",
+               o.path, labels.examples);
+  if (unlabeled == 0) return;
+  PTUNER_CHECK(o.on_error != "fail",
+               "dev file {}: {} of its {} examples have no label or answers and would not be scored "
+               "(data.on_error = \"fail\"; \"skip\" scores the labeled ones with a warning)",
+               o.path, unlabeled, labels.examples);
+  static std::mutex mutex;
+  static std::set<std::string> warned;
+  std::lock_guard<std::mutex> lock(mutex);
+  if (warned.insert(o.path).second)
+    spdlog::warn("dev file {}: {} of its {} examples have no label or answers and are not scored", o.path, unlabeled,
+                 labels.examples);
+}
+
 std::string select_metric(const std::map<std::string, double>& metrics, const std::string& wanted) {
   if (wanted != "auto") {
     if (metrics.count(wanted)) return wanted;
@@ -279,6 +314,9 @@ EnsembleResult evaluate_prompts(mp::T5Model& model, PromptMethod& prompt, int64_
   }
   flush();
   PTUNER_CHECK(!examples.empty(), "dev file {} holds no examples", o.path);
+  DevLabels labels{static_cast<int64_t>(examples.size()), 0};
+  for (const auto& e : examples) labels.labeled += data::is_labeled(o.task, e) ? 1 : 0;
+  check_dev_labels(labels, o);
   auto result_of = [&](const std::vector<std::pair<int64_t, std::string>>& predictions) {
     EvalResult r;
     r.predictions = gather_predictions(predictions, static_cast<int64_t>(examples.size()), ps.dp());

@@ -32,6 +32,17 @@ struct EvalOptions {
   static EvalOptions from(const RunConfig& config);
 };
 
+// The dev set's labels (data::is_labeled: what the metric scores). check_dev_labels refuses a
+// dev set without one labeled example ("a test split?"), and one with unlabeled examples when
+// on_error is "fail"; otherwise it warns with their count (once per file and process), since the
+// metric silently leaves them out. count_dev_labels reads the file through (up to max_examples).
+struct DevLabels {
+  int64_t examples = 0;
+  int64_t labeled = 0;
+};
+DevLabels count_dev_labels(const EvalOptions& o);
+void check_dev_labels(const DevLabels& labels, const EvalOptions& o);
+
 // The metric `wanted` names, or for "auto" the task's first of accuracy, exact_match, f1;
 // an unknown name is an error listing the metrics there are.
 std::string select_metric(const std::map<std::string, double>& metrics, const std::string& wanted);

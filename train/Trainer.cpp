@@ -162,7 +162,9 @@ Trainer::Trainer(const RunConfig& config, const dist::ParallelState& ps)
                  config_.train.eval_every);
     PTUNER_CHECK(std::filesystem::exists(config_.data.dev), "{}: data.dev {} does not exist", config_.source,
                  config_.data.dev);
-    EvalOptions::from(config_);  // rank classification's labels
+    // Rank classification's labels, and a dev set with labels to score (a test split has none).
+    const EvalOptions eval_options = EvalOptions::from(config_);
+    check_dev_labels(count_dev_labels(eval_options), eval_options);
     if (config_.train.best_metric != "auto") {
       const auto& metrics = data::task_spec(config_.data.task).metrics;
       PTUNER_CHECK(std::find(metrics.begin(), metrics.end(), config_.train.best_metric) != metrics.end(),

@@ -92,8 +92,12 @@ TEST(LineReaderTest, ATruncatedGzipIsAnErrorNotAShortFile) {
       error = e.what();
     }
     ASSERT_FALSE(got.empty());
-    if (cut == flushed_at) EXPECT_EQ(got.size(), 1000u);
-    if (cut == static_cast<int64_t>(bytes.size()) - 1) EXPECT_EQ(got.size(), lines.size());
+    if (cut == flushed_at) {
+      EXPECT_EQ(got.size(), 1000u);
+    }
+    if (cut == static_cast<int64_t>(bytes.size()) - 1) {
+      EXPECT_EQ(got.size(), lines.size());
+    }
     // Every line served is whole.
     EXPECT_EQ(got, std::vector<std::string>(lines.begin(), lines.begin() + static_cast<long>(got.size())));
     EXPECT_EQ(error, "LineReader: " + path +

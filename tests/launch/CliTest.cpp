@@ -136,6 +136,23 @@ TEST_F(Cli, DataStatsAndBenchJsonAreValidUtf8) {
   EXPECT_EQ(b["examples"], 2);
 }
 
+// data stats reads as training does: a test split (no labels) holds no training examples, and the error says so
+// and how to read it as evaluation does.
+TEST_F(Cli, DataStatsOnATestSplitSuggestsEval) {
+  const std::string file = root_ + "/rte-test.jsonl";
+  std::ofstream(file) << "{\"premise\": \"A cat sat.\", \"hypothesis\": \"A cat.\", \"idx\": 0}\n"
+                      << "{\"premise\": \"A dog ran.\", \"hypothesis\": \"A cat.\", \"idx\": 1}\n";
+  auto as_training = run("data stats --task rte --file " + file);
+  EXPECT_EQ(as_training.code, 1) << as_training.output;
+  EXPECT_NE(as_training.output.find("holds no examples (2 malformed records skipped): no record has a label, which "
+                                    "looks like a test split (evaluation reads such rows); use --eval"),
+            std::string::npos)
+      << as_training.output;
+  auto as_eval = run("data stats --task rte --file " + file + " --eval --json");
+  ASSERT_EQ(as_eval.code, 0) << as_eval.output;
+  EXPECT_EQ(nlohmann::json::parse(as_eval.output.substr(as_eval.output.rfind("{\"examples\"")))["examples"], 2);
+}
+
 TEST_F(Cli, TrainThenEvalPrintsMetricsAsJson) {
   auto t = run("train " + root_ + "/run.toml");
   ASSERT_EQ(t.code, 0) << t.output;

@@ -268,6 +268,52 @@ TEST(EarlyValidation, EvaluationNeedsAreCheckedBeforeTheFirstStep) {
       std::string::npos);
 }
 
+// A dev set's unlabeled rows (a test split's) are not scored: before, they were dropped from the metric without a
+// word, and a test split given as data.dev evaluated "accuracy 0 over 0 examples" and chose a best checkpoint on it.
+TEST(EarlyValidation, ADevSetWithoutLabelsIsRefusedAndUnlabeledRowsAreCounted) {
+  const std::string dir = tiny_trainer_env().root + "/rte";
+  fs::create_directories(dir);
+  auto rte_row = [](int i, const char* label) {
+    nlohmann::json j = {{"premise", "The cat sat on the mat number " + std::to_string(i) + "."},
+                        {"hypothesis", i % 2 ? "A cat sat." : "A dog ran."},
+                        {"idx", i}};
+    if (label != nullptr) j["label"] = label;
+    return j.dump() + "\n";
+  };
+  {
+    std::ofstream train(dir + "/train.jsonl"), test(dir + "/test.jsonl"), dev(dir + "/dev.jsonl");
+    for (int i = 0; i < 16; ++i) train << rte_row(i, i % 2 ? "entailment" : "not_entailment");
+    for (int i = 0; i < 4; ++i) test << rte_row(i, nullptr);
+    for (int i = 0; i < 4; ++i) dev << rte_row(i, i == 2 ? nullptr : (i % 2 ? "entailment" : "not_entailment"));
+  }
+  auto config = [&](const std::string& dev, const std::string& on_error) {
+    return tiny_trainer_config("rte-" + on_error, {"data.task=\"rte\"", "data.train=\"" + dir + "/train.jsonl\"",
+                                                   "data.dev=\"" + dir + "/" + dev + "\"", "train.eval_every=2",
+                                                   "train.steps=2", "data.on_error=\"" + on_error + "\""});
+  };
+  // The RTE test split as data.dev: refused before step 1, under either policy.
+  for (const std::string policy : {"fail", "skip"})
+    EXPECT_NE(error_of([&] { Trainer t(config("test.jsonl", policy), single_rank()); })
+                  .find("dev file " + dir + "/test.jsonl has no labeled example: none of its 4 examples has a label "
+                        "or answers (a test split?)"),
+              std::string::npos)
+        << error_of([&] { Trainer t(config("test.jsonl", policy), single_rank()); });
+  // One unlabeled row: refused under "fail", counted and left out under "skip".
+  EXPECT_NE(error_of([&] { Trainer t(config("dev.jsonl", "fail"), single_rank()); })
+                .find("dev file " + dir + "/dev.jsonl: 1 of its 4 examples have no label or answers and would not be "
+                      "scored (data.on_error = \"fail\""),
+            std::string::npos);
+  Trainer t(config("dev.jsonl", "skip"), single_rank());
+  t.run(false);
+  std::ifstream in(tiny_trainer_env().root + "/rte-skip/metrics.jsonl");
+  double scored = -1;
+  for (std::string line; std::getline(in, line);) {
+    const auto j = nlohmann::json::parse(line);
+    if (j.contains("eval_examples")) scored = j["eval_examples"].get<double>();
+  }
+  EXPECT_EQ(scored, 3);
+}
+
 TEST(MetricsFile, AFailedAppendIsAnErrorNamingTheFileAndReason) {
   const std::string path = tiny_trainer_env().root + "/full-metrics.jsonl";
   fs::create_symlink("/dev/full", path);  // every write: ENOSPC
