@@ -1,7 +1,10 @@
 // ptuner train CONFIG.toml [--set section.key=value …] [--resume | --overwrite]
 // Exit codes: 0 trained to train.steps; 1 an error (named in the log); 75 stopped by SIGTERM,
 // SIGINT or SIGUSR1 with checkpoint-last.h5 written (continue with --resume); 128 + signal when a
-// second signal came before the checkpoint was written.
+// second signal came before the checkpoint was written. Inside a Slurm job a run.dir holding
+// checkpoint-last.h5 resumes without --resume (train.auto_resume), so a requeued job continues.
+#include <spdlog/spdlog.h>
+
 #include "launch/Commands.h"
 #include "dist/MpiCommunicator.h"
 #include "launch/RunSetup.h"
@@ -23,11 +26,14 @@ Command add_train(CLI::App& app) {
     // From here a signal stops the run at the next step boundary, with a checkpoint.
     train::stop_signal::install();
     auto s = setup_run(*args);
-    if (*resume) train::check_resumable(s.config);  // before the frozen model loads
+    std::string why;
+    const bool resuming = *resume || (!*overwrite && train::auto_resumes(s.config, why));
+    if (!why.empty()) spdlog::info("{}", why);
+    if (resuming) train::check_resumable(s.config);  // before the frozen model loads
     train::Trainer trainer(s.config, *s.ps);
     dist::MpiCommunicator::set_timeout(s.config.dist.timeout_s);  // the model is loaded: time every wait
 
-    return trainer.run(*resume, *overwrite) ? 0 : train::kStoppedExitCode;
+    return trainer.run(resuming, *overwrite) ? 0 : train::kStoppedExitCode;
   };
 }
 

@@ -87,6 +87,10 @@ const std::vector<ConfigKey>& table() {
       {"train", "max_nonfinite_steps", PTUNER_FIELD(train.max_nonfinite_steps), at_least(1),
        "a step whose loss or prompt gradient is not finite is skipped (no update, counted in `metrics.jsonl`); "
        "this many in a row stop the run with an error"},
+      {"train", "auto_resume", PTUNER_FIELD(train.auto_resume), one_of({"slurm", "always", "never"}),
+       "continue from `run.dir/checkpoint-last.h5` without `--resume` when it exists: `slurm` inside a Slurm job "
+       "only (a requeued job resumes by itself), `always`, or `never`; a changed config is refused as with "
+       "`--resume`"},
       {"train", "best_metric", PTUNER_FIELD(train.best_metric), {},
        "keeps `checkpoint-best.h5` by this dev metric (`auto`: accuracy, else exact_match, else f1)"},
       {"train", "z_loss", PTUNER_FIELD(train.z_loss), at_least(0), "z-loss coefficient (Lester et al.: 1e-4)"},

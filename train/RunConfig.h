@@ -59,6 +59,7 @@ struct RunConfig {
     int64_t save_every = 0;    // 0: save at the end only (and every save_every_minutes)
     double save_every_minutes = 30;  // also save when this long has passed since the last save (0: never)
     int64_t max_nonfinite_steps = 10;  // consecutive steps with a non-finite loss or gradient before the run stops
+    std::string auto_resume = "slurm";  // slurm | always | never: resume from run.dir without --resume
     std::string best_metric = "auto";  // a dev metric name; auto: accuracy, else exact_match, else f1
     double z_loss = 1e-4;
     bool recompute = false;    // recompute each block's activations in backward

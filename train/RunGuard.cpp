@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cerrno>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
@@ -44,6 +45,21 @@ RunDirLock::RunDirLock(const std::string& dir) {
 
 RunDirLock::~RunDirLock() {
   if (fd_ >= 0) ::close(fd_);  // releases the flock
+}
+
+bool auto_resumes(const RunConfig& config, std::string& why) {
+  const std::string last = config.run.dir + "/checkpoint-last.h5";
+  if (config.train.auto_resume == "never" || !fs::exists(last)) return false;
+  const char* job = std::getenv("SLURM_JOB_ID");
+  if (config.train.auto_resume == "slurm") {
+    if (job == nullptr || *job == '\0') return false;
+    const char* restarts = std::getenv("SLURM_RESTART_COUNT");
+    why = fmt::format("{} exists and train.auto_resume = \"slurm\" in Slurm job {} (restart {}): resuming", last,
+                      job, restarts != nullptr ? restarts : "0");
+    return true;
+  }
+  why = fmt::format("{} exists and train.auto_resume = \"always\": resuming", last);
+  return true;
 }
 
 void fresh_run_check(const std::string& dir, bool overwrite) {

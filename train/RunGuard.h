@@ -28,6 +28,11 @@ class RunDirLock {
 
 void fresh_run_check(const std::string& dir, bool overwrite);
 
+// Whether a run started without --resume continues from run.dir/checkpoint-last.h5: the file
+// exists and train.auto_resume is "always", or "slurm" inside a Slurm job (SLURM_JOB_ID set:
+// a requeued job then resumes by itself). `why` says so, for the log.
+bool auto_resumes(const RunConfig& config, std::string& why);
+
 struct ConfigChange {
   std::string key, before, after;  // TOML values
   bool refused;                    // it changes what the checkpoint's state means

@@ -281,6 +281,7 @@ std::vector<RoundTrip> round_trips() {
       {{"optim.factored=true"}, [](const RunConfig& c) { EXPECT_TRUE(c.optim.factored); }},
       {{"train.save_every_minutes=5.5"}, [](const RunConfig& c) { EXPECT_DOUBLE_EQ(c.train.save_every_minutes, 5.5); }},
       {{"train.max_nonfinite_steps=3"}, [](const RunConfig& c) { EXPECT_EQ(c.train.max_nonfinite_steps, 3); }},
+      {{"train.auto_resume=\"never\""}, [](const RunConfig& c) { EXPECT_EQ(c.train.auto_resume, "never"); }},
       {{"prompt.init_file=\"src.h5\""}, [](const RunConfig& c) { EXPECT_EQ(c.prompt.init_file, "src.h5"); }},
       {{"prompt.init_file_resize=tile"}, [](const RunConfig& c) { EXPECT_EQ(c.prompt.init_file_resize, "tile"); }},
       {{"prompt.residual.bottleneck=64"}, [](const RunConfig& c) { EXPECT_EQ(c.prompt.residual.bottleneck, 64); }},
