@@ -23,5 +23,6 @@ Command add_bench(CLI::App& app);
 Command add_prompt(CLI::App& app);
 // Registers `keys` under the `config` subcommand.
 Command add_config(CLI::App& app);
+Command add_report(CLI::App& app);
 
 }  // namespace ptuner::launch

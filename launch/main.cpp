@@ -39,6 +39,8 @@ int main(int argc, char** argv) {
       launch::add_data_stats);
   add("prompt", "Trained prompts: export (plain or PEFT) and import, SPoT similarity and retrieval, nearest tokens",
       launch::add_prompt);
+  add("report", "A markdown table and a plot (PNG, SVG) of one or more runs' loss and dev metrics",
+      launch::add_report);
   add("config", "The run-config keys: type, default, check, meaning (`ptuner config keys [--markdown]`)",
       launch::add_config);
   CLI11_PARSE(app, argc, argv);

@@ -1,5 +1,6 @@
 // The `ptuner` executable as a user runs it: init-model, tokenize, train and eval, and the
 // errors a typo or a wrong layout gives.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <array>
@@ -151,6 +152,47 @@ TEST_F(Cli, DataStatsOnATestSplitSuggestsEval) {
   auto as_eval = run("data stats --task rte --file " + file + " --eval --json");
   ASSERT_EQ(as_eval.code, 0) << as_eval.output;
   EXPECT_EQ(nlohmann::json::parse(as_eval.output.substr(as_eval.output.rfind("{\"examples\"")))["examples"], 2);
+}
+
+// ptuner report: the markdown table's numbers are metrics.jsonl's, and the plot is a PNG and an SVG.
+TEST_F(Cli, ReportTablesMetricsAndPlotsThem) {
+  const std::string dir = root_ + "/report-run";
+  auto t = run("train " + root_ + "/run.toml --set 'run.dir=\"" + dir + "\"' --set train.steps=6 --set train.eval_every=2 "
+               "--set train.log_every=1");
+  ASSERT_EQ(t.code, 0) << t.output;
+  auto r = run("report " + dir);
+  ASSERT_EQ(r.code, 0) << r.output;
+  // The expected row, from metrics.jsonl.
+  double last_loss = 0, tokens = 0, wall = 0, best = -1, last_metric = 0;
+  int64_t steps = 0, best_step = -1;
+  std::ifstream in(dir + "/metrics.jsonl");
+  for (std::string line; std::getline(in, line);) {
+    const auto j = nlohmann::json::parse(line);
+    if (j.contains("eval_exact_match")) {
+      last_metric = j["eval_exact_match"].get<double>();
+      if (last_metric > best) best = last_metric, best_step = j["step"].get<int64_t>();
+    } else {
+      last_loss = j["loss"].get<double>();
+      tokens += j["tokens_per_s"].get<double>();
+      wall = std::max(wall, j["elapsed_s"].get<double>());
+      ++steps;
+    }
+  }
+  ASSERT_EQ(steps, 6);
+  const std::string row = fmt::format("| report-run | exact_match | {:.4f} | {:.4f} ({}) | {:.4f} | {:.0f} | {:.1f} s | {} | "
+                                      "shallow | tp=1 pp=1 dp=1 |",
+                                      last_metric, best, best_step, last_loss, tokens / steps, wall, 4 * 64);
+  EXPECT_NE(r.output.find(row), std::string::npos) << row << "\n" << r.output;
+  EXPECT_NE(ptuner::testing::read_file(dir + "/report.md").find(row), std::string::npos);
+  EXPECT_EQ(ptuner::testing::read_file(dir + "/report.png").substr(0, 8), "\x89PNG\r\n\x1a\n");
+  EXPECT_NE(ptuner::testing::read_file(dir + "/report.svg").find("<svg"), std::string::npos);
+  // Two runs overlaid, written elsewhere; a directory without metrics is named.
+  auto two = run("report " + dir + " " + dir + " --out " + root_ + "/report-two");
+  ASSERT_EQ(two.code, 0) << two.output;
+  EXPECT_TRUE(std::filesystem::exists(root_ + "/report-two/report.png"));
+  auto none = run("report " + root_ + "/model");
+  EXPECT_NE(none.code, 0);
+  EXPECT_NE(none.output.find(root_ + "/model/metrics.jsonl does not exist"), std::string::npos) << none.output;
 }
 
 TEST_F(Cli, TrainThenEvalPrintsMetricsAsJson) {
