@@ -11,6 +11,7 @@
 #include "launch/RunSetup.h"
 #include "model_parallel/MemoryPlan.h"
 #include "model_parallel/StageSplit.h"
+#include "train/FrozenModel.h"
 #include "train/PromptMethod.h"
 
 namespace ptuner::launch {
@@ -52,12 +53,8 @@ Command add_plan(CLI::App& app) {
   app.add_option("--device-memory", a->device_memory, "memory of one device, e.g. 80GiB")->capture_default_str();
   return [a]() {
     auto rc = train::RunConfig::from_file(a->run.config, a->run.overrides);
-    const auto config = rc.model.path.empty() ? mp::T5Config::preset(rc.model.preset)
-                                              : mp::T5Config::from_file(rc.model.path + "/config.json");
     const auto& l = rc.parallel;
-    PTUNER_CHECK(config.num_heads % l.tp == 0 && config.d_ff % l.tp == 0 && config.vocab_size % l.tp == 0,
-                 "parallel.tp = {} must divide num_heads {}, d_ff {} and the vocabulary {}", l.tp, config.num_heads,
-                 config.d_ff, config.vocab_size);
+    const auto config = train::frozen_architecture(rc, l.tp).config;
     const auto stages = mp::split_stages(
         config, l.pp, mp::StageCosts::of(config, rc.data.max_input_length, rc.data.max_target_length,
                                                 rc.micro_batch_size()),

@@ -8,6 +8,7 @@
 #include "launch/Commands.h"
 #include "dist/MpiCommunicator.h"
 #include "launch/RunSetup.h"
+#include "train/DryRun.h"
 #include "train/RunGuard.h"
 #include "train/Trainer.h"
 
@@ -17,18 +18,26 @@ Command add_train(CLI::App& app) {
   auto args = std::make_shared<RunArgs>();
   auto resume = std::make_shared<bool>(false);
   auto overwrite = std::make_shared<bool>(false);
+  auto dry = std::make_shared<bool>(false);
   args->add_to(app);
   auto* r = app.add_flag("--resume", *resume, "continue from run.dir/checkpoint-last.h5 exactly where it stopped");
   app.add_flag("--overwrite", *overwrite,
                "start afresh in a run.dir that holds an earlier run, removing its checkpoints and metrics")
       ->excludes(r);
-  return [args, resume, overwrite]() {
+  app.add_flag("--dry-run", *dry,
+               "check everything a run checks before step 1 (config, layout, model files, tokenizer, every data file, "
+               "evaluation needs, run.dir) without loading weights or training");
+  return [args, resume, overwrite, dry]() {
     // From here a signal stops the run at the next step boundary, with a checkpoint.
     train::stop_signal::install();
     auto s = setup_run(*args);
     std::string why;
     const bool resuming = *resume || (!*overwrite && train::auto_resumes(s.config, why));
     if (!why.empty()) spdlog::info("{}", why);
+    if (*dry) {
+      for (const auto& line : train::dry_run(s.config, *s.ps, resuming)) spdlog::info("{}", line);
+      return 0;
+    }
     if (resuming) train::check_resumable(s.config);  // before the frozen model loads
     train::Trainer trainer(s.config, *s.ps);
     dist::MpiCommunicator::set_timeout(s.config.dist.timeout_s);  // the model is loaded: time every wait

@@ -1,10 +1,12 @@
 #include "train/Evaluator.h"
 
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cstring>
+#include <filesystem>
 #include <mutex>
 #include <set>
 
@@ -205,6 +207,23 @@ void check_dev_labels(const DevLabels& labels, const EvalOptions& o) {
   if (warned.insert(o.path).second)
     spdlog::warn("dev file {}: {} of its {} examples have no label or answers and are not scored", o.path, unlabeled,
                  labels.examples);
+}
+
+DevLabels check_eval_needs(const RunConfig& c) {
+  if (c.train.eval_every <= 0) return {};
+  PTUNER_CHECK(!c.data.dev.empty(), "{}: train.eval_every = {} needs data.dev", c.source, c.train.eval_every);
+  PTUNER_CHECK(std::filesystem::exists(c.data.dev), "{}: data.dev {} does not exist", c.source, c.data.dev);
+  // Rank classification's labels, and a dev set with labels to score (a test split has none).
+  const EvalOptions options = EvalOptions::from(c);
+  const DevLabels labels = count_dev_labels(options);
+  check_dev_labels(labels, options);
+  if (c.train.best_metric != "auto") {
+    const auto& metrics = data::task_spec(c.data.task).metrics;
+    PTUNER_CHECK(std::find(metrics.begin(), metrics.end(), c.train.best_metric) != metrics.end(),
+                 "{}: train.best_metric '{}' is not a metric of task '{}' (it has: {})", c.source, c.train.best_metric,
+                 c.data.task, fmt::join(metrics, ", "));
+  }
+  return labels;
 }
 
 std::string select_metric(const std::map<std::string, double>& metrics, const std::string& wanted) {

@@ -43,6 +43,12 @@ struct DevLabels {
 DevLabels count_dev_labels(const EvalOptions& o);
 void check_dev_labels(const DevLabels& labels, const EvalOptions& o);
 
+// What a run's periodic evaluation (train.eval_every > 0) will need, checked before its first
+// step: data.dev set and present, rank classification's labels, labels in the dev set
+// (check_dev_labels) and train.best_metric among the task's metrics. Returns the dev set's
+// labels ({0, 0} without evaluation).
+DevLabels check_eval_needs(const RunConfig& config);
+
 // The metric `wanted` names, or for "auto" the task's first of accuracy, exact_match, f1;
 // an unknown name is an error listing the metrics there are.
 std::string select_metric(const std::map<std::string, double>& metrics, const std::string& wanted);

@@ -36,23 +36,32 @@ std::string frozen_model_fingerprint(const mp::T5Config& arch, const RunConfig& 
   return store ? mp::model_fingerprint(arch, *store) : mp::preset_fingerprint(arch, rc.model.preset, rc.model.seed);
 }
 
-FrozenModel build_frozen_model(const RunConfig& rc, const dist::ParallelState& ps) {
-  FrozenModel fm;
-  std::unique_ptr<mp::WeightStore> store;
+FrozenArchitecture frozen_architecture(const RunConfig& rc, int64_t tp) {
+  FrozenArchitecture a;
   if (!rc.model.path.empty()) {
     PTUNER_CHECK(std::filesystem::is_directory(rc.model.path), "model.path {} is not a directory", rc.model.path);
-    fm.config = mp::T5Config::from_file(rc.model.path + "/config.json");
-    store = std::make_unique<mp::WeightStore>(rc.model.path);
-    fm.source = rc.model.path;
+    a.config = mp::T5Config::from_file(rc.model.path + "/config.json");
+    a.source = rc.model.path;
   } else {
-    fm.config = mp::T5Config::preset(rc.model.preset);
-    fm.source = "preset " + rc.model.preset;
+    a.config = mp::T5Config::preset(rc.model.preset);
+    a.source = "preset " + rc.model.preset;
   }
-  if (rc.model.dropout_rate >= 0) fm.config.dropout_rate = rc.model.dropout_rate;
+  if (rc.model.dropout_rate >= 0) a.config.dropout_rate = rc.model.dropout_rate;
+  const auto& c = a.config;
+  PTUNER_CHECK(c.num_heads % tp == 0 && c.d_ff % tp == 0 && c.vocab_size % tp == 0,
+               "parallel.tp = {} must divide num_heads {}, d_ff {} and the vocabulary {} of {}", tp, c.num_heads,
+               c.d_ff, c.vocab_size, a.source);
+  return a;
+}
+
+FrozenModel build_frozen_model(const RunConfig& rc, const dist::ParallelState& ps) {
+  FrozenModel fm;
+  auto arch = frozen_architecture(rc, ps.tp_size());
+  fm.config = std::move(arch.config);
+  fm.source = std::move(arch.source);
+  std::unique_ptr<mp::WeightStore> store;
+  if (!rc.model.path.empty()) store = std::make_unique<mp::WeightStore>(rc.model.path);
   const auto& c = fm.config;
-  PTUNER_CHECK(c.num_heads % ps.tp_size() == 0 && c.d_ff % ps.tp_size() == 0 && c.vocab_size % ps.tp_size() == 0,
-               "parallel.tp = {} must divide num_heads {}, d_ff {} and the vocabulary {} of {}", ps.tp_size(),
-               c.num_heads, c.d_ff, c.vocab_size, fm.source);
   const auto costs = mp::StageCosts::of(c, rc.data.max_input_length, rc.data.max_target_length, rc.micro_batch_size());
   fm.stage = mp::split_stages(c, ps.pp_size(), costs, rc.pipeline.stage_blocks).at(ps.pp_rank());
   fm.model = mp::T5Model(c, ps, fm.stage);

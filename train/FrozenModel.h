@@ -20,6 +20,15 @@ struct FrozenModel {
 
 FrozenModel build_frozen_model(const RunConfig& config, const dist::ParallelState& ps);
 
+// A config's frozen architecture without its weights: model.path's config.json (the directory
+// must exist) or the preset, with model.dropout_rate applied, checked against parallel.tp (TP
+// must divide the heads, d_ff and the vocabulary). `source` names it: directory or "preset NAME".
+struct FrozenArchitecture {
+  mp::T5Config config;
+  std::string source;
+};
+FrozenArchitecture frozen_architecture(const RunConfig& config, int64_t tp);
+
 // The fingerprint of a config's frozen model of architecture `arch` (model.dropout_rate applied):
 // its weights' (store, for model.path) or the preset's and seed's.
 std::string frozen_model_fingerprint(const mp::T5Config& arch, const RunConfig& config, const mp::WeightStore* store);

@@ -157,21 +157,7 @@ Trainer::Trainer(const RunConfig& config, const dist::ParallelState& ps)
   optimizer_ = make_optimizer(config_);
   loader_options_ = training_loader_options(config_, ps_.dp_rank(), ps_.dp_size());
   // What evaluation will need, checked before step 1 rather than at the first evaluation.
-  if (config_.train.eval_every > 0) {
-    PTUNER_CHECK(!config_.data.dev.empty(), "{}: train.eval_every = {} needs data.dev", config_.source,
-                 config_.train.eval_every);
-    PTUNER_CHECK(std::filesystem::exists(config_.data.dev), "{}: data.dev {} does not exist", config_.source,
-                 config_.data.dev);
-    // Rank classification's labels, and a dev set with labels to score (a test split has none).
-    const EvalOptions eval_options = EvalOptions::from(config_);
-    check_dev_labels(count_dev_labels(eval_options), eval_options);
-    if (config_.train.best_metric != "auto") {
-      const auto& metrics = data::task_spec(config_.data.task).metrics;
-      PTUNER_CHECK(std::find(metrics.begin(), metrics.end(), config_.train.best_metric) != metrics.end(),
-                   "{}: train.best_metric '{}' is not a metric of task '{}' (it has: {})", config_.source,
-                   config_.train.best_metric, config_.data.task, fmt::join(metrics, ", "));
-    }
-  }
+  check_eval_needs(config_);
   // Opened now when the config names training data (a bad file fails here, before any step);
   // otherwise when first needed, so that a caller feeding its own batches needs none.
   if (has_training_data()) loader();

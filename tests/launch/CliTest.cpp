@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "tests/TestSupport.h"
@@ -193,6 +194,53 @@ TEST_F(Cli, ReportTablesMetricsAndPlotsThem) {
   auto none = run("report " + root_ + "/model");
   EXPECT_NE(none.code, 0);
   EXPECT_NE(none.output.find(root_ + "/model/metrics.jsonl does not exist"), std::string::npos) << none.output;
+}
+
+// Every paper config fits its layout on 8×80 GB (`ptuner plan`) and passes a dry run at that layout under mpirun
+// (config, layout, the data files read through, evaluation needs), with the architecture as a preset and the
+// repository's SuperGLUE fixtures for data: the weights are not here.
+TEST_F(Cli, PaperConfigsFitTheirLayoutAndPassADryRun) {
+  namespace fs = std::filesystem;
+  const std::map<std::string, std::string> dirs = {{"boolq", "BoolQ"}, {"cb", "CB"},   {"copa", "COPA"},
+                                                   {"multirc", "MultiRC"}, {"record", "ReCoRD"}, {"rte", "RTE"},
+                                                   {"wic", "WiC"},     {"wsc", "WSC"}};
+  // ReCoRD's fixture is dev-shaped (a question without answers in each passage): its first passage without that
+  // question trains.
+  {
+    std::ifstream in(std::string(PTUNER_FIXTURES) + "/data/ReCoRD/val.jsonl");
+    std::string line;
+    std::getline(in, line);
+    auto j = nlohmann::json::parse(line);
+    j["qas"].erase(2);
+    std::ofstream(root_ + "/record-train.jsonl") << j.dump() << "\n";
+  }
+  int configs = 0;
+  for (const auto& entry : fs::directory_iterator(std::string(PTUNER_SOURCE_DIR) + "/configs/paper")) {
+    const std::string path = entry.path().string(), name = entry.path().stem().string();
+    if (entry.path().extension() != ".toml") continue;
+    ++configs;
+    const std::string task = name.substr(name.rfind('-') + 1);
+    ASSERT_TRUE(dirs.count(task)) << name;
+    const std::string preset = name.find("-base-") != std::string::npos ? "t5.1.1-base" : "t5.1.1-xxl";
+    const std::string model = " --set 'model.path=\"\"' --set 'model.preset=\"" + preset + "\"'";
+    auto plan = run("plan " + path + model + " --device-memory 80GiB");
+    EXPECT_EQ(plan.code, 0) << name << ": " << plan.output;
+    EXPECT_NE(plan.output.find("of 80.00 GiB: fits"), std::string::npos) << name << ": " << plan.output;
+    const std::string data = std::string(PTUNER_FIXTURES) + "/data/" + dirs.at(task) + "/val.jsonl";
+    const std::string train = task == "record" ? root_ + "/record-train.jsonl" : data;
+    auto dry = shell("mpirun --allow-run-as-root --oversubscribe -np 8 -x OMP_NUM_THREADS=1 " + std::string(PTUNER_BINARY) +
+                     " train " + path + model + " --set 'data.train=\"" + train + "\"' --set 'data.dev=\"" + data +
+                     "\"' --set 'data.on_error=\"skip\"' --set 'run.dir=\"" + root_ + "/dry-" + name + "\"' --dry-run");
+    EXPECT_EQ(dry.code, 0) << name << ": " << dry.output;
+    EXPECT_NE(dry.output.find("over 8 ranks"), std::string::npos) << name << ": " << dry.output;
+    EXPECT_NE(dry.output.find("dry run: nothing loaded or trained"), std::string::npos) << name << ": " << dry.output;
+    EXPECT_FALSE(fs::exists(root_ + "/dry-" + name)) << name;  // nothing written
+  }
+  EXPECT_EQ(configs, 24);  // Lester (XXL), residual (base) and deep (XXL) on the 8 SuperGLUE tasks
+  // A dry run fails as the run would: a missing training file, named.
+  auto missing = run("train " + root_ + "/run.toml --set 'data.train=\"" + root_ + "/none.jsonl\"' --dry-run");
+  EXPECT_EQ(missing.code, 1);
+  EXPECT_NE(missing.output.find(root_ + "/none.jsonl"), std::string::npos) << missing.output;
 }
 
 TEST_F(Cli, TrainThenEvalPrintsMetricsAsJson) {

@@ -1,0 +1,85 @@
+#include "train/DryRun.h"
+
+#include <fmt/format.h>
+
+#include <filesystem>
+
+#include "data/TaskReader.h"
+#include "data/Tokenizer.h"
+#include "dist/Check.h"
+#include "model_parallel/StageSplit.h"
+#include "model_parallel/WeightStore.h"
+#include "train/Evaluator.h"
+#include "train/FrozenModel.h"
+#include "train/PromptMethod.h"
+#include "train/RunGuard.h"
+#include "train/Trainer.h"
+
+namespace ptuner::train {
+
+namespace {
+
+// Reads a training file through as training does; returns "N examples (M malformed records skipped)".
+std::string read_training_file(const std::string& task, const std::string& path, const RunConfig& c) {
+  auto reader = data::TaskReader::open(task, path, c.data.on_error == "skip" ? data::OnError::Skip : data::OnError::Fail,
+                                       c.data.task_prefix, /*is_training=*/true);
+  data::TextToTextExample ex;
+  int64_t n = 0;
+  while (reader->next(ex)) ++n;
+  return fmt::format("{} examples{}", n,
+                     reader->skipped() > 0 ? fmt::format(" ({} malformed records skipped)", reader->skipped()) : "");
+}
+
+}  // namespace
+
+std::vector<std::string> dry_run(const RunConfig& c, const dist::ParallelState& ps, bool resume) {
+  std::vector<std::string> out;
+  out.push_back(fmt::format("config {}: valid; layout {} over {} ranks", c.source, ps.layout().str(),
+                            ps.world().size()));
+  // The frozen model: architecture, stages, weight files (headers only), tokenizer.
+  const FrozenArchitecture arch = frozen_architecture(c, ps.tp_size());
+  const auto stages = mp::split_stages(
+      arch.config, ps.pp_size(),
+      mp::StageCosts::of(arch.config, c.data.max_input_length, c.data.max_target_length, c.micro_batch_size()),
+      c.pipeline.stage_blocks);
+  std::string split;
+  for (const auto& s : stages) split += (split.empty() ? "" : "; ") + s.str();
+  out.push_back(fmt::format("model {}: {} parameters; stages: {}", arch.source, arch.config.num_parameters(), split));
+  if (!c.model.path.empty()) {
+    const mp::WeightStore store(c.model.path);
+    out.push_back(fmt::format("weights in {}: {} tensors listed (not loaded)", c.model.path, store.names().size()));
+  }
+  if (!c.model.path.empty() || !c.model.tokenizer.empty()) {
+    const data::Tokenizer tokenizer(c.tokenizer_path());
+    PTUNER_CHECK(tokenizer.vocab_size() <= arch.config.vocab_size,
+                 "tokenizer {} has {} ids but the model {} has only {} embedding rows: they do not belong together",
+                 tokenizer.model_path(), tokenizer.vocab_size(), arch.source, arch.config.vocab_size);
+    out.push_back(fmt::format("tokenizer {}: {} ids", tokenizer.model_path(), tokenizer.vocab_size()));
+  }
+  out.push_back(fmt::format("prompt: {} with {} encoder rows", c.prompt.method, encoder_prefix_rows(c)));
+  // Training data, each file read through.
+  if (!c.data.train.empty())
+    out.push_back(fmt::format("data.train {} ({}): {}", c.data.train, c.data.task,
+                              read_training_file(c.data.task, c.data.train, c)));
+  for (const auto& m : c.data.mixture)
+    out.push_back(fmt::format("mixture {} ({}): {}", m.train, m.task, read_training_file(m.task, m.train, c)));
+  PTUNER_CHECK(!c.data.train.empty() || !c.data.mixture.empty(), "{}: neither data.train nor [[data.mixture]] is set",
+               c.source);
+  // Evaluation.
+  const DevLabels labels = check_eval_needs(c);
+  if (c.train.eval_every > 0)
+    out.push_back(fmt::format("data.dev {}: {} examples, {} labeled; evaluated every {} steps", c.data.dev,
+                              labels.examples, labels.labeled, c.train.eval_every));
+  // The run directory.
+  if (resume) {
+    check_resumable(c);
+    out.push_back(fmt::format("run.dir {}: resumes from checkpoint-last.h5", c.run.dir));
+  } else {
+    if (std::filesystem::exists(c.run.dir)) fresh_run_check(c.run.dir, /*overwrite=*/false);
+    out.push_back(fmt::format("run.dir {}: a fresh run", c.run.dir));
+  }
+  out.push_back("dry run: nothing loaded or trained");
+  return out;
+}
+
+}  // namespace ptuner::train
