@@ -335,11 +335,19 @@ EnsembleResult evaluate_prompts(mp::T5Model& model, PromptMethod& prompt, int64_
   PTUNER_CHECK(!examples.empty(), "dev file {} holds no examples", o.path);
   DevLabels labels{static_cast<int64_t>(examples.size()), 0};
   for (const auto& e : examples) labels.labeled += data::is_labeled(o.task, e) ? 1 : 0;
-  check_dev_labels(labels, o);
+  // A set without one label (a test split: predictions for a leaderboard) gets predictions and no
+  // metric; training refuses such a dev set before step 1 (check_eval_needs).
+  if (labels.labeled > 0) {
+    check_dev_labels(labels, o);
+  } else {
+    spdlog::warn("{}: none of its {} examples has a label or answers (a test split?): predictions only, no metric",
+                 o.path, labels.examples);
+  }
   auto result_of = [&](const std::vector<std::pair<int64_t, std::string>>& predictions) {
     EvalResult r;
     r.predictions = gather_predictions(predictions, static_cast<int64_t>(examples.size()), ps.dp());
-    r.metrics = data::compute_metrics(o.task, examples, r.predictions);
+    r.metrics = labels.labeled > 0 ? data::compute_metrics(o.task, examples, r.predictions)
+                                   : std::map<std::string, double>{{"examples", 0.0}};
     return r;
   };
   EnsembleResult result;

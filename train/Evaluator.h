@@ -36,6 +36,8 @@ struct EvalOptions {
 // dev set without one labeled example ("a test split?"), and one with unlabeled examples when
 // on_error is "fail"; otherwise it warns with their count (once per file and process), since the
 // metric silently leaves them out. count_dev_labels reads the file through (up to max_examples).
+// (evaluate_prompts applies it to a set with labels; a set with none gets predictions and
+// metrics {"examples": 0} with a warning, for test-split predictions.)
 struct DevLabels {
   int64_t examples = 0;
   int64_t labeled = 0;

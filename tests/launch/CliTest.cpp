@@ -153,6 +153,20 @@ TEST_F(Cli, DataStatsOnATestSplitSuggestsEval) {
   auto as_eval = run("data stats --task rte --file " + file + " --eval --json");
   ASSERT_EQ(as_eval.code, 0) << as_eval.output;
   EXPECT_EQ(nlohmann::json::parse(as_eval.output.substr(as_eval.output.rfind("{\"examples\"")))["examples"], 2);
+  // `ptuner eval` on the test split: predictions for every row, no metric (training refuses it as data.dev).
+  auto t = run("train " + root_ + "/run.toml --set 'run.dir=\"" + root_ + "/rte-eval-run\"' --set train.steps=1");
+  ASSERT_EQ(t.code, 0) << t.output;
+  auto e = run("eval " + root_ + "/run.toml --set 'data.task=\"rte\"' --set 'data.dev=\"" + file + "\"' --prompt " +
+               root_ + "/rte-eval-run/checkpoint-last.h5 --predictions " + root_ + "/rte-test-predictions.txt");
+  ASSERT_EQ(e.code, 0) << e.output;
+  EXPECT_NE(e.output.find("none of its 2 examples has a label or answers (a test split?): predictions only, no metric"),
+            std::string::npos)
+      << e.output;
+  const auto j = nlohmann::json::parse(e.output.substr(e.output.rfind("{\"checkpoint")));
+  EXPECT_EQ(j["examples"], 0);
+  EXPECT_FALSE(j.contains("accuracy"));
+  const std::string predictions = ptuner::testing::read_file(root_ + "/rte-test-predictions.txt");
+  EXPECT_EQ(std::count(predictions.begin(), predictions.end(), '\n'), 2);
 }
 
 // ptuner report: the markdown table's numbers are metrics.jsonl's, and the plot is a PNG and an SVG.
