@@ -20,7 +20,7 @@ data::LoaderOptions training_loader_options(const RunConfig& c, int dp_rank, int
   lo.batches_per_step = 1;  // one loader batch is a DP rank's whole step
   lo.dp_rank = dp_rank;
   lo.dp_size = dp_size;
-  lo.on_error = c.data.on_error == "skip" ? data::OnError::Skip : data::OnError::Fail;
+  lo.on_error = data::on_error_named(c.data.on_error);
   lo.prefetch = c.data.prefetch;
   lo.tokenizer_threads = static_cast<int>(c.data.tokenizer_threads);
   for (const auto& m : c.data.mixture) lo.mixture.push_back({m.task, m.train, m.rate});

@@ -21,8 +21,8 @@ namespace {
 
 // Reads a training file through as training does; returns "N examples (M malformed records skipped)".
 std::string read_training_file(const std::string& task, const std::string& path, const RunConfig& c) {
-  auto reader = data::TaskReader::open(task, path, c.data.on_error == "skip" ? data::OnError::Skip : data::OnError::Fail,
-                                       c.data.task_prefix, /*is_training=*/true);
+  auto reader = data::TaskReader::open(task, path, data::on_error_named(c.data.on_error), c.data.task_prefix,
+                                       /*is_training=*/true);
   data::TextToTextExample ex;
   int64_t n = 0;
   while (reader->next(ex)) ++n;
@@ -51,9 +51,7 @@ std::vector<std::string> dry_run(const RunConfig& c, const dist::ParallelState& 
   }
   if (!c.model.path.empty() || !c.model.tokenizer.empty()) {
     const data::Tokenizer tokenizer(c.tokenizer_path());
-    PTUNER_CHECK(tokenizer.vocab_size() <= arch.config.vocab_size,
-                 "tokenizer {} has {} ids but the model {} has only {} embedding rows: they do not belong together",
-                 tokenizer.model_path(), tokenizer.vocab_size(), arch.source, arch.config.vocab_size);
+    check_tokenizer_fits(tokenizer, arch.config, arch.source);
     out.push_back(fmt::format("tokenizer {}: {} ids", tokenizer.model_path(), tokenizer.vocab_size()));
   }
   out.push_back(fmt::format("prompt: {} with {} encoder rows", c.prompt.method, encoder_prefix_rows(c)));

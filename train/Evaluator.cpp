@@ -20,6 +20,13 @@ namespace ptuner::train {
 
 namespace {
 
+// The dev file as evaluation reads it (unlabeled rows kept).
+std::unique_ptr<data::TaskReader> open_dev_reader(const EvalOptions& o) {
+  return data::TaskReader::open(o.task, o.path, data::on_error_named(o.on_error), o.task_prefix,
+                                /*is_training=*/false);
+}
+
+
 constexpr int kEvalTag = 11;
 
 // What this stage needs of one evaluation batch: the ids, the mask with the prompt's rows, and
@@ -178,8 +185,7 @@ EvalOptions EvalOptions::from(const RunConfig& c) {
 }
 
 DevLabels count_dev_labels(const EvalOptions& o) {
-  auto reader = data::TaskReader::open(o.task, o.path, o.on_error == "skip" ? data::OnError::Skip : data::OnError::Fail,
-                                       o.task_prefix, /*is_training=*/false);
+  auto reader = open_dev_reader(o);
   DevLabels labels;
   data::TextToTextExample ex;
   while (reader->next(ex)) {
@@ -276,8 +282,7 @@ EnsembleResult evaluate_prompts(mp::T5Model& model, PromptMethod& prompt, int64_
   model->eval();
   prompt.eval();  // no dropout in a reparameterisation either
   mp::PipelineStage stage(model);
-  auto reader = data::TaskReader::open(o.task, o.path, o.on_error == "skip" ? data::OnError::Skip : data::OnError::Fail,
-                                       o.task_prefix, /*is_training=*/false);
+  auto reader = open_dev_reader(o);
   data::Collator collator(o.max_input_len, o.max_target_len, tokenizer.pad_id());
   std::vector<data::TextToTextExample> examples;
   // (index, prediction) of this DP rank's examples: per prompt, and the ensemble's.

@@ -54,6 +54,12 @@ FrozenArchitecture frozen_architecture(const RunConfig& rc, int64_t tp) {
   return a;
 }
 
+void check_tokenizer_fits(const data::Tokenizer& tokenizer, const mp::T5Config& arch, const std::string& source) {
+  PTUNER_CHECK(tokenizer.vocab_size() <= arch.vocab_size,
+               "tokenizer {} has {} ids but the model {} has only {} embedding rows: they do not belong together",
+               tokenizer.model_path(), tokenizer.vocab_size(), source, arch.vocab_size);
+}
+
 FrozenModel build_frozen_model(const RunConfig& rc, const dist::ParallelState& ps) {
   FrozenModel fm;
   auto arch = frozen_architecture(rc, ps.tp_size());

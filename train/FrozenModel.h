@@ -3,6 +3,7 @@
 // (model.path) or a named preset with random weights (model.preset).
 #include <string>
 
+#include "data/Tokenizer.h"
 #include "dist/ParallelState.h"
 #include "model_parallel/T5Model.h"
 #include "model_parallel/WeightStore.h"
@@ -28,6 +29,9 @@ struct FrozenArchitecture {
   std::string source;
 };
 FrozenArchitecture frozen_architecture(const RunConfig& config, int64_t tp);
+
+// The tokenizer's ids fit the model's embedding rows, or an error naming both.
+void check_tokenizer_fits(const data::Tokenizer& tokenizer, const mp::T5Config& arch, const std::string& source);
 
 // The fingerprint of a config's frozen model of architecture `arch` (model.dropout_rate applied):
 // its weights' (store, for model.path) or the preset's and seed's.

@@ -134,9 +134,7 @@ Trainer::Trainer(const RunConfig& config, const dist::ParallelState& ps)
     : config_(with_known_prompt_method(config)), ps_(ps), tokenizer_(config.tokenizer_path()), frozen_(build_frozen_model(config, ps)),
       schedule_(config.optim.schedule, config.optim.lr, config.optim.warmup_steps, config.train.steps),
       best_metric_(-std::numeric_limits<double>::infinity()) {
-  PTUNER_CHECK(tokenizer_.vocab_size() <= frozen_.config.vocab_size,
-               "tokenizer {} has {} ids but the model {} has only {} embedding rows: they do not belong together",
-               tokenizer_.model_path(), tokenizer_.vocab_size(), frozen_.source, frozen_.config.vocab_size);
+  check_tokenizer_fits(tokenizer_, frozen_.config, frozen_.source);
   seed_generators(0);
   // A resumed run's prompt comes from its checkpoint: a transfer source that has since moved is
   // not needed (its record is in the checkpoint).
