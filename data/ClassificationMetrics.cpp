@@ -1,5 +1,9 @@
 #include "data/ClassificationMetrics.h"
 
+#include <algorithm>
+#include <cmath>
+#include <map>
+
 #include "data/T5Text.h"
 #include "dist/Check.h"
 
@@ -61,6 +65,32 @@ double macro_f1(const std::vector<std::string>& predictions, const std::vector<s
     sum += f1_of(tp, fp, fn);
   }
   return sum / static_cast<double>(classes.size());
+}
+
+double matthews_corr(const std::vector<std::string>& predictions,
+                     const std::vector<std::string>& gold, const std::vector<std::string>& classes) {
+  check_sizes("matthews_corr", predictions.size(), gold.size());
+  const auto id_of = [&](const std::string& label) {
+    const auto it = std::find(classes.begin(), classes.end(), label);
+    return it == classes.end() ? -1L : static_cast<long>(it - classes.begin());
+  };
+  std::map<long, double> predicted, truth;
+  double correct = 0;
+  for (size_t i = 0; i < gold.size(); ++i) {
+    const long p = id_of(t5_text::trim(predictions[i])), t = id_of(gold[i]);
+    predicted[p] += 1;
+    truth[t] += 1;
+    correct += p == t ? 1 : 0;
+  }
+  const auto s = static_cast<double>(gold.size());
+  double pt = 0, pp = 0, tt = 0;
+  for (const auto& [k, n] : predicted) {
+    pp += n * n;
+    if (const auto it = truth.find(k); it != truth.end()) pt += n * it->second;
+  }
+  for (const auto& [k, n] : truth) tt += n * n;
+  const double denominator = (s * s - pp) * (s * s - tt);
+  return denominator > 0 ? (correct * s - pt) / std::sqrt(denominator) : 0.0;
 }
 
 }  // namespace ptuner::data

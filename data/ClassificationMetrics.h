@@ -11,6 +11,12 @@
 //                class that is neither predicted nor gold), as sklearn's fbeta_score(beta=1,
 //                average="macro", labels=all classes); an illegal prediction is an FN of the
 //                gold class and an FP of no class.
+//   matthews   sklearn's matthews_corrcoef over class ids: each trimmed prediction is its
+//              index in `classes`, or -1 when it is none of them (T5's
+//              string_label_to_class_id), so an illegal prediction is a class of its own.
+//              With C the confusion counts, s = N, c = correct, p_k / t_k the predicted /
+//              true counts of class k:
+//                (c·s − Σ p_k t_k) / sqrt((s² − Σ p_k²)(s² − Σ t_k²)),  0 when a factor is 0.
 #include <string>
 #include <vector>
 
@@ -22,5 +28,8 @@ double binary_f1(const std::vector<std::string>& predictions, const std::vector<
                  const std::string& positive);
 double macro_f1(const std::vector<std::string>& predictions, const std::vector<std::string>& gold,
                 const std::vector<std::string>& classes);
+// In [-1, 1]; 0 for empty lists.
+double matthews_corr(const std::vector<std::string>& predictions,
+                     const std::vector<std::string>& gold, const std::vector<std::string>& classes);
 
 }  // namespace ptuner::data

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "data/ClassificationMetrics.h"
+#include "data/CorrelationMetrics.h"
 #include "data/ExactMatch.h"
 #include "data/SquadMetrics.h"
 #include "data/T5Text.h"
@@ -34,7 +35,21 @@ Metrics classification(const TaskSpec& spec, const Examples& examples, const Str
   Metrics m{{"accuracy", accuracy(preds, gold)}, {"examples", static_cast<double>(gold.size())}};
   if (spec.name == "cb") m["f1_macro"] = macro_f1(preds, gold, spec.labels);
   if (spec.name == "mrpc" || spec.name == "qqp") m["f1"] = binary_f1(preds, gold, spec.labels[1]);
+  if (spec.name == "cola") m["matthews_corr"] = matthews_corr(preds, gold, spec.labels);
   return m;
+}
+
+// STS-B: both sides as numbers (T5's string_to_float; gold is always one).
+Metrics stsb(const Examples& examples, const Strings& predictions) {
+  Strings preds, gold;
+  labeled(examples, predictions, preds, gold);
+  std::vector<double> x, y;
+  for (size_t i = 0; i < gold.size(); ++i) {
+    x.push_back(string_to_float(gold[i]));
+    y.push_back(string_to_float(preds[i]));
+  }
+  return {{"pearson", pearson(x, y)}, {"spearman", spearman(x, y)},
+          {"examples", static_cast<double>(gold.size())}};
 }
 
 Metrics multirc(const Examples& examples, const Strings& predictions) {
@@ -160,6 +175,7 @@ std::map<std::string, double> compute_metrics(const std::string& task, const Exa
   if (task == "mrqa") return qa(examples, predictions, /*dedupe=*/false);
   if (task == "wsc") return wsc(examples, predictions);
   if (task == "jsonl") return jsonl(examples, predictions);
+  if (task == "stsb") return stsb(examples, predictions);
   return classification(spec, examples, predictions);
 }
 

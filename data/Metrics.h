@@ -1,6 +1,6 @@
 #pragma once
 // The official metric of each task (TaskSpec::metrics), computed from the examples a
-// TaskReader gave and the model's predictions for them (same order), all in [0, 1] (T5 and the
+// TaskReader gave and the model's predictions for them (same order), all in [0, 1] (correlations in [-1, 1]; T5 and the
 // leaderboards print 100x). Predictions are trimmed of surrounding whitespace; one that is not a
 // legal label counts as wrong. Examples without gold (unlabeled test rows) are left out, and
 // "examples" reports how many were scored (for ReCoRD: distinct queries).
@@ -16,6 +16,10 @@
 //             names the referent) is right for True, 0 for False, and -1 (an empty or
 //             determiner-only prediction) is wrong for both
 //   mrpc, qqp accuracy, f1 with "equivalent" / "duplicate" positive
+//   cola      accuracy, matthews_corr (data/ClassificationMetrics.h), "acceptable" = class 1
+//   sst2, mnli, qnli, glue_rte, wnli   accuracy
+//   stsb      pearson and spearman of the predictions and gold scores as numbers (a prediction
+//             that is not a number is -1, as T5's string_to_float)
 //   jsonl     exact_match against any answer (data/ExactMatch.h)
 #include <map>
 #include <string>

@@ -9,11 +9,11 @@ namespace ptuner::data {
 
 struct TaskSpec {
   // "boolq", "cb", "copa", "multirc", "record", "rte", "wic", "wsc", "axb", "axg", "mrqa",
-  // "mrpc", "qqp", "jsonl"
+  // "cola", "sst2", "mrpc", "qqp", "stsb", "mnli", "qnli", "glue_rte", "wnli", "jsonl"
   std::string name;
   std::string file;  // what the reader expects, e.g. "SuperGLUE BoolQ/{train,val,test}.jsonl"
   // Legal target strings of a classification task ({"False", "True"}); empty when the target is
-  // free text (ReCoRD, WSC, MRQA, JSONL).
+  // free text (ReCoRD, WSC, MRQA, JSONL) or a number (STS-B).
   std::vector<std::string> labels;
   // Keys of compute_metrics() for this task, the headline metric first ("examples" comes too).
   std::vector<std::string> metrics;

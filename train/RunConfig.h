@@ -26,7 +26,7 @@ struct RunConfig {
   struct Data {
     std::string train;
     std::string dev;
-    std::string task = "jsonl";   // how to read the files: jsonl, boolq, cb, copa, multirc, record, rte, wic, wsc, axb, axg, mrqa, mrpc, qqp
+    std::string task = "jsonl";   // how to read the files: jsonl, boolq, cb, copa, multirc, record, rte, wic, wsc, axb, axg, mrqa, cola, sst2, mrpc, qqp, stsb, mnli, qnli, glue_rte, wnli
     bool task_prefix = false;     // keep T5's leading task name (Lester et al. drop it)
     bool bucket_by_length = true; // batch examples of similar length (little padding)
     int64_t max_input_length = 512;   // counting the prompt

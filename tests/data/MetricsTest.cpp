@@ -1,6 +1,10 @@
 // compute_metrics per task, against values worked out by hand.
 #include <gtest/gtest.h>
 
+#include <cmath>
+
+#include "data/ClassificationMetrics.h"
+#include "data/CorrelationMetrics.h"
 #include "data/Metrics.h"
 #include "dist/Check.h"
 
@@ -182,4 +186,64 @@ TEST(MetricsTest, MrpcAndQqpAccuracyAndF1) {
   TextToTextExample j;
   j.answers = {"yes", "Yes"};
   EXPECT_DOUBLE_EQ(compute_metrics("jsonl", {j, j}, {"Yes", "no"}).at("exact_match"), 0.5);
+}
+
+TEST(MetricsTest, ColaMatthewsAsSklearn) {
+  // sklearn's matthews_corrcoef docstring: y_true [+1, +1, +1, -1], y_pred [+1, -1, +1, +1]
+  // -> -0.33...
+  EXPECT_NEAR(matthews_corr({"a", "b", "a", "a"}, {"a", "a", "a", "b"}, {"b", "a"}), -1.0 / 3.0,
+              1e-12);
+  // TP 6, TN 3, FP 1, FN 2: (6·3 − 1·2) / sqrt(7·8·4·5) = 16 / sqrt(1120).
+  std::vector<std::string> gold, pred;
+  const auto add = [&](const char* g, const char* p, int n) {
+    for (int i = 0; i < n; ++i) gold.push_back(g), pred.push_back(p);
+  };
+  add("acceptable", "acceptable", 6);
+  add("unacceptable", "unacceptable", 3);
+  add("unacceptable", "acceptable", 1);
+  add("acceptable", "unacceptable", 2);
+  std::vector<TextToTextExample> ex;
+  for (const auto& g : gold) ex.push_back(labeled(g));
+  const auto m = compute_metrics("cola", ex, pred);
+  EXPECT_NEAR(m.at("matthews_corr"), 16.0 / std::sqrt(1120.0), 1e-12);
+  EXPECT_NEAR(m.at("accuracy"), 9.0 / 12.0, 1e-12);
+  EXPECT_EQ(m.at("examples"), 12);
+  // An illegal prediction is class -1 of its own (T5's string_label_to_class_id): gold 1 1 0 0,
+  // predicted 1 -1 0 1 -> s 4, c 2, Σp·t = 2·2 + 1·2 = 6, Σp² = 6, Σt² = 8:
+  // (2·4 − 6) / sqrt((16 − 6)(16 − 8)) = 2 / sqrt(80).
+  const auto bad = compute_metrics(
+      "cola",
+      {labeled("acceptable"), labeled("acceptable"), labeled("unacceptable"), labeled("unacceptable")},
+      {"acceptable", "Acceptable", "unacceptable", "acceptable"});
+  EXPECT_NEAR(bad.at("matthews_corr"), 2.0 / std::sqrt(80.0), 1e-12);
+  // One class only on a side: sklearn gives 0.
+  EXPECT_EQ(matthews_corr({"a", "a"}, {"a", "b"}, {"a", "b"}), 0.0);
+}
+
+TEST(MetricsTest, StsbPearsonAndSpearmanAsScipy) {
+  // scipy's docstrings: pearsonr([1, 2, 3, 4, 5], [10, 9, 2.5, 6, 4]) = -0.7426106572325057,
+  // spearmanr([1, 2, 3, 4, 5], [5, 6, 7, 8, 7]) = 0.8207826816681233 (ties get mean ranks).
+  EXPECT_NEAR(pearson({1, 2, 3, 4, 5}, {10, 9, 2.5, 6, 4}), -0.7426106572325057, 1e-12);
+  EXPECT_NEAR(spearman({1, 2, 3, 4, 5}, {5, 6, 7, 8, 7}), 0.8207826816681233, 1e-12);
+  EXPECT_EQ(pearson({1, 1, 1}, {1, 2, 3}), 0.0);  // constant side: 0, not NaN
+  EXPECT_EQ(pearson({1}, {2}), 0.0);
+  EXPECT_EQ(string_to_float(" 3.8 "), 3.8);
+  EXPECT_EQ(string_to_float("1e1"), 10.0);
+  EXPECT_EQ(string_to_float("four"), -1.0);
+  EXPECT_EQ(string_to_float("0x10"), -1.0);
+  EXPECT_EQ(string_to_float("nan"), -1.0);
+  EXPECT_EQ(string_to_float(""), -1.0);
+  // Gold 1..5 as STS-B targets, predictions the first pearson example's y with one illegal
+  // prediction ("x" -> -1 as T5): pearsonr([1,2,3,4,5], [10, 9, 2.5, -1, 4]) by hand:
+  // mean y = 4.9, Σdx·dy = -2·5.1 - 1·4.1 + 0 + 1·(-5.9) + 2·(-0.9) = -22, Σdx² = 10,
+  // Σdy² = 26.01 + 16.81 + 5.76 + 34.81 + 0.81 = 84.2 -> -22 / sqrt(842).
+  std::vector<TextToTextExample> ex;
+  for (const char* g : {"1.0", "2.0", "3.0", "4.0", "5.0"}) ex.push_back(labeled(g));
+  ex.push_back(TextToTextExample{});  // an unlabeled (test) row is not scored
+  const auto m = compute_metrics("stsb", ex, {"10", "9", "2.5", "x", "4", "5"});
+  EXPECT_NEAR(m.at("pearson"), -22.0 / std::sqrt(842.0), 1e-12);
+  // Ranks: gold 1..5, predictions 5 4 2 1 3: Σd² = 16+4+1+9+4 = 34 -> 1 − 6·34 / 120 = -0.7.
+  EXPECT_NEAR(m.at("spearman"), -0.7, 1e-12);
+  EXPECT_EQ(m.at("examples"), 5);
+  EXPECT_EQ(m.size(), 3u);
 }

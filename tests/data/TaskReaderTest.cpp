@@ -43,12 +43,13 @@ using TaskReaderTest = ptuner::testing::TempDirTest;
 
 TEST_F(TaskReaderTest, RegistryKnowsEveryTask) {
   EXPECT_EQ(known_task_names(),
-            "boolq, cb, copa, multirc, record, rte, wic, wsc, axb, axg, mrqa, mrpc, qqp, jsonl");
+            "boolq, cb, copa, multirc, record, rte, wic, wsc, axb, axg, mrqa, cola, sst2, mrpc, qqp, "
+            "stsb, mnli, qnli, glue_rte, wnli, jsonl");
   EXPECT_EQ(task_spec("cb").labels,
             (std::vector<std::string>{"entailment", "contradiction", "neutral"}));
   EXPECT_EQ(task_spec("multirc").metrics, (std::vector<std::string>{"f1", "exact_match"}));
-  const std::string e = error_of([] { task_spec("sst2"); });
-  EXPECT_NE(e.find("unknown task 'sst2' (known: boolq, cb, copa"), std::string::npos) << e;
+  const std::string e = error_of([] { task_spec("sst-2"); });
+  EXPECT_NE(e.find("unknown task 'sst-2' (known: boolq, cb, copa"), std::string::npos) << e;
   const std::string e2 =
       error_of([] { TaskReader::open("BoolQ", "x.jsonl", OnError::Fail, false, false); });
   EXPECT_NE(e2.find("unknown task 'BoolQ'"), std::string::npos) << e2;
