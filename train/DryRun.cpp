@@ -11,8 +11,10 @@
 #include "model_parallel/WeightStore.h"
 #include "train/Evaluator.h"
 #include "train/FrozenModel.h"
+#include "train/PromptExport.h"
 #include "train/PromptMethod.h"
 #include "train/RunGuard.h"
+#include "train/Spot.h"
 #include "train/Trainer.h"
 
 namespace ptuner::train {
@@ -28,6 +30,26 @@ std::string read_training_file(const std::string& task, const std::string& path,
   while (reader->next(ex)) ++n;
   return fmt::format("{} examples{}", n,
                      reader->skipped() > 0 ? fmt::format(" ({} malformed records skipped)", reader->skipped()) : "");
+}
+
+// SPoT transfer: the source is there, fits prompt.length and d_model (or is resized as the config
+// says) and was trained on this frozen model, as a fresh run checks it. A resume takes its prompt
+// from the checkpoint and needs no source.
+std::string check_transfer_source(const RunConfig& c, const FrozenArchitecture& arch, bool resume) {
+  const std::string& path = c.prompt.init_file;
+  if (!std::filesystem::exists(path)) {
+    PTUNER_CHECK(resume, "prompt.init_file {} does not exist (a fresh run needs its source: train the source run first)",
+                 path);
+    return fmt::format("prompt.init_file {}: absent, not needed to resume", path);
+  }
+  const SourcePrompt source = read_source_prompt(path);
+  check_source_model(source, arch.source, frozen_fingerprint(c));
+  fit_rows(source.rows, c.prompt.length, arch.config.d_model, c.prompt.init_file_resize, "prompt.init_file " + path);
+  return fmt::format("prompt.init_file {}: {} × {} prompt{}, digest {}", path, source.rows.size(0),
+                     source.rows.size(1),
+                     source.model_fingerprint.empty() ? " (no model fingerprint: a PEFT adapter)"
+                                                      : " of this frozen model",
+                     source.digest);
 }
 
 }  // namespace
@@ -55,6 +77,7 @@ std::vector<std::string> dry_run(const RunConfig& c, const dist::ParallelState& 
     out.push_back(fmt::format("tokenizer {}: {} ids", tokenizer.model_path(), tokenizer.vocab_size()));
   }
   out.push_back(fmt::format("prompt: {} with {} encoder rows", c.prompt.method, encoder_prefix_rows(c)));
+  if (c.prompt.init == "file") out.push_back(check_transfer_source(c, arch, resume));
   // Training data, each file read through.
   if (!c.data.train.empty())
     out.push_back(fmt::format("data.train {} ({}): {}", c.data.train, c.data.task,

@@ -77,6 +77,13 @@ SourcePrompt read_source_prompt(const std::string& path) {
   return s;
 }
 
+void check_source_model(const SourcePrompt& source, const std::string& model, const std::string& fingerprint) {
+  PTUNER_CHECK(source.model_fingerprint.empty() || source.model_fingerprint == fingerprint,
+               "prompt.init_file {} was trained on another frozen model (fingerprint {}), this run's model {} has "
+               "fingerprint {}",
+               source.path, source.model_fingerprint, model, fingerprint);
+}
+
 torch::Tensor fit_rows(const torch::Tensor& rows, int64_t p, int64_t d_model, const std::string& resize,
                        const std::string& source) {
   PTUNER_CHECK(rows.dim() == 2 && rows.size(1) == d_model,

@@ -30,6 +30,10 @@ struct SourcePrompt {
   std::string digest;  // 16 hex digits (FNV-1a of the rows' bytes)
 };
 SourcePrompt read_source_prompt(const std::string& path);
+// A transfer source trained on another frozen model is no init for this one: an error naming the
+// source, both fingerprints and `model` (the frozen model's path or preset). A PEFT adapter holds
+// no fingerprint and passes.
+void check_source_model(const SourcePrompt& source, const std::string& model, const std::string& fingerprint);
 // rows [L, d] as p rows of d_model: L = p as they are; otherwise resize "truncate" (L > p: the
 // first p) or "tile" (repeated cyclically, then cut to p); "none" refuses, naming both lengths.
 torch::Tensor fit_rows(const torch::Tensor& rows, int64_t p, int64_t d_model, const std::string& resize,

@@ -144,10 +144,7 @@ Trainer::Trainer(const RunConfig& config, const dist::ParallelState& ps)
   if (config_.prompt.init == "file" && !resuming_without_source) {
     // SPoT transfer: a source trained on another frozen model is no init for this one.
     const auto source = read_source_prompt(config_.prompt.init_file);
-    PTUNER_CHECK(source.model_fingerprint.empty() || source.model_fingerprint == frozen_.fingerprint,
-                 "prompt.init_file {} was trained on another frozen model (fingerprint {}), this run's model {} has "
-                 "fingerprint {}",
-                 config_.prompt.init_file, source.model_fingerprint, frozen_.source, frozen_.fingerprint);
+    check_source_model(source, frozen_.source, frozen_.fingerprint);
     init_file_ = source.path, init_digest_ = source.digest, init_fingerprint_ = source.model_fingerprint;
   }
   prompt_ = make_prompt(config_, tokenizer_, frozen_, ps_, !resuming_without_source);

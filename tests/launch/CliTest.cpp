@@ -12,6 +12,8 @@
 
 #include "tests/TestSupport.h"
 #include "train/ConfigKeys.h"
+#include "train/PromptExport.h"
+#include "train/RunConfig.h"
 
 namespace {
 
@@ -211,50 +213,92 @@ TEST_F(Cli, ReportTablesMetricsAndPlotsThem) {
 }
 
 // Every paper config fits its layout on 8×80 GB (`ptuner plan`) and passes a dry run at that layout under mpirun
-// (config, layout, the data files read through, evaluation needs), with the architecture as a preset and the
-// repository's SuperGLUE fixtures for data: the weights are not here.
+// (config, layout, the data files read through, evaluation needs, a SPoT target's source prompt), with the
+// architecture as a preset (the weights are not here). The dry runs read the configs' own data paths, from a
+// directory laid out as SuperGLUE and GLUE ship (data/super_glue/BoolQ/train.jsonl, data/glue/CoLA/train.tsv, ...)
+// that links the repository's fixtures; the SPoT targets' source is a prompt checkpoint of the XXL preset where
+// the source run would leave it.
 TEST_F(Cli, PaperConfigsFitTheirLayoutAndPassADryRun) {
   namespace fs = std::filesystem;
-  const std::map<std::string, std::string> dirs = {{"boolq", "BoolQ"}, {"cb", "CB"},   {"copa", "COPA"},
-                                                   {"multirc", "MultiRC"}, {"record", "ReCoRD"}, {"rte", "RTE"},
-                                                   {"wic", "WiC"},     {"wsc", "WSC"}};
+  const std::string fixtures = std::string(PTUNER_FIXTURES) + "/data/", cwd = root_ + "/paper";
+  const auto link = [&](const std::string& target, const std::string& name) {
+    fs::create_directories(fs::path(cwd + "/" + name).parent_path());
+    fs::create_symlink(target, cwd + "/" + name);
+  };
   // ReCoRD's fixture is dev-shaped (a question without answers in each passage): its first passage without that
   // question trains.
   {
-    std::ifstream in(std::string(PTUNER_FIXTURES) + "/data/ReCoRD/val.jsonl");
+    std::ifstream in(fixtures + "ReCoRD/val.jsonl");
     std::string line;
     std::getline(in, line);
     auto j = nlohmann::json::parse(line);
     j["qas"].erase(2);
     std::ofstream(root_ + "/record-train.jsonl") << j.dump() << "\n";
   }
-  int configs = 0;
+  for (const char* task : {"BoolQ", "CB", "COPA", "MultiRC", "ReCoRD", "RTE", "WiC", "WSC"}) {
+    const std::string dir = std::string("data/super_glue/") + task + "/";
+    link(fixtures + task + "/val.jsonl", dir + "val.jsonl");
+    link(std::string(task) == "ReCoRD" ? root_ + "/record-train.jsonl" : fixtures + task + "/val.jsonl",
+         dir + "train.jsonl");
+  }
+  const std::map<std::string, std::string> glue = {{"CoLA", "CoLA/dev.tsv"}, {"SST-2", "SST-2/dev.tsv"},
+                                                   {"MRPC", "MRPC/dev.tsv"}, {"QQP", "QQP/dev.tsv"},
+                                                   {"STS-B", "STS-B/dev.tsv"}, {"MNLI", "MNLI/train.tsv"},
+                                                   {"QNLI", "QNLI/dev.tsv"}, {"RTE", "RTE-GLUE/dev.tsv"}};
+  for (const auto& [task, file] : glue) link(fixtures + file, "data/glue/" + task + "/train.tsv");
+  // The SPoT source's last checkpoint: a 100-token prompt of the t5.1.1-xxl preset's frozen model.
+  {
+    const auto source = ptuner::train::RunConfig::from_string(
+        "[model]\npreset = \"t5.1.1-xxl\"\n[prompt]\nlength = 100\n", "spot source");
+    torch::manual_seed(0);
+    fs::create_directories(cwd + "/runs/spot-xxl-source-glue");
+    ptuner::train::shallow_checkpoint(torch::randn({100, 4096}) * 0.5, source, ptuner::train::frozen_fingerprint(source))
+        .save(cwd + "/runs/spot-xxl-source-glue/checkpoint-last.h5");
+  }
+  std::map<std::string, int> suites;
   for (const auto& entry : fs::directory_iterator(std::string(PTUNER_SOURCE_DIR) + "/configs/paper")) {
     const std::string path = entry.path().string(), name = entry.path().stem().string();
     if (entry.path().extension() != ".toml") continue;
-    ++configs;
-    const std::string task = name.substr(name.rfind('-') + 1);
-    ASSERT_TRUE(dirs.count(task)) << name;
+    ++suites[name.substr(0, name.rfind('-'))];
     const std::string preset = name.find("-base-") != std::string::npos ? "t5.1.1-base" : "t5.1.1-xxl";
     const std::string model = " --set 'model.path=\"\"' --set 'model.preset=\"" + preset + "\"'";
     auto plan = run("plan " + path + model + " --device-memory 80GiB");
     EXPECT_EQ(plan.code, 0) << name << ": " << plan.output;
     EXPECT_NE(plan.output.find("of 80.00 GiB: fits"), std::string::npos) << name << ": " << plan.output;
-    const std::string data = std::string(PTUNER_FIXTURES) + "/data/" + dirs.at(task) + "/val.jsonl";
-    const std::string train = task == "record" ? root_ + "/record-train.jsonl" : data;
-    auto dry = shell("mpirun --allow-run-as-root --oversubscribe -np 8 -x OMP_NUM_THREADS=1 " + std::string(PTUNER_BINARY) +
-                     " train " + path + model + " --set 'data.train=\"" + train + "\"' --set 'data.dev=\"" + data +
-                     "\"' --set 'data.on_error=\"skip\"' --set 'run.dir=\"" + root_ + "/dry-" + name + "\"' --dry-run");
+    auto dry = shell("cd " + cwd + " && mpirun --allow-run-as-root --oversubscribe -np 8 -x OMP_NUM_THREADS=1 " +
+                     std::string(PTUNER_BINARY) + " train " + path + model +
+                     " --set 'data.on_error=\"skip\"' --set 'run.dir=\"" + root_ + "/dry-" + name + "\"' --dry-run");
     EXPECT_EQ(dry.code, 0) << name << ": " << dry.output;
     EXPECT_NE(dry.output.find("over 8 ranks"), std::string::npos) << name << ": " << dry.output;
     EXPECT_NE(dry.output.find("dry run: nothing loaded or trained"), std::string::npos) << name << ": " << dry.output;
     EXPECT_FALSE(fs::exists(root_ + "/dry-" + name)) << name;  // nothing written
+    if (name.rfind("spot-xxl-", 0) == 0 && name != "spot-xxl-source-glue")
+      EXPECT_NE(dry.output.find("prompt.init_file runs/spot-xxl-source-glue/checkpoint-last.h5: 100 × 4096 prompt of "
+                                "this frozen model"),
+                std::string::npos)
+          << name << ": " << dry.output;
+    if (name == "spot-xxl-source-glue")
+      for (const char* task : {"cola", "sst2", "mrpc", "qqp", "stsb", "mnli", "qnli", "glue_rte"})
+        EXPECT_NE(dry.output.find("(" + std::string(task) + "): "), std::string::npos) << task << ": " << dry.output;
   }
-  EXPECT_EQ(configs, 24);  // Lester (XXL), residual (base) and deep (XXL) on the 8 SuperGLUE tasks
-  // A dry run fails as the run would: a missing training file, named.
+  // Lester (XXL), SPoT (XXL: the GLUE source and 8 targets), residual (base) and deep (XXL) on the 8 SuperGLUE tasks.
+  EXPECT_EQ(suites, (std::map<std::string, int>{
+                        {"deep-xxl", 8}, {"lester-xxl", 8}, {"residual-base", 8}, {"spot-xxl", 8}, {"spot-xxl-source", 1}}));
+  // A dry run fails as the run would: a missing training file, named; a SPoT target whose source has not run.
   auto missing = run("train " + root_ + "/run.toml --set 'data.train=\"" + root_ + "/none.jsonl\"' --dry-run");
   EXPECT_EQ(missing.code, 1);
   EXPECT_NE(missing.output.find(root_ + "/none.jsonl"), std::string::npos) << missing.output;
+  auto no_source = run("train " + root_ + "/run.toml --set 'prompt.init=\"file\"' --set 'prompt.init_file=\"" + root_ +
+                       "/none.h5\"' --dry-run");
+  EXPECT_EQ(no_source.code, 1);
+  EXPECT_NE(no_source.output.find("prompt.init_file " + root_ + "/none.h5 does not exist (a fresh run needs its source"),
+            std::string::npos)
+      << no_source.output;
+  // A source of another width is refused as the run would refuse it.
+  auto other = run("train " + root_ + "/run.toml --set 'prompt.init=\"file\"' --set 'prompt.init_file=\"" + cwd +
+                   "/runs/spot-xxl-source-glue/checkpoint-last.h5\"' --dry-run");
+  EXPECT_EQ(other.code, 1);
+  EXPECT_NE(other.output.find("was trained on another frozen model"), std::string::npos) << other.output;
 }
 
 TEST_F(Cli, TrainThenEvalPrintsMetricsAsJson) {
