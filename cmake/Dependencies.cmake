@@ -1,13 +1,45 @@
 # Every dependency is a Debian 12 package (see DEVELOPERS.md); CUDA/NCCL are optional.
+#
+# PTUNER_DEPS_PREFIX: those packages unpacked with `dpkg -x` into one directory instead of
+# installed (launch/gpu-check on a machine that reaches no package registry). Every dependency
+# but LibTorch and CUDA is then taken from there: it is searched first, Open MPI and HDF5 (whose
+# wrapper compilers hold Debian's absolute paths) are named directly, and its headers come
+# before LibTorch's (a CUDA LibTorch ships headers of its own fmt).
+set(PTUNER_DEPS_PREFIX "" CACHE PATH "Debian packages unpacked with dpkg -x (empty: installed ones)")
+if(PTUNER_DEPS_PREFIX)
+  set(PTUNER_DEB "${PTUNER_DEPS_PREFIX}/usr")
+  set(PTUNER_DEB_LIB "${PTUNER_DEB}/lib/x86_64-linux-gnu")
+  list(PREPEND CMAKE_PREFIX_PATH "${PTUNER_DEB}")
+  include_directories(BEFORE SYSTEM "${PTUNER_DEB}/include")
+  add_library(MPI::MPI_CXX INTERFACE IMPORTED)
+  target_include_directories(MPI::MPI_CXX INTERFACE "${PTUNER_DEB_LIB}/openmpi/include")
+  target_link_libraries(MPI::MPI_CXX INTERFACE "${PTUNER_DEB_LIB}/libmpi.so")
+  set(HDF5_C_INCLUDE_DIRS "${PTUNER_DEB}/include/hdf5/serial")
+  set(HDF5_C_LIBRARIES "${PTUNER_DEB_LIB}/hdf5/serial/libhdf5.so")
+  foreach(path "${PTUNER_DEB_LIB}/openmpi/include/mpi.h" "${PTUNER_DEB_LIB}/libmpi.so"
+               "${HDF5_C_INCLUDE_DIRS}/hdf5.h" "${HDF5_C_LIBRARIES}")
+    if(NOT EXISTS "${path}")
+      message(FATAL_ERROR "PTUNER_DEPS_PREFIX=${PTUNER_DEPS_PREFIX} lacks ${path} (unpack libopenmpi-dev, libhdf5-dev and their libraries there)")
+    endif()
+  endforeach()
+endif()
 find_package(Torch REQUIRED)
-find_package(MPI REQUIRED COMPONENTS CXX)
+# A CUDA LibTorch (c10_cuda): the GPU memory statistics and the fused attention it offers.
+set(PTUNER_TORCH_CUDA OFF)
+if(TORCH_CUDA_LIBRARIES OR C10_CUDA_LIBRARY)
+  set(PTUNER_TORCH_CUDA ON)
+endif()
+message(STATUS "ptuner: LibTorch ${Torch_VERSION}, CUDA ${PTUNER_TORCH_CUDA}")
+if(NOT PTUNER_DEPS_PREFIX)
+  find_package(MPI REQUIRED COMPONENTS CXX)
+  find_package(HDF5 REQUIRED COMPONENTS C)
+endif()
 find_package(fmt REQUIRED)
 find_package(spdlog REQUIRED)
 find_package(nlohmann_json REQUIRED)
 find_package(tomlplusplus REQUIRED)
 find_package(CLI11 REQUIRED)
 find_package(ZLIB REQUIRED)
-find_package(HDF5 REQUIRED COMPONENTS C)
 find_package(Threads REQUIRED)
 
 find_path(SENTENCEPIECE_INCLUDE_DIR sentencepiece_processor.h REQUIRED)

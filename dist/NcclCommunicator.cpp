@@ -1,22 +1,39 @@
 #include "dist/NcclCommunicator.h"
 
-#include "dist/DeviceChoice.h"
-
 #include <cuda_runtime.h>
 #include <nccl.h>
 
+#include <spdlog/spdlog.h>
+
+#include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
-#include <cstdlib>
+#include <deque>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 #include "dist/Check.h"
 
 namespace ptuner::dist {
 
+// The stream LibTorch computes on (see the header).
+const cudaStream_t kComputeStream = cudaStreamLegacy;
+
 struct NcclState {
+  struct Pending {
+    cudaEvent_t done;
+    std::chrono::steady_clock::time_point since;
+    const char* what;
+  };
   ncclComm_t comm = nullptr;
-  cudaStream_t stream = nullptr;
+  int device = 0;
+  std::mutex mutex;               // guards pending and free_events
+  std::deque<Pending> pending;    // enqueued calls, oldest first
+  std::vector<cudaEvent_t> free_events;
+  std::atomic<bool> stop{false};
+  std::thread watchdog;
 };
 
 namespace {
@@ -64,66 +81,98 @@ int NcclCommunicator::device_count() {
   return cudaGetDeviceCount(&n) == cudaSuccess ? n : 0;
 }
 
-NcclCommunicator::NcclCommunicator(std::shared_ptr<MpiCommunicator> mpi, double timeout_s)
-    : mpi_(std::move(mpi)), state_(std::make_unique<NcclState>()), timeout_s_(timeout_s) {
+NcclCommunicator::NcclCommunicator(std::shared_ptr<MpiCommunicator> mpi)
+    : mpi_(std::move(mpi)), state_(std::make_unique<NcclState>()) {
   ncclUniqueId id;
   if (mpi_->rank() == 0) check_nccl(ncclGetUniqueId(&id), "ncclGetUniqueId");
   std::string bytes(reinterpret_cast<const char*>(&id), sizeof(id));
   mpi_->broadcast_bytes(bytes, 0);
   std::memcpy(&id, bytes.data(), sizeof(id));
-  check_cuda(cudaStreamCreateWithFlags(&state_->stream, cudaStreamNonBlocking), "cudaStreamCreate");
+  check_cuda(cudaGetDevice(&state_->device), "cudaGetDevice");
   check_nccl(ncclCommInitRank(&state_->comm, mpi_->size(), id, mpi_->rank()), "ncclCommInitRank");
+  state_->watchdog = std::thread([state = state_.get(), group = mpi_->name(), rank = mpi_->rank(),
+                                  size = mpi_->size()] {
+    cudaSetDevice(state->device);
+    while (!state->stop.load()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      std::string failure;
+      {
+        std::lock_guard<std::mutex> lock(state->mutex);
+        while (!state->pending.empty() && cudaEventQuery(state->pending.front().done) == cudaSuccess) {
+          state->free_events.push_back(state->pending.front().done);
+          state->pending.pop_front();
+        }
+        if (state->pending.empty()) continue;
+        const auto& oldest = state->pending.front();
+        ncclResult_t async = ncclSuccess;
+        ncclCommGetAsyncError(state->comm, &async);
+        const double waited =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - oldest.since).count();
+        const double limit = MpiCommunicator::timeout();
+        if (async != ncclSuccess)
+          failure = fmt::format("NCCL {} on the {} group (rank {} of {}) failed: {}", oldest.what, group, rank, size,
+                                ncclGetErrorString(async));
+        else if (limit > 0 && waited > limit)
+          failure = fmt::format("NCCL {} on the {} group (rank {} of {}) has not finished after {:.0f} s "
+                                "(dist.timeout_s = {}): a rank stopped, hung or was lost",
+                                oldest.what, group, rank, size, waited, limit);
+      }
+      if (failure.empty()) continue;
+      int world_rank = 0;
+      MPI_Comm_rank(MPI_COMM_WORLD, &world_rank);
+      spdlog::error("rank {}: {}; aborting the communicator and the job", world_rank, failure);
+      spdlog::default_logger()->flush();
+      std::fflush(stderr);
+      ncclCommAbort(state->comm);  // unblocks this rank's kernels waiting on the lost peer
+      MPI_Abort(MPI_COMM_WORLD, 1);
+    }
+  });
 }
 
 NcclCommunicator::~NcclCommunicator() {
+  state_->stop.store(true);
+  if (state_->watchdog.joinable()) state_->watchdog.join();
   if (state_->comm) ncclCommDestroy(state_->comm);
-  if (state_->stream) cudaStreamDestroy(state_->stream);
+  for (const auto& p : state_->pending) cudaEventDestroy(p.done);
+  for (auto e : state_->free_events) cudaEventDestroy(e);
 }
 
-std::shared_ptr<NcclCommunicator> NcclCommunicator::world(double timeout_s) {
+std::shared_ptr<NcclCommunicator> NcclCommunicator::world(int device_index) {
   const int devices = device_count();
   PTUNER_CHECK(devices > 0, "the NCCL backend needs a CUDA device, and this process sees none");
-  check_cuda(cudaSetDevice(node_local_rank() % devices), "cudaSetDevice");
-  return std::make_shared<NcclCommunicator>(MpiCommunicator::world(), timeout_s);
+  PTUNER_CHECK(device_index >= 0 && device_index < devices, "CUDA device {} is not one of the {} this process sees",
+               device_index, devices);
+  check_cuda(cudaSetDevice(device_index), "cudaSetDevice");
+  return std::make_shared<NcclCommunicator>(MpiCommunicator::world());
 }
 
-void NcclCommunicator::wait(const char* what) {
-  // Work on the caller's (legacy default) stream happens before ours and vice versa.
-  const auto start = std::chrono::steady_clock::now();
-  while (true) {
-    cudaError_t q = cudaStreamQuery(state_->stream);
-    if (q == cudaSuccess) return;
-    PTUNER_CHECK(q == cudaErrorNotReady, "NCCL {}: stream failed: {}", what, cudaGetErrorString(q));
-    ncclResult_t async = ncclSuccess;
-    check_nccl(ncclCommGetAsyncError(state_->comm, &async), "ncclCommGetAsyncError");
-    const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (async != ncclSuccess || waited > timeout_s_) {
-      ncclCommAbort(state_->comm);
-      state_->comm = nullptr;
-      PTUNER_FAIL("NCCL {} on rank {} of {}: {} (communicator aborted)", what, mpi_->rank(), mpi_->size(),
-                  async != ncclSuccess ? ncclGetErrorString(async)
-                                       : fmt::format("no progress in {} s: a peer is gone or stuck", timeout_s_));
-    }
-    std::this_thread::sleep_for(std::chrono::microseconds(50));
+void NcclCommunicator::enqueued(const char* what) {
+  std::lock_guard<std::mutex> lock(state_->mutex);
+  cudaEvent_t e = nullptr;
+  if (state_->free_events.empty()) {
+    check_cuda(cudaEventCreateWithFlags(&e, cudaEventDisableTiming), "cudaEventCreate");
+  } else {
+    e = state_->free_events.back();
+    state_->free_events.pop_back();
   }
+  check_cuda(cudaEventRecord(e, kComputeStream), "cudaEventRecord");
+  state_->pending.push_back({e, std::chrono::steady_clock::now(), what});
 }
 
 void NcclCommunicator::all_reduce(torch::Tensor& t, ReduceOp op) {
   check_cuda_tensor(t, "all_reduce");
-  check_cuda(cudaDeviceSynchronize(), "cudaDeviceSynchronize");  // inputs written on other streams
   check_nccl(ncclAllReduce(t.data_ptr(), t.data_ptr(), t.numel(), nccl_type(t.scalar_type()), nccl_op(op),
-                           state_->comm, state_->stream),
+                           state_->comm, kComputeStream),
              "ncclAllReduce");
-  wait("all_reduce");
+  enqueued("all_reduce");
 }
 
 void NcclCommunicator::broadcast(torch::Tensor& t, int root) {
   check_cuda_tensor(t, "broadcast");
-  check_cuda(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
   check_nccl(ncclBroadcast(t.data_ptr(), t.data_ptr(), t.numel(), nccl_type(t.scalar_type()), root, state_->comm,
-                           state_->stream),
+                           kComputeStream),
              "ncclBroadcast");
-  wait("broadcast");
+  enqueued("broadcast");
 }
 
 torch::Tensor NcclCommunicator::all_gather(const torch::Tensor& x) {
@@ -133,11 +182,10 @@ torch::Tensor NcclCommunicator::all_gather(const torch::Tensor& x) {
   PTUNER_CHECK(!shape.empty(), "all_gather needs a tensor with at least one dimension");
   shape[0] *= size();
   auto out = torch::empty(shape, in.options());
-  check_cuda(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
   check_nccl(ncclAllGather(in.data_ptr(), out.data_ptr(), in.numel(), nccl_type(in.scalar_type()), state_->comm,
-                           state_->stream),
+                           kComputeStream),
              "ncclAllGather");
-  wait("all_gather");
+  enqueued("all_gather");
   return out;
 }
 
@@ -150,57 +198,56 @@ torch::Tensor NcclCommunicator::reduce_scatter(const torch::Tensor& x) {
   std::vector<int64_t> shape(in.sizes().begin(), in.sizes().end());
   shape[0] /= size();
   auto out = torch::empty(shape, in.options());
-  check_cuda(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
   check_nccl(ncclReduceScatter(in.data_ptr(), out.data_ptr(), out.numel(), nccl_type(in.scalar_type()), ncclSum,
-                               state_->comm, state_->stream),
+                               state_->comm, kComputeStream),
              "ncclReduceScatter");
-  wait("reduce_scatter");
+  enqueued("reduce_scatter");
   return out;
 }
 
 void NcclCommunicator::send(const torch::Tensor& t, int dst, int) {
   auto c = t.contiguous();
   check_cuda_tensor(c, "send");
-  check_cuda(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
-  check_nccl(ncclSend(c.data_ptr(), c.numel(), nccl_type(c.scalar_type()), dst, state_->comm, state_->stream),
+  check_nccl(ncclSend(c.data_ptr(), c.numel(), nccl_type(c.scalar_type()), dst, state_->comm, kComputeStream),
              "ncclSend");
-  wait("send");
+  enqueued("send");
 }
 
 void NcclCommunicator::recv(torch::Tensor& t, int src, int) {
   check_cuda_tensor(t, "recv");
-  check_nccl(ncclRecv(t.data_ptr(), t.numel(), nccl_type(t.scalar_type()), src, state_->comm, state_->stream),
+  check_nccl(ncclRecv(t.data_ptr(), t.numel(), nccl_type(t.scalar_type()), src, state_->comm, kComputeStream),
              "ncclRecv");
-  wait("recv");
+  enqueued("recv");
 }
 
 void NcclCommunicator::sendrecv(const torch::Tensor& send, int dst, torch::Tensor& recv, int src, int) {
   auto c = send.contiguous();
   check_cuda_tensor(c, "sendrecv");
   check_cuda_tensor(recv, "sendrecv");
-  check_cuda(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
   check_nccl(ncclGroupStart(), "ncclGroupStart");
-  check_nccl(ncclSend(c.data_ptr(), c.numel(), nccl_type(c.scalar_type()), dst, state_->comm, state_->stream),
+  check_nccl(ncclSend(c.data_ptr(), c.numel(), nccl_type(c.scalar_type()), dst, state_->comm, kComputeStream),
              "ncclSend");
   check_nccl(ncclRecv(recv.data_ptr(), recv.numel(), nccl_type(recv.scalar_type()), src, state_->comm,
-                      state_->stream),
+                      kComputeStream),
              "ncclRecv");
   check_nccl(ncclGroupEnd(), "ncclGroupEnd");
-  wait("sendrecv");
+  enqueued("sendrecv");
 }
 
 void NcclCommunicator::barrier() {
-  // A one-element all-reduce on the device orders the GPUs as well as the hosts.
+  // A one-element all-reduce on the compute stream, then the host waits for it (the watchdog
+  // turns a lost peer into an error meanwhile).
   void* one = nullptr;
   check_cuda(cudaMalloc(&one, sizeof(float)), "cudaMalloc");
-  check_nccl(ncclAllReduce(one, one, 1, ncclFloat32, ncclSum, state_->comm, state_->stream), "ncclAllReduce");
-  wait("barrier");
+  check_nccl(ncclAllReduce(one, one, 1, ncclFloat32, ncclSum, state_->comm, kComputeStream), "ncclAllReduce");
+  enqueued("barrier");
+  check_cuda(cudaStreamSynchronize(kComputeStream), "cudaStreamSynchronize");
   cudaFree(one);
 }
 
 std::shared_ptr<Communicator> NcclCommunicator::split(int color, int key) {
   auto sub = std::dynamic_pointer_cast<MpiCommunicator>(mpi_->split(color, key));
-  return std::make_shared<NcclCommunicator>(sub, timeout_s_);
+  return std::make_shared<NcclCommunicator>(sub);
 }
 
 }  // namespace ptuner::dist

@@ -1,9 +1,21 @@
 #pragma once
 // Communicator over NCCL for CUDA tensors. The unique id is made by the group's first rank and
 // broadcast over the group's MPI communicator (which also serves the host-side helpers); one
-// ncclComm per group (ncclCommInitRank). Every NCCL and CUDA call is checked, and each
-// collective waits on the stream while polling ncclCommGetAsyncError: a peer that died turns
-// into an error (the communicator is aborted) after `timeout_s`, not into a hang.
+// ncclComm per group (ncclCommInitRank).
+//
+// Every collective and point-to-point call is enqueued on the compute stream: the CUDA device's
+// default (legacy) stream, on which LibTorch runs its kernels unless a program sets another
+// stream, which ptuner never does. So a matmul, the all-reduce of its output and the next
+// kernel follow each other on the device with no host synchronisation between them, and the
+// caching allocator's stream-ordered reuse of a freed input stays safe. The host waits only where
+// it reads a result (a loss, a barrier).
+//
+// A watchdog thread per communicator keeps the failure guarantees: it records an event after
+// each enqueued call and polls, every few milliseconds, the oldest unfinished one and
+// ncclCommGetAsyncError. A call that has not finished after the hang timeout
+// (MpiCommunicator::timeout(), dist.timeout_s) or an asynchronous NCCL error (a peer gone)
+// logs which call on which rank, aborts the NCCL communicator and ends the job with MPI_Abort, as
+// the MPI path's watchdog does: an error, not a hang. Every NCCL and CUDA call is checked.
 // Compiled only where CUDA and NCCL are found (PTUNER_HAVE_NCCL).
 #include <memory>
 
@@ -15,12 +27,12 @@ struct NcclState;
 
 class NcclCommunicator : public Communicator {
  public:
-  // Collective over `mpi`'s group. The CUDA device must already be selected.
-  explicit NcclCommunicator(std::shared_ptr<MpiCommunicator> mpi, double timeout_s = 600.0);
+  // Collective over `mpi`'s group, on the current CUDA device (already selected).
+  explicit NcclCommunicator(std::shared_ptr<MpiCommunicator> mpi);
   ~NcclCommunicator() override;
 
-  // The world, with this process's GPU chosen by its node-local rank (local rank mod devices).
-  static std::shared_ptr<NcclCommunicator> world(double timeout_s = 600.0);
+  // The world on CUDA device `device_index` (made current for this process first).
+  static std::shared_ptr<NcclCommunicator> world(int device_index);
   static int device_count();
 
   int rank() const override { return mpi_->rank(); }
@@ -34,17 +46,18 @@ class NcclCommunicator : public Communicator {
   void send(const torch::Tensor& t, int dst, int tag) override;
   void recv(torch::Tensor& t, int src, int tag) override;
   void sendrecv(const torch::Tensor& send, int dst, torch::Tensor& recv, int src, int tag) override;
+  // Host and device: every member's earlier work on the compute stream is done when it returns.
   void barrier() override;
   void broadcast_bytes(std::string& bytes, int root) override { mpi_->broadcast_bytes(bytes, root); }
   double all_reduce_scalar(double v, ReduceOp op) override { return mpi_->all_reduce_scalar(v, op); }
   std::shared_ptr<Communicator> split(int color, int key) override;
 
  private:
-  void wait(const char* what);  // stream completion, with asynchronous-error polling
+  // After a call was enqueued: its completion event, for the watchdog.
+  void enqueued(const char* what);
 
   std::shared_ptr<MpiCommunicator> mpi_;
   std::unique_ptr<NcclState> state_;
-  double timeout_s_;
 };
 
 }  // namespace ptuner::dist

@@ -1,5 +1,10 @@
 #include "dist/ProcessMemory.h"
 
+#include <torch/cuda.h>
+#if PTUNER_TORCH_CUDA
+#include <c10/cuda/CUDACachingAllocator.h>
+#endif
+
 #include <fstream>
 #include <string>
 
@@ -21,6 +26,28 @@ bool reset_peak_rss() {
   std::ofstream out("/proc/self/clear_refs");
   out << "5" << std::flush;
   return static_cast<bool>(out);
+}
+
+int64_t device_peak_allocated_bytes(const c10::Device& device) {
+#if PTUNER_TORCH_CUDA
+  if (device.is_cuda()) {
+    // Index 0 of a stat array is the aggregate over pool kinds (StatType::AGGREGATE).
+    return c10::cuda::CUDACachingAllocator::getDeviceStats(device.index()).allocated_bytes[0].peak;
+  }
+#endif
+  (void)device;
+  return -1;
+}
+
+void reset_device_peak(const c10::Device& device) {
+#if PTUNER_TORCH_CUDA
+  if (device.is_cuda()) c10::cuda::CUDACachingAllocator::resetPeakStats(device.index());
+#endif
+  (void)device;
+}
+
+void synchronize_device(const c10::Device& device) {
+  if (device.is_cuda()) torch::cuda::synchronize(device.index());
 }
 
 }  // namespace ptuner::dist

@@ -23,6 +23,8 @@ Command add_bench(CLI::App& app) {
   app.add_flag("--full-finetune-baseline", o->full_finetune_baseline,
                "also time the same steps with every weight trainable (weight gradients, no optimizer)");
   app.add_option("--gemm-repeats", o->gemm_repeats, "matmuls timed for the GEMM rate")->capture_default_str();
+  app.add_option("--peak-flops", o->peak_flops,
+                 "the chip's dense peak FLOP/s in the model dtype (989e12: H100/H200 bf16): reports MFU");
   app.add_option("--out", *out, "also write the JSON to this file");
   app.add_option("--trace", o->trace,
                  "write the first timed step's operators as a Chrome trace to TRACE.<rank> (that step runs slower)");

@@ -162,6 +162,7 @@ nlohmann::json run_phase(Trainer& t, const RunConfig& c, const dist::ParallelSta
       malloc_trim(0);  // freed warm-up memory back to the system: the peak below is the steps' own
       rss_before = dist::current_rss_bytes();
       peak_reset = dist::reset_peak_rss();
+      dist::reset_device_peak(ps.device());
     }
     // The step's batch first (not timed): synthetic, or this DP rank's share from data.train.
     const auto batch = o.synthetic ? synthetic_batch(c, vocab, c.train.seed + static_cast<uint64_t>(i)) : t.next_batch();
@@ -176,6 +177,7 @@ nlohmann::json run_phase(Trainer& t, const RunConfig& c, const dist::ParallelSta
     const auto r = t.step(batch);
     const auto comm1 = CommSnapshot::of(ps);
     trace.reset();  // written on leaving the step
+    dist::synchronize_device(ps.device());  // the step's GPU work is inside its time
     ps.world().barrier();
     const double wall = seconds_since(start);
     if (full)
@@ -219,6 +221,7 @@ nlohmann::json run_phase(Trainer& t, const RunConfig& c, const dist::ParallelSta
   const double total_s = std::accumulate(step_s.begin(), step_s.end(), 0.0);
   const double n = static_cast<double>(step_s.size());
   const int64_t peak = dist::peak_rss_bytes();
+  const int64_t device_peak = dist::device_peak_allocated_bytes(ps.device());
 
   nlohmann::json j;
   j["steps"] = o.steps;
@@ -270,23 +273,32 @@ nlohmann::json run_phase(Trainer& t, const RunConfig& c, const dist::ParallelSta
     spdlog::warn("bench: cannot reset the peak RSS (/proc/self/clear_refs): no per-step peak");
     j["step_peak_above_start_mib_per_rank"] = nullptr;
   }
+  if (device_peak >= 0) {
+    std::vector<double> device_peaks;
+    for (double v : gather(ps, static_cast<double>(device_peak))) device_peaks.push_back(v / kMiB);
+    j["device_peak_allocated_mib_per_rank"] = device_peaks;
+  }
   const double model_flops = step_flops / total_s;
   j["model_flops_per_s"] = model_flops;
   j["model_flops_per_s_per_rank"] = model_flops / ps.world_size();
   j["flop_accounting"] = full ? "3 x forward matmul FLOPs (weight gradients too)"
                               : "2 x forward matmul FLOPs + attention products once more (input gradients only)";
+  if (o.peak_flops > 0) j["mfu"] = model_flops / ps.world_size() / o.peak_flops;
   return j;
 }
 
 nlohmann::json gemm_rate(const RunConfig& c, const mp::T5Config& model, const dist::ParallelState& ps,
                          const Largest& l, int64_t repeats, torch::ScalarType dtype) {
   const auto shape = mp::largest_matmul(model, ps.tp_size(), l.batch, l.enc, l.dec);
-  auto x = torch::randn({shape.m, shape.k}).to(dtype), w = torch::randn({shape.n, shape.k}).to(dtype);
+  const auto on = torch::TensorOptions().dtype(dtype).device(ps.device());
+  auto x = torch::randn({shape.m, shape.k}).to(on), w = torch::randn({shape.n, shape.k}).to(on);
   torch::NoGradGuard no_grad;
   for (int i = 0; i < 2; ++i) torch::matmul(x, w.t());
+  dist::synchronize_device(ps.device());
   ps.world().barrier();
   const auto start = Clock::now();
   for (int64_t i = 0; i < repeats; ++i) torch::matmul(x, w.t());
+  dist::synchronize_device(ps.device());
   const double rate = shape.flops() * static_cast<double>(repeats) / seconds_since(start);
   (void)c;
   return {{"m", shape.m}, {"k", shape.k}, {"n", shape.n}, {"flops_per_s", mean(gather(ps, rate))},
@@ -317,6 +329,8 @@ nlohmann::json run_benchmark(const RunConfig& c, const dist::ParallelState& ps, 
               : c.data.mixture.empty() ? c.data.train
                                        : fmt::format("mixture of {} tasks", c.data.mixture.size());
   j["threads_per_rank"] = torch::get_num_threads();
+  j["device"] = ps.device().str();
+  j["dtype"] = c.model.dtype;
   j["recompute"] = c.train.recompute;
   spdlog::info("bench: {} warm-up and {} timed steps, frozen weights", o.warmup, o.steps);
   j["frozen"] = run_phase(t, c, ps, o, /*full=*/false, largest);

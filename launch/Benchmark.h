@@ -10,10 +10,12 @@
 //     (PipelineReplay), which is what the measured bubble is on a machine that is not
 //     oversubscribed, less the transfers; ideal: (p−1)/(m+p−1);
 //   communication seconds per step on the TP, DP and pipeline (p2p) groups, inside the steps;
-//   peak RSS per rank, and the peak above the RSS before the timed steps (activations);
+//   peak RSS per rank, and the peak above the RSS before the timed steps (activations); on a GPU
+//     (a CUDA LibTorch) the caching allocator's peak of the timed steps per rank;
+//   step times by the host clock after the device's queue has drained (synchronised);
 //   model FLOP rate: 2 × forward matmul FLOPs + the attention products once more, of the step's
 //     micro-batch shapes (ModelFlops: a frozen step's backward computes only input gradients),
-//     per second, whole job and per rank.
+//     per second, whole job and per rank; MFU against --peak-flops.
 // Batches from data.train are made on the step's thread (data.prefetch = 0), so that per-op CPU
 // times hold only the model's work. The timings come from a PipelineObserver attached to the
 // trainer: training itself keeps no bench state.
@@ -42,6 +44,9 @@ struct BenchOptions {
   // When set, the first timed frozen step's operators go to TRACE.<world rank> (Chrome trace
   // JSON, LibTorch's profiler; the step is slower while traced).
   std::string trace;
+  // The chip's dense peak FLOP/s for the model dtype (e.g. 989e12 for an H100/H200 in bf16):
+  // when > 0, "mfu" = model FLOP/s per rank over it.
+  double peak_flops = 0;
 };
 
 // Collective over the world; every rank returns the same JSON.

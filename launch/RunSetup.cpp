@@ -27,7 +27,7 @@ RunSetup setup_run(const RunArgs& args) {
   std::shared_ptr<dist::Communicator> world = mpi;
   if (device.is_cuda()) {
 #ifdef PTUNER_HAVE_NCCL
-    world = dist::NcclCommunicator::world();
+    world = dist::NcclCommunicator::world(device.index());
 #else
     PTUNER_FAIL("model.device = \"{}\" chose {} on rank {}, but this ptuner was built without NCCL", s.config.model.device,
                 device.str(), mpi->rank());

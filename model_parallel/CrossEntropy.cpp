@@ -39,7 +39,7 @@ LossSums sums(const torch::Tensor& logits, const torch::Tensor& labels, double z
   out.ce = ce.sum().detach();
   out.ce_per_row = ce.detach().view({labels.size(0), labels.size(1)}).sum(1);
   out.total = z_loss > 0 ? (ce + z_loss * lse.pow(2) * w).sum() : ce.sum();
-  out.tokens = valid.sum().item<int64_t>();
+  out.tokens = valid.sum();
   return out;
 }
 

@@ -17,7 +17,7 @@ struct LossSums {
   torch::Tensor total;  // Σ (ce_i + z_i), differentiable scalar (the same on every TP rank)
   torch::Tensor ce;     // Σ ce_i, detached
   torch::Tensor ce_per_row;  // [B]: Σ ce_i over each row's tokens, detached (label scoring)
-  int64_t tokens = 0;   // number of labels ≠ −100
+  torch::Tensor tokens;      // number of labels ≠ −100 (int64 scalar, on the logits' device)
 };
 
 // logits: [B, T, V/tp] (this rank's vocabulary slice), labels: [B, T] global ids

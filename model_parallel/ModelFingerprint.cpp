@@ -41,10 +41,12 @@ std::string model_fingerprint(const T5Config& config, const WeightStore& store) 
   return f.hex();
 }
 
-std::string preset_fingerprint(const T5Config& config, const std::string& preset, uint64_t seed) {
+std::string preset_fingerprint(const T5Config& config, const std::string& preset, uint64_t seed,
+                               const std::string& drawn_on) {
   Fnv1a f;
   add_architecture(f, config);
   f.add(fmt::format("preset:{}:seed:{}", preset, seed));
+  if (drawn_on != "cpu") f.add(":drawn-on:" + drawn_on);
   return f.hex();
 }
 

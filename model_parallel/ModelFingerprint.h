@@ -12,7 +12,9 @@
 namespace ptuner::mp {
 
 std::string model_fingerprint(const T5Config& config, const WeightStore& store);
-// For a named preset with random weights (benchmarks): architecture + seed.
-std::string preset_fingerprint(const T5Config& config, const std::string& preset, uint64_t seed);
+// For a named preset with random weights (benchmarks): architecture + seed, and where the weights
+// were drawn when not on the CPU (a GPU's generator draws other values: init_weights).
+std::string preset_fingerprint(const T5Config& config, const std::string& preset, uint64_t seed,
+                               const std::string& drawn_on = "cpu");
 
 }  // namespace ptuner::mp

@@ -1,9 +1,17 @@
 #include "model_parallel/T5Attention.h"
 
 #include <fmt/format.h>
+#include <torch/version.h>
 
 #include "dist/Check.h"
 #include "model_parallel/TensorParallelOps.h"
+
+// LibTorch 2.1 and later: scaled_dot_product_attention with a scale argument.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 1)
+#define PTUNER_HAVE_SDPA 1
+#else
+#define PTUNER_HAVE_SDPA 0
+#endif
 
 namespace ptuner::mp {
 
@@ -53,11 +61,25 @@ torch::Tensor T5AttentionImpl::forward(const torch::Tensor& x, const torch::Tens
       b = torch::constant_pad_nd(b, {p, 0});
     }
   }
-  auto scores = torch::matmul(qh, kh.transpose(-1, -2));  // [B, heads, S, p+K]
-  if (b.defined()) scores = scores + b;
-  auto weights = torch::softmax(scores.to(torch::kFloat32), -1).to(scores.scalar_type());
-  weights = torch::dropout(weights, dropout_, is_training());
-  auto ctx = torch::matmul(weights, vh).transpose(1, 2).reshape({B, S, local_heads_ * d_kv_});
+  torch::Tensor heads;  // [B, heads, S, d_kv]
+#if PTUNER_HAVE_SDPA
+  if (qh.is_cuda()) {
+    // The fused kernels: T5's bias (relative positions, padding, causal mask, prefix columns) as
+    // the additive mask, no 1/sqrt(d_kv) scaling. The CPU keeps the path below, unchanged.
+    c10::optional<at::Tensor> mask;
+    if (b.defined()) mask = b.to(qh.scalar_type());
+    heads = at::scaled_dot_product_attention(qh, kh, vh, mask, is_training() ? dropout_ : 0.0, /*is_causal=*/false,
+                                             /*scale=*/1.0);
+  }
+#endif
+  if (!heads.defined()) {
+    auto scores = torch::matmul(qh, kh.transpose(-1, -2));  // [B, heads, S, p+K]
+    if (b.defined()) scores = scores + b;
+    auto weights = torch::softmax(scores.to(torch::kFloat32), -1).to(scores.scalar_type());
+    weights = torch::dropout(weights, dropout_, is_training());
+    heads = torch::matmul(weights, vh);
+  }
+  auto ctx = heads.transpose(1, 2).reshape({B, S, local_heads_ * d_kv_});
   return reduce_from_tp(o(ctx), *tp_);
 }
 

@@ -28,14 +28,13 @@ void T5ModelImpl::set_recompute(bool on) {
   if (decoder) decoder->set_recompute(on);
 }
 
-void T5ModelImpl::set_dtype(torch::ScalarType dtype) {
+void T5ModelImpl::place(torch::ScalarType dtype, const torch::Device& device) {
+  torch::NoGradGuard no_grad;
   dtype_ = dtype;
-  to(dtype);
-}
-
-void T5ModelImpl::set_device(const torch::Device& device) {
   device_ = device;
-  to(device);
+  const auto options = torch::TensorOptions().dtype(dtype).device(device);
+  for (auto& p : parameters()) p.set_data(torch::empty(p.sizes(), options));
+  PTUNER_CHECK(buffers().empty(), "T5Model::place: the model has buffers, which place() does not move");
 }
 
 std::pair<torch::Tensor, torch::Tensor> T5ModelImpl::project_kv(int64_t g, const torch::Tensor& x, bool cross) {

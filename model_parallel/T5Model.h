@@ -42,8 +42,10 @@ class T5ModelImpl : public torch::nn::Module {
   const StageSpec& stage() const { return stage_; }
   torch::ScalarType dtype() const { return dtype_; }
   torch::Device device() const { return device_; }
-  void set_dtype(torch::ScalarType dtype);
-  void set_device(const torch::Device& device);
+  // Before the weights are loaded (load_weights / init_weights fill every parameter): each
+  // parameter becomes an empty tensor of `dtype` on `device`, nothing copied, so that the host
+  // never holds the whole model (the loaders then copy one tensor at a time onto the device).
+  void place(torch::ScalarType dtype, const torch::Device& device);
   void set_recompute(bool on);
 
   VocabEmbedding shared{nullptr};

@@ -1,5 +1,7 @@
 #include "train/FrozenModel.h"
 
+#include <ATen/Context.h>
+
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
@@ -32,8 +34,10 @@ void log_loaded(const FrozenModel& fm, const dist::ParallelState& ps) {
 
 }  // namespace
 
-std::string frozen_model_fingerprint(const mp::T5Config& arch, const RunConfig& rc, const mp::WeightStore* store) {
-  return store ? mp::model_fingerprint(arch, *store) : mp::preset_fingerprint(arch, rc.model.preset, rc.model.seed);
+std::string frozen_model_fingerprint(const mp::T5Config& arch, const RunConfig& rc, const mp::WeightStore* store,
+                                     const c10::Device& device) {
+  return store ? mp::model_fingerprint(arch, *store)
+               : mp::preset_fingerprint(arch, rc.model.preset, rc.model.seed, c10::DeviceTypeName(device.type(), true));
 }
 
 FrozenArchitecture frozen_architecture(const RunConfig& rc, int64_t tp) {
@@ -71,13 +75,20 @@ FrozenModel build_frozen_model(const RunConfig& rc, const dist::ParallelState& p
   const auto costs = mp::StageCosts::of(c, rc.data.max_input_length, rc.data.max_target_length, rc.micro_batch_size());
   fm.stage = mp::split_stages(c, ps.pp_size(), costs, rc.pipeline.stage_blocks).at(ps.pp_rank());
   fm.model = mp::T5Model(c, ps, fm.stage);
+  // The parameters are made on the rank's device in the model dtype first, then filled one
+  // tensor at a time (read or drawn on the host, converted as it is copied): the host never holds
+  // the stage's weights, and the values are those of an fp32 load converted afterwards.
+  fm.model->place(rc.model.dtype == "bfloat16" ? torch::kBFloat16 : torch::kFloat32, ps.device());
+  // fp32 on a GPU is fp32: no TF32 in matmuls or convolutions, so that it matches the CPU.
+  if (ps.device().is_cuda()) {
+    at::globalContext().setAllowTF32CuBLAS(false);
+    at::globalContext().setAllowTF32CuDNN(false);
+  }
   if (store)
     mp::load_weights(fm.model, *store, ps.tp());
   else
     mp::init_weights(fm.model, rc.model.seed, ps.tp());
-  fm.fingerprint = frozen_model_fingerprint(c, rc, store.get());
-  if (rc.model.dtype == "bfloat16") fm.model->set_dtype(torch::kBFloat16);
-  if (!ps.device().is_cpu()) fm.model->set_device(ps.device());
+  fm.fingerprint = frozen_model_fingerprint(c, rc, store.get(), ps.device());
   fm.model->set_recompute(rc.train.recompute);
   log_loaded(fm, ps);
   return fm;

@@ -35,6 +35,8 @@ void check_tokenizer_fits(const data::Tokenizer& tokenizer, const mp::T5Config& 
 
 // The fingerprint of a config's frozen model of architecture `arch` (model.dropout_rate applied):
 // its weights' (store, for model.path) or the preset's and seed's.
-std::string frozen_model_fingerprint(const mp::T5Config& arch, const RunConfig& config, const mp::WeightStore* store);
+// A preset's weights are drawn on `device` (init_weights), which the fingerprint records.
+std::string frozen_model_fingerprint(const mp::T5Config& arch, const RunConfig& config, const mp::WeightStore* store,
+                                     const c10::Device& device);
 
 }  // namespace ptuner::train

@@ -1,6 +1,7 @@
 #include "train/PromptExport.h"
 
 #include "dist/Check.h"
+#include "dist/DeviceChoice.h"
 #include "train/FrozenModel.h"
 #include "model_parallel/WeightStore.h"
 
@@ -38,9 +39,10 @@ Checkpoint shallow_checkpoint(const torch::Tensor& rows, const RunConfig& config
 std::string frozen_fingerprint(const RunConfig& c) {
   auto arch = architecture_of(c);
   if (c.model.dropout_rate >= 0) arch.dropout_rate = c.model.dropout_rate;  // as build_frozen_model
-  if (c.model.path.empty()) return frozen_model_fingerprint(arch, c, nullptr);
+  // Where a run of this config would draw a preset's weights (this process's device choice).
+  if (c.model.path.empty()) return frozen_model_fingerprint(arch, c, nullptr, dist::choose_device(c.model.device, 0));
   const mp::WeightStore store(c.model.path);
-  return frozen_model_fingerprint(arch, c, &store);
+  return frozen_model_fingerprint(arch, c, &store, torch::kCPU);
 }
 
 Checkpoint export_plain(const Checkpoint& ck, const std::string& source) {

@@ -263,7 +263,10 @@ StepResult Trainer::step(const data::Batch& batch) {
   const double local_tokens = static_cast<double>(batch.num_target_tokens + batch.num_input_tokens);
   const double global_targets = ps_.dp().all_reduce_scalar(local_targets, dist::ReduceOp::Sum);
   PTUNER_CHECK(global_targets > 0, "step {}: the global batch has no target tokens", step_);
-  double ce = 0, total = 0;
+  // The loss sums stay on the device (in fp64, summed in the order the host summed them) and cross
+  // to the host once per step, not once per micro-batch.
+  auto ce_sum = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat64).device(ps_.device()));
+  auto total_sum = ce_sum.clone();
   for (int64_t g = 0; g < config_.train.grad_accum; ++g) {
     const mp::MicroBatch* flush = micro.data() + g * per_flush;
     // One micro-batch on this stage: the prompt method's injection, the stage's blocks and, on
@@ -275,15 +278,12 @@ StepResult Trainer::step(const data::Batch& batch) {
           auto out = stage_->forward(flush[i], inputs, prompt_->injection(flush[i]));
           if (!ps_.is_last_stage()) return out;
           auto sums = stage_->loss(out.at(0), flush[i].labels, config_.train.z_loss);
-          ce += sums.ce.item<double>();
-          total += sums.total.item<double>();
+          ce_sum += sums.ce.to(torch::kFloat64);
+          total_sum += sums.total.detach().to(torch::kFloat64);
           return {sums.total / global_targets};
         }};
     schedule_fn_(per_flush, *link_, stage_step, observer_);
   }
-  // The loss lives on the last stage: share it along the pipeline.
-  ce = ps_.pp().all_reduce_scalar(ce, dist::ReduceOp::Sum);
-  total = ps_.pp().all_reduce_scalar(total, dist::ReduceOp::Sum);
   if (gradient_hook_) {
     auto grads = std::map<std::string, torch::Tensor>();
     for (auto& [name, p] : params) grads[name] = p.mutable_grad();
@@ -299,11 +299,16 @@ StepResult Trainer::step(const data::Batch& batch) {
     ps_.dp().all_reduce(p.mutable_grad(), dist::ReduceOp::Sum);
     rates[name] = rate_at(name, step_);
   }
+  // The step's one host round trip: the loss sums and whether the reduced gradients are finite.
+  // The loss lives on the last stage: share it along the pipeline.
+  auto finite = torch::ones({}, torch::TensorOptions().dtype(torch::kBool).device(ps_.device()));
+  for (auto& [name, p] : params) finite = finite.logical_and(torch::isfinite(p.grad()).all());
+  const auto host = torch::stack({ce_sum, total_sum, finite.to(torch::kFloat64)}).cpu();
+  const double ce = ps_.pp().all_reduce_scalar(host[0].item<double>(), dist::ReduceOp::Sum);
+  const double total = ps_.pp().all_reduce_scalar(host[1].item<double>(), dist::ReduceOp::Sum);
   // A non-finite loss or gradient anywhere: every rank skips the update (the data is consumed and
   // the step counted, so positions stay exact); too many in a row stop the run.
-  double bad = std::isfinite(ce) && std::isfinite(total) ? 0.0 : 1.0;
-  for (auto& [name, p] : params)
-    if (!torch::isfinite(p.grad()).all().item<bool>()) bad = 1.0;
+  double bad = std::isfinite(ce) && std::isfinite(total) && host[2].item<double>() > 0 ? 0.0 : 1.0;
   // Every rank agrees: over TP (a rank's own gradient), the pipeline (other stages' parameters)
   // and DP (other replicas' losses).
   for (auto* group : {&ps_.tp(), &ps_.pp(), &ps_.dp()}) bad = group->all_reduce_scalar(bad, dist::ReduceOp::Max);

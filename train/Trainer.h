@@ -61,6 +61,7 @@ class Trainer {
   void restore(const Checkpoint& checkpoint, const std::string& path);
 
   PromptMethod& prompt() { return *prompt_; }
+  const Optimizer& optimizer() const { return *optimizer_; }
   FrozenModel& frozen() { return frozen_; }
   int64_t current_step() const { return step_; }
   // The forwards, backwards and exchanges of every pipeline flush are announced to `observer`

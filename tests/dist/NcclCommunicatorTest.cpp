@@ -12,7 +12,7 @@ namespace {
 TEST(NcclCommunicator, RefusesClearlyWithoutACudaDevice) {
   if (NcclCommunicator::device_count() > 0) GTEST_SKIP() << "a CUDA device is present";
   try {
-    NcclCommunicator::world();
+    NcclCommunicator::world(0);
     FAIL() << "NCCL world built without a device";
   } catch (const ptuner::Error& e) {
     EXPECT_STREQ(e.what(), "the NCCL backend needs a CUDA device, and this process sees none");

@@ -520,6 +520,26 @@ TEST_F(Cli, BenchPrintsStepTimesFlopRatesAndTheFullFinetuneBaseline) {
   EXPECT_GT(j["model_flop_rate_over_gemm_rate"].get<double>(), 0);
 }
 
+TEST_F(Cli, CudaWithoutACudaBuildFailsBeforeLoadingNamingTheReasonAndRank) {
+  // Debian's LibTorch has no CUDA: model.device = "cuda" fails at start-up, before the model is
+  // read (its directory does not even exist here), saying why and on which rank; auto is the CPU.
+  auto r = run("train " + root_ + "/run.toml --set 'model.device=\"cuda\"' --set 'model.path=\"" + root_ +
+               "/no-such-model\"'");
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("model.device = \"cuda\" on rank 0: this LibTorch was built without CUDA"), std::string::npos)
+      << r.output;
+  EXPECT_EQ(r.output.find("no-such-model"), std::string::npos) << r.output;
+  // The bench reports the device and, on the CPU, no device memory; --peak-flops gives an MFU.
+  auto b = run("bench " + root_ + "/run.toml --steps 1 --warmup 0 --synthetic --peak-flops 1e12 --out " + root_ +
+               "/bench-mfu.json");
+  ASSERT_EQ(b.code, 0) << b.output;
+  std::ifstream in(root_ + "/bench-mfu.json");
+  auto j = nlohmann::json::parse(in);
+  EXPECT_EQ(j["device"], "cpu");
+  EXPECT_FALSE(j["frozen"].contains("device_peak_allocated_mib_per_rank"));
+  EXPECT_NEAR(j["frozen"]["mfu"].get<double>(), j["frozen"]["model_flops_per_s_per_rank"].get<double>() / 1e12, 1e-12);
+}
+
 TEST_F(Cli, WrongLayoutFailsBeforeTraining) {
   auto r = run("train " + root_ + "/run.toml --set parallel.tp=2 --set run.dir=\\\"" + root_ + "/run-tp\\\"");
   EXPECT_NE(r.code, 0);

@@ -96,7 +96,7 @@ TEST(CrossEntropy, SumsOverNonIgnoredTokensWithZLoss) {
   auto labels = torch::tensor({1L, -100L}).view({1, 2});
   auto s = cross_entropy_sums(logits, labels, 0.5);
   // lse = ln 4; ce = ln 4 − ln 3 = ln(4/3); z = 0.5 · (ln 4)²
-  EXPECT_EQ(s.tokens, 1);
+  EXPECT_EQ(s.tokens.item<int64_t>(), 1);
   EXPECT_NEAR(s.ce.item<double>(), std::log(4.0 / 3.0), 1e-6);
   EXPECT_NEAR(s.total.item<double>(), std::log(4.0 / 3.0) + 0.5 * std::pow(std::log(4.0), 2), 1e-6);
 }

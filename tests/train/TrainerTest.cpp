@@ -145,5 +145,35 @@ TEST(Trainer, GradientAccumulationEqualsTheWholeBatch) {
   EXPECT_TRUE(torch::allclose(pa, pb, 1e-5, 1e-6));
 }
 
+TEST(Trainer, Bfloat16FrozenModelKeepsTheLossAndAnFp32Prompt) {
+  // The same batches through the fp32 model and its bf16 copy: bf16 weights and matmuls, the
+  // prompt and the optimizer state in fp32 (cast to bf16 where the prompt enters the encoder).
+  Trainer fp32(config("dtype-fp32"), single());
+  Trainer bf16(config("dtype-bf16", {"model.dtype=\"bfloat16\""}), single());
+  const auto weight = bf16.frozen().model->named_parameters(/*recurse=*/true);
+  ASSERT_FALSE(weight.is_empty());
+  for (const auto& w : weight) EXPECT_EQ(w.value().scalar_type(), torch::kBFloat16) << w.key();
+  double worst = 0;
+  for (int i = 0; i < 4; ++i) {
+    const auto batch = fp32.next_batch();
+    const double a = fp32.step(batch).loss, b = bf16.step(batch).loss;
+    ASSERT_TRUE(std::isfinite(b)) << "step " << i;
+    worst = std::max(worst, std::abs(b - a) / a);
+  }
+  EXPECT_LT(worst, 2e-2);
+  RecordProperty("bf16_worst_relative_loss_difference", std::to_string(worst));
+  for (const auto& p : bf16.prompt().named_parameters()) EXPECT_EQ(p.value().scalar_type(), torch::kFloat32) << p.key();
+  const auto state = bf16.optimizer().state();
+  ASSERT_FALSE(state.empty());
+  for (const auto& [name, t] : state)  // moments in fp32 (a step counter is an integer)
+    if (t.is_floating_point()) EXPECT_EQ(t.scalar_type(), torch::kFloat32) << name;
+  // The bf16 run's prompt moved as the fp32 run's did (same batches, same updates to rounding).
+  const auto pa = fp32.prompt().named_parameters()["embedding"], pb = bf16.prompt().named_parameters()["embedding"];
+  const auto init = Trainer(config("dtype-init"), single()).prompt().named_parameters()["embedding"];
+  const double cosine = torch::cosine_similarity((pa - init).flatten(), (pb - init).flatten(), 0).item<double>();
+  EXPECT_GT(cosine, 0.9);
+  RecordProperty("bf16_update_cosine", std::to_string(cosine));
+}
+
 }  // namespace
 }  // namespace ptuner::train
