@@ -1,0 +1,233 @@
+#!/usr/bin/env python3
+"""launch/gpu-check's helpers (plain Python, no numpy; the peer needs torch, transformers, peft).
+
+  gpu_check.py write-prompt DIR LENGTH D_MODEL     a PEFT prompt-tuning adapter (seq2seq T5) of
+                                                   random rows, the parity runs' shared init
+  gpu_check.py parity INIT_DIR CPU_RUN DEVICE_RUN  loss and gradient agreement of the two runs
+  gpu_check.py curves FP32_RUN BF16_RUN            the two runs' losses step by step
+  gpu_check.py peer PRESET BATCH INPUTS TARGETS P  HF T5ForConditionalGeneration + peft prompt
+                                                   tuning timed on the GPU, as JSON
+  gpu_check.py summary WORK OUT MODE SIZES...      gpu-check.json and gpu-check.md under OUT
+"""
+import json
+import math
+import os
+import random
+import struct
+import sys
+from array import array
+
+
+def read_safetensors(path):
+    with open(path, "rb") as f:
+        blob = f.read()
+    n = struct.unpack("<Q", blob[:8])[0]
+    header = json.loads(blob[8:8 + n])
+    out = {}
+    for name, meta in header.items():
+        if name == "__metadata__":
+            continue
+        assert meta["dtype"] == "F32", f"{path}: {name} is {meta['dtype']}, not F32"
+        begin, end = meta["data_offsets"]
+        values = array("f")
+        values.frombytes(blob[8 + n + begin:8 + n + end])
+        out[name] = (meta["shape"], values)
+    return out
+
+
+def write_safetensors(path, name, shape, values):
+    data = array("f", values).tobytes()
+    header = json.dumps({"__metadata__": {"format": "pt"},
+                         name: {"dtype": "F32", "shape": shape, "data_offsets": [0, len(data)]}}).encode()
+    header += b" " * ((8 - len(header) % 8) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(header)) + header + data)
+
+
+def peft_rows(run_dir):
+    shape, values = read_safetensors(os.path.join(run_dir, "peft", "adapter_model.safetensors"))["prompt_embeddings"]
+    return shape, values
+
+
+def write_prompt(directory, length, d_model):
+    os.makedirs(directory, exist_ok=True)
+    rng = random.Random(7)
+    rows = [rng.uniform(-0.5, 0.5) for _ in range(length * d_model)]
+    # A seq2seq adapter holds num_virtual_tokens x num_transformer_submodules rows (the encoder's
+    # first).
+    write_safetensors(os.path.join(directory, "adapter_model.safetensors"), "prompt_embeddings",
+                      [2 * length, d_model], rows + rows)
+    config = {"peft_type": "PROMPT_TUNING", "task_type": "SEQ_2_SEQ_LM", "num_virtual_tokens": length,
+              "token_dim": d_model, "num_transformer_submodules": 2, "prompt_tuning_init": "RANDOM",
+              "base_model_name_or_path": "gpu-check/t5.1.1-small", "inference_mode": True}
+    with open(os.path.join(directory, "adapter_config.json"), "w") as f:
+        json.dump(config, f, indent=2)
+
+
+def losses(run_dir):
+    out = []
+    with open(os.path.join(run_dir, "metrics.jsonl")) as f:
+        for line in f:
+            j = json.loads(line)
+            if "last_loss" in j:
+                out.append((j["step"], j["last_loss"]))
+    return out
+
+
+def parity(init_dir, cpu_run, device_run):
+    _, init = read_safetensors(os.path.join(init_dir, "adapter_model.safetensors"))["prompt_embeddings"]
+    shape, cpu = peft_rows(cpu_run)
+    _, dev = peft_rows(device_run)
+    n = len(cpu) // 2  # the encoder's rows
+    # Update = 1e3 x gradient: the two gradients' relative L2 difference.
+    g_cpu = [cpu[i] - init[i] for i in range(n)]
+    g_dev = [dev[i] - init[i] for i in range(n)]
+    norm = math.sqrt(sum(x * x for x in g_cpu))
+    diff = math.sqrt(sum((a - b) ** 2 for a, b in zip(g_cpu, g_dev)))
+    loss_cpu, loss_dev = losses(cpu_run)[-1][1], losses(device_run)[-1][1]
+    result = {"loss_cpu": loss_cpu, "loss_device": loss_dev,
+              "loss_relative_error": abs(loss_dev - loss_cpu) / abs(loss_cpu),
+              "gradient_relative_error": diff / norm if norm > 0 else float("nan"),
+              "gradient_norm_x1e3": norm, "prompt_shape": [n // shape[1], shape[1]]}
+    result["pass"] = result["loss_relative_error"] < 1e-4 and result["gradient_relative_error"] < 1e-4
+    print(json.dumps(result, indent=2))
+
+
+def curves(fp32_run, bf16_run):
+    a, b = dict(losses(fp32_run)), dict(losses(bf16_run))
+    steps = sorted(set(a) & set(b))
+    first = lambda d: sum(d[s] for s in steps[:5]) / 5
+    last = lambda d: sum(d[s] for s in steps[-5:]) / 5
+    result = {"steps": steps, "fp32_cpu": [a[s] for s in steps], "bf16_device": [b[s] for s in steps],
+              "fp32_first5_last5": [first(a), last(a)], "bf16_first5_last5": [first(b), last(b)]}
+    # "Falls like the fp32 run's": both fall, and the bf16 run ends within 10% of the fp32 run.
+    result["pass"] = last(b) < 0.8 * first(b) and abs(last(b) - last(a)) <= 0.1 * last(a)
+    print(json.dumps(result))
+
+
+# The v1.1 presets of model_parallel/T5Config.cpp.
+PRESETS = {
+    "t5.1.1-xl": dict(d_model=2048, d_ff=5120, num_heads=32, num_layers=24),
+    "t5.1.1-xxl": dict(d_model=4096, d_ff=10240, num_heads=64, num_layers=24),
+    "t5.1.1-large": dict(d_model=1024, d_ff=2816, num_heads=16, num_layers=24),
+}
+
+
+def peer(preset, batch, inputs, targets, prompt):
+    import torch
+    import transformers
+    from peft import PromptTuningConfig, TaskType, get_peft_model
+    from transformers.optimization import Adafactor
+
+    p = PRESETS[preset]
+    config = transformers.T5Config(vocab_size=32128, d_kv=64, num_decoder_layers=p["num_layers"],
+                                   feed_forward_proj="gated-gelu", tie_word_embeddings=False, dropout_rate=0.0,
+                                   **p)
+    torch.manual_seed(0)
+    with torch.device("cuda"):
+        torch.set_default_dtype(torch.bfloat16)
+        model = transformers.T5ForConditionalGeneration(config)
+        torch.set_default_dtype(torch.float32)
+    model.eval()  # dropout off, as ptuner's run (dropout_rate = 0)
+    model = get_peft_model(model, PromptTuningConfig(task_type=TaskType.SEQ_2_SEQ_LM, num_virtual_tokens=prompt))
+    params = [q for q in model.parameters() if q.requires_grad]
+    opt = Adafactor(params, lr=0.3, relative_step=False, scale_parameter=False, warmup_init=False,
+                    weight_decay=1e-5)
+    ids = torch.randint(2, 32000, (batch, inputs - prompt), device="cuda")
+    labels = torch.randint(2, 32000, (batch, targets), device="cuda")
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        model(input_ids=ids, labels=labels).loss.backward()
+        opt.step()
+
+    for _ in range(2):
+        step()
+    torch.cuda.synchronize()
+    torch.cuda.reset_peak_memory_stats()
+    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    steps = 3
+    start.record()
+    for _ in range(steps):
+        step()
+    end.record()
+    torch.cuda.synchronize()
+    seconds = start.elapsed_time(end) / 1000 / steps
+    print(json.dumps({"preset": preset, "batch": batch, "step_time_s": seconds,
+                      "tokens_per_s": batch * (inputs - prompt + targets) / seconds,
+                      "peak_allocated_mib": torch.cuda.max_memory_allocated() / 2**20,
+                      "torch": torch.__version__, "transformers": transformers.__version__}))
+
+
+def summary(work, out, mode, sizes):
+    def load(name):
+        path = os.path.join(work, name)
+        return json.load(open(path)) if os.path.exists(path) else None
+
+    s = {"mode": mode, "parity": load("parity.json"), "bf16": load("curves.json"), "sizes": {}}
+    for size in sizes:
+        bench, peer_run = load(f"bench-{size}.json"), load(f"peer-{size}.json")
+        row = {}
+        if bench:
+            fr = bench["frozen"]
+            row["ptuner"] = {"batch": bench["batch_size"], "tokens_per_s": fr["tokens_per_s"],
+                             "step_time_s": fr["step_time_s"]["mean"], "mfu": fr.get("mfu"),
+                             "peak_allocated_mib": (fr.get("device_peak_allocated_mib_per_rank") or [None])[0],
+                             "peak_rss_mib": fr["peak_rss_mib_per_rank"][0]}
+        if peer_run:
+            row["hf_peft"] = peer_run
+            if bench and "tokens_per_s" in peer_run:
+                row["tokens_per_s_ratio"] = row["ptuner"]["tokens_per_s"] / peer_run["tokens_per_s"]
+                if row["ptuner"]["peak_allocated_mib"]:
+                    row["peak_memory_ratio"] = row["ptuner"]["peak_allocated_mib"] / peer_run["peak_allocated_mib"]
+        s["sizes"][size] = row
+    with open(os.path.join(out, "gpu-check.json"), "w") as f:
+        json.dump(s, f, indent=2)
+    md = [f"# launch/gpu-check ({mode})", ""]
+    if s["parity"]:
+        p = s["parity"]
+        md += [f"(a) parity, one fp32 step of t5.1.1-small: loss {p['loss_cpu']:.6f} (CPU) vs {p['loss_device']:.6f}; "
+               f"loss relative error {p['loss_relative_error']:.2e}, prompt-gradient relative error "
+               f"{p['gradient_relative_error']:.2e} ({'pass' if p['pass'] else 'FAIL'}, limit 1e-4)", ""]
+    if s["bf16"]:
+        c = s["bf16"]
+        md += ["(b) demo task, 50 steps: loss of fp32 on the CPU and bf16 on the device", "",
+               "| step | fp32 CPU | bf16 device |", "|---|---|---|"]
+        for i, step in enumerate(c["steps"]):
+            if step == 1 or step % 5 == 0:
+                md.append(f"| {step} | {c['fp32_cpu'][i]:.4f} | {c['bf16_device'][i]:.4f} |")
+        md += ["", f"first five / last five steps: fp32 {c['fp32_first5_last5'][0]:.4f} -> {c['fp32_first5_last5'][1]:.4f}, "
+                   f"bf16 {c['bf16_first5_last5'][0]:.4f} -> {c['bf16_first5_last5'][1]:.4f} "
+                   f"({'pass' if c['pass'] else 'FAIL'})", ""]
+    md += ["(c, d) throughput, inputs 512 (100 prompt) + 16 targets", "",
+           "| model | batch | ptuner tokens/s | MFU | ptuner peak GiB | HF+PEFT tokens/s | HF+PEFT peak GiB | speed ratio | memory ratio |",
+           "|---|---|---|---|---|---|---|---|---|"]
+    fmt = lambda v, f: (f.format(v) if isinstance(v, (int, float)) else "-")
+    for size, row in s["sizes"].items():
+        p, h = row.get("ptuner", {}), row.get("hf_peft", {})
+        md.append(f"| {size} | {p.get('batch', '-')} | {fmt(p.get('tokens_per_s'), '{:.0f}')} | "
+                  f"{fmt(p.get('mfu'), '{:.1%}')} | {fmt((p.get('peak_allocated_mib') or 0) / 1024 or None, '{:.1f}')} | "
+                  f"{fmt(h.get('tokens_per_s'), '{:.0f}')} | {fmt(h.get('peak_allocated_mib', 0) / 1024 or None, '{:.1f}')} | "
+                  f"{fmt(row.get('tokens_per_s_ratio'), '{:.2f}x')} | {fmt(row.get('peak_memory_ratio'), '{:.2f}')} |")
+    text = "\n".join(md) + "\n"
+    with open(os.path.join(out, "gpu-check.md"), "w") as f:
+        f.write(text)
+    print(text)
+    ok = (not s["parity"] or s["parity"]["pass"]) and (not s["bf16"] or s["bf16"]["pass"])
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    cmd, args = sys.argv[1], sys.argv[2:]
+    if cmd == "write-prompt":
+        write_prompt(args[0], int(args[1]), int(args[2]))
+    elif cmd == "parity":
+        parity(*args)
+    elif cmd == "curves":
+        curves(*args)
+    elif cmd == "peer":
+        peer(args[0], int(args[1]), int(args[2]), int(args[3]), int(args[4]))
+    elif cmd == "summary":
+        summary(args[0], args[1], args[2], args[3:])
+    else:
+        sys.exit(__doc__)
