@@ -13,10 +13,12 @@ if(PTUNER_DEPS_PREFIX)
   include_directories(BEFORE SYSTEM "${PTUNER_DEB}/include")
   add_library(MPI::MPI_CXX INTERFACE IMPORTED)
   target_include_directories(MPI::MPI_CXX INTERFACE "${PTUNER_DEB_LIB}/openmpi/include")
-  target_link_libraries(MPI::MPI_CXX INTERFACE "${PTUNER_DEB_LIB}/libmpi.so")
+  # ptuner calls MPI's C API only: no C++ bindings (libmpi_cxx).
+  target_compile_definitions(MPI::MPI_CXX INTERFACE OMPI_SKIP_MPICXX=1)
+  target_link_libraries(MPI::MPI_CXX INTERFACE "${PTUNER_DEB_LIB}/openmpi/lib/libmpi.so")
   set(HDF5_C_INCLUDE_DIRS "${PTUNER_DEB}/include/hdf5/serial")
   set(HDF5_C_LIBRARIES "${PTUNER_DEB_LIB}/hdf5/serial/libhdf5.so")
-  foreach(path "${PTUNER_DEB_LIB}/openmpi/include/mpi.h" "${PTUNER_DEB_LIB}/libmpi.so"
+  foreach(path "${PTUNER_DEB_LIB}/openmpi/include/mpi.h" "${PTUNER_DEB_LIB}/openmpi/lib/libmpi.so"
                "${HDF5_C_INCLUDE_DIRS}/hdf5.h" "${HDF5_C_LIBRARIES}")
     if(NOT EXISTS "${path}")
       message(FATAL_ERROR "PTUNER_DEPS_PREFIX=${PTUNER_DEPS_PREFIX} lacks ${path} (unpack libopenmpi-dev, libhdf5-dev and their libraries there)")
@@ -45,7 +47,9 @@ find_package(Threads REQUIRED)
 find_path(SENTENCEPIECE_INCLUDE_DIR sentencepiece_processor.h REQUIRED)
 find_library(SENTENCEPIECE_LIBRARY sentencepiece REQUIRED)
 find_library(SENTENCEPIECE_TRAIN_LIBRARY sentencepiece_train REQUIRED)
-find_library(PROTOBUF_LIBRARY protobuf REQUIRED)
+# (Our own variable: LibTorch's config may set PROTOBUF_LIBRARY to another copy. The versioned
+# name finds a runtime package's library where no -dev package is unpacked.)
+find_library(PTUNER_PROTOBUF_LIBRARY NAMES protobuf libprotobuf.so.32 NAMES_PER_DIR REQUIRED)
 
 # LibTorch ships a -D_GLIBCXX_USE_CXX11_ABI flag and include dirs in TORCH_CXX_FLAGS.
 add_library(ptuner_torch INTERFACE)
@@ -57,7 +61,7 @@ target_include_directories(ptuner_torch INTERFACE ${TORCH_INCLUDE_DIRS})
 # dlopen()s it with RTLD_DEEPBIND at run time, and executables keep libprotobuf loaded first.
 add_library(ptuner_protobuf_first INTERFACE)
 target_link_libraries(ptuner_protobuf_first INTERFACE
-  -Wl,--no-as-needed ${PROTOBUF_LIBRARY} -Wl,--as-needed)
+  -Wl,--no-as-needed ${PTUNER_PROTOBUF_LIBRARY} -Wl,--as-needed)
 
 # Headers only (the libraries are found above so that a missing package fails at configure time).
 add_library(ptuner_sentencepiece INTERFACE)

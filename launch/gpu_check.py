@@ -44,9 +44,12 @@ def write_safetensors(path, name, shape, values):
         f.write(struct.pack("<Q", len(header)) + header + data)
 
 
-def peft_rows(run_dir):
-    shape, values = read_safetensors(os.path.join(run_dir, "peft", "adapter_model.safetensors"))["prompt_embeddings"]
-    return shape, values
+def encoder_rows(adapter_dir):
+    """An adapter's encoder prompt: its first num_virtual_tokens rows, flattened, and d_model."""
+    with open(os.path.join(adapter_dir, "adapter_config.json")) as f:
+        n = json.load(f)["num_virtual_tokens"]
+    shape, values = read_safetensors(os.path.join(adapter_dir, "adapter_model.safetensors"))["prompt_embeddings"]
+    return values[:n * shape[1]], shape[1]
 
 
 def write_prompt(directory, length, d_model):
@@ -75,20 +78,20 @@ def losses(run_dir):
 
 
 def parity(init_dir, cpu_run, device_run):
-    _, init = read_safetensors(os.path.join(init_dir, "adapter_model.safetensors"))["prompt_embeddings"]
-    shape, cpu = peft_rows(cpu_run)
-    _, dev = peft_rows(device_run)
-    n = len(cpu) // 2  # the encoder's rows
+    init, d_model = encoder_rows(init_dir)
+    cpu, _ = encoder_rows(os.path.join(cpu_run, "peft"))
+    dev, _ = encoder_rows(os.path.join(device_run, "peft"))
+    assert len(init) == len(cpu) == len(dev), "the runs' prompts differ in size from their init"
     # Update = 1e3 x gradient: the two gradients' relative L2 difference.
-    g_cpu = [cpu[i] - init[i] for i in range(n)]
-    g_dev = [dev[i] - init[i] for i in range(n)]
+    g_cpu = [a - b for a, b in zip(cpu, init)]
+    g_dev = [a - b for a, b in zip(dev, init)]
     norm = math.sqrt(sum(x * x for x in g_cpu))
     diff = math.sqrt(sum((a - b) ** 2 for a, b in zip(g_cpu, g_dev)))
     loss_cpu, loss_dev = losses(cpu_run)[-1][1], losses(device_run)[-1][1]
     result = {"loss_cpu": loss_cpu, "loss_device": loss_dev,
               "loss_relative_error": abs(loss_dev - loss_cpu) / abs(loss_cpu),
               "gradient_relative_error": diff / norm if norm > 0 else float("nan"),
-              "gradient_norm_x1e3": norm, "prompt_shape": [n // shape[1], shape[1]]}
+              "gradient_norm_x1e3": norm, "prompt_shape": [len(init) // d_model, d_model]}
     result["pass"] = result["loss_relative_error"] < 1e-4 and result["gradient_relative_error"] < 1e-4
     print(json.dumps(result, indent=2))
 
