@@ -5,11 +5,13 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <deque>
+#include <exception>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -24,14 +26,19 @@ const cudaStream_t kComputeStream = cudaStreamLegacy;
 struct NcclState {
   struct Pending {
     cudaEvent_t done;
-    std::chrono::steady_clock::time_point since;
+    std::chrono::steady_clock::time_point since;  // enqueued, or when the call before it finished
     const char* what;
   };
   ncclComm_t comm = nullptr;
   int device = 0;
+  int world_rank = 0;
   std::mutex mutex;               // guards pending and free_events
   std::deque<Pending> pending;    // enqueued calls, oldest first
   std::vector<cudaEvent_t> free_events;
+  // An NCCL call the host is inside (a call may block there, e.g. connecting to a lost peer):
+  // since when (steady-clock nanoseconds, 0: none) and which.
+  std::atomic<int64_t> host_call_since{0};
+  std::atomic<const char*> host_call_what{nullptr};
   std::atomic<bool> stop{false};
   std::thread watchdog;
 };
@@ -90,40 +97,63 @@ NcclCommunicator::NcclCommunicator(std::shared_ptr<MpiCommunicator> mpi)
   std::memcpy(&id, bytes.data(), sizeof(id));
   check_cuda(cudaGetDevice(&state_->device), "cudaGetDevice");
   check_nccl(ncclCommInitRank(&state_->comm, mpi_->size(), id, mpi_->rank()), "ncclCommInitRank");
+  MPI_Comm_rank(MPI_COMM_WORLD, &state_->world_rank);
   state_->watchdog = std::thread([state = state_.get(), group = mpi_->name(), rank = mpi_->rank(),
                                   size = mpi_->size()] {
+    using Clock = std::chrono::steady_clock;
+    const auto seconds_since = [](Clock::time_point t) {
+      return std::chrono::duration<double>(Clock::now() - t).count();
+    };
     cudaSetDevice(state->device);
     while (!state->stop.load()) {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      const double limit = MpiCommunicator::timeout();
       std::string failure;
       {
         std::lock_guard<std::mutex> lock(state->mutex);
-        while (!state->pending.empty() && cudaEventQuery(state->pending.front().done) == cudaSuccess) {
-          state->free_events.push_back(state->pending.front().done);
+        bool popped = false;
+        while (!state->pending.empty()) {
+          const auto& front = state->pending.front();
+          const cudaError_t q = cudaEventQuery(front.done);
+          if (q == cudaErrorNotReady) break;
+          if (q != cudaSuccess) {  // a sticky device error: no later call can finish either
+            failure = fmt::format("the device failed after NCCL {} on the {} group (rank {} of {}): {}", front.what,
+                                  group, rank, size, cudaGetErrorString(q));
+            break;
+          }
+          state->free_events.push_back(front.done);
           state->pending.pop_front();
+          popped = true;
         }
-        if (state->pending.empty()) continue;
-        const auto& oldest = state->pending.front();
+        // The next call's wait starts when the one before it finished, not when it was queued
+        // behind a step's compute: a long step is not a hang.
+        if (popped && !state->pending.empty())
+          state->pending.front().since = std::max(state->pending.front().since, Clock::now());
         ncclResult_t async = ncclSuccess;
-        ncclCommGetAsyncError(state->comm, &async);
-        const double waited =
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - oldest.since).count();
-        const double limit = MpiCommunicator::timeout();
-        if (async != ncclSuccess)
-          failure = fmt::format("NCCL {} on the {} group (rank {} of {}) failed: {}", oldest.what, group, rank, size,
-                                ncclGetErrorString(async));
-        else if (limit > 0 && waited > limit)
+        if (failure.empty() && state->comm) ncclCommGetAsyncError(state->comm, &async);
+        const int64_t host_since = state->host_call_since.load();
+        const double host_waited =
+            host_since > 0 ? seconds_since(Clock::time_point(Clock::duration(host_since))) : 0.0;
+        const double waited = state->pending.empty() ? 0.0 : seconds_since(state->pending.front().since);
+        const char* what = state->pending.empty() ? state->host_call_what.load() : state->pending.front().what;
+        if (!failure.empty()) {
+        } else if (async != ncclSuccess) {
+          failure = fmt::format("NCCL {} on the {} group (rank {} of {}) failed: {}", what ? what : "call", group, rank,
+                                size, ncclGetErrorString(async));
+        } else if (limit > 0 && std::max(waited, host_waited) > limit) {
+          if (host_waited > waited) what = state->host_call_what.load();
           failure = fmt::format("NCCL {} on the {} group (rank {} of {}) has not finished after {:.0f} s "
                                 "(dist.timeout_s = {}): a rank stopped, hung or was lost",
-                                oldest.what, group, rank, size, waited, limit);
+                                what ? what : "call", group, rank, size, std::max(waited, host_waited), limit);
+        }
       }
       if (failure.empty()) continue;
-      int world_rank = 0;
-      MPI_Comm_rank(MPI_COMM_WORLD, &world_rank);
-      spdlog::error("rank {}: {}; aborting the communicator and the job", world_rank, failure);
+      spdlog::error("rank {}: {}; aborting the communicator and the job", state->world_rank, failure);
       spdlog::default_logger()->flush();
       std::fflush(stderr);
       ncclCommAbort(state->comm);  // unblocks this rank's kernels waiting on the lost peer
+      // From this thread although MPI runs FUNNELED: Open MPI's MPI_Abort only signals the
+      // launcher, which ends every rank, as the MPI path's watchdog does.
       MPI_Abort(MPI_COMM_WORLD, 1);
     }
   });
@@ -132,7 +162,11 @@ NcclCommunicator::NcclCommunicator(std::shared_ptr<MpiCommunicator> mpi)
 NcclCommunicator::~NcclCommunicator() {
   state_->stop.store(true);
   if (state_->watchdog.joinable()) state_->watchdog.join();
-  if (state_->comm) ncclCommDestroy(state_->comm);
+  // Destroying waits for queued work, which peers may never match when this rank is unwinding
+  // an error: abort then instead.
+  bool unfinished = std::uncaught_exceptions() > 0;
+  for (const auto& p : state_->pending) unfinished = unfinished || cudaEventQuery(p.done) != cudaSuccess;
+  if (state_->comm) (unfinished ? ncclCommAbort : ncclCommDestroy)(state_->comm);
   for (const auto& p : state_->pending) cudaEventDestroy(p.done);
   for (auto e : state_->free_events) cudaEventDestroy(e);
 }
@@ -145,6 +179,13 @@ std::shared_ptr<NcclCommunicator> NcclCommunicator::world(int device_index) {
   check_cuda(cudaSetDevice(device_index), "cudaSetDevice");
   return std::make_shared<NcclCommunicator>(MpiCommunicator::world());
 }
+
+NcclCommunicator::HostCall::HostCall(NcclState& state, const char* what) : state_(state) {
+  state_.host_call_what.store(what);
+  state_.host_call_since.store(std::chrono::steady_clock::now().time_since_epoch().count());
+}
+
+NcclCommunicator::HostCall::~HostCall() { state_.host_call_since.store(0); }
 
 void NcclCommunicator::enqueued(const char* what) {
   std::lock_guard<std::mutex> lock(state_->mutex);
@@ -161,6 +202,7 @@ void NcclCommunicator::enqueued(const char* what) {
 
 void NcclCommunicator::all_reduce(torch::Tensor& t, ReduceOp op) {
   check_cuda_tensor(t, "all_reduce");
+  const HostCall call(*state_, "all_reduce");
   check_nccl(ncclAllReduce(t.data_ptr(), t.data_ptr(), t.numel(), nccl_type(t.scalar_type()), nccl_op(op),
                            state_->comm, kComputeStream),
              "ncclAllReduce");
@@ -169,6 +211,7 @@ void NcclCommunicator::all_reduce(torch::Tensor& t, ReduceOp op) {
 
 void NcclCommunicator::broadcast(torch::Tensor& t, int root) {
   check_cuda_tensor(t, "broadcast");
+  const HostCall call(*state_, "broadcast");
   check_nccl(ncclBroadcast(t.data_ptr(), t.data_ptr(), t.numel(), nccl_type(t.scalar_type()), root, state_->comm,
                            kComputeStream),
              "ncclBroadcast");
@@ -182,6 +225,7 @@ torch::Tensor NcclCommunicator::all_gather(const torch::Tensor& x) {
   PTUNER_CHECK(!shape.empty(), "all_gather needs a tensor with at least one dimension");
   shape[0] *= size();
   auto out = torch::empty(shape, in.options());
+  const HostCall call(*state_, "all_gather");
   check_nccl(ncclAllGather(in.data_ptr(), out.data_ptr(), in.numel(), nccl_type(in.scalar_type()), state_->comm,
                            kComputeStream),
              "ncclAllGather");
@@ -198,6 +242,7 @@ torch::Tensor NcclCommunicator::reduce_scatter(const torch::Tensor& x) {
   std::vector<int64_t> shape(in.sizes().begin(), in.sizes().end());
   shape[0] /= size();
   auto out = torch::empty(shape, in.options());
+  const HostCall call(*state_, "reduce_scatter");
   check_nccl(ncclReduceScatter(in.data_ptr(), out.data_ptr(), out.numel(), nccl_type(in.scalar_type()), ncclSum,
                                state_->comm, kComputeStream),
              "ncclReduceScatter");
@@ -208,6 +253,7 @@ torch::Tensor NcclCommunicator::reduce_scatter(const torch::Tensor& x) {
 void NcclCommunicator::send(const torch::Tensor& t, int dst, int) {
   auto c = t.contiguous();
   check_cuda_tensor(c, "send");
+  const HostCall call(*state_, "send");
   check_nccl(ncclSend(c.data_ptr(), c.numel(), nccl_type(c.scalar_type()), dst, state_->comm, kComputeStream),
              "ncclSend");
   enqueued("send");
@@ -215,6 +261,7 @@ void NcclCommunicator::send(const torch::Tensor& t, int dst, int) {
 
 void NcclCommunicator::recv(torch::Tensor& t, int src, int) {
   check_cuda_tensor(t, "recv");
+  const HostCall call(*state_, "recv");
   check_nccl(ncclRecv(t.data_ptr(), t.numel(), nccl_type(t.scalar_type()), src, state_->comm, kComputeStream),
              "ncclRecv");
   enqueued("recv");
@@ -224,6 +271,7 @@ void NcclCommunicator::sendrecv(const torch::Tensor& send, int dst, torch::Tenso
   auto c = send.contiguous();
   check_cuda_tensor(c, "sendrecv");
   check_cuda_tensor(recv, "sendrecv");
+  const HostCall call(*state_, "sendrecv");
   check_nccl(ncclGroupStart(), "ncclGroupStart");
   check_nccl(ncclSend(c.data_ptr(), c.numel(), nccl_type(c.scalar_type()), dst, state_->comm, kComputeStream),
              "ncclSend");
@@ -235,14 +283,16 @@ void NcclCommunicator::sendrecv(const torch::Tensor& send, int dst, torch::Tenso
 }
 
 void NcclCommunicator::barrier() {
-  // A one-element all-reduce on the compute stream, then the host waits for it (the watchdog
-  // turns a lost peer into an error meanwhile).
-  void* one = nullptr;
-  check_cuda(cudaMalloc(&one, sizeof(float)), "cudaMalloc");
-  check_nccl(ncclAllReduce(one, one, 1, ncclFloat32, ncclSum, state_->comm, kComputeStream), "ncclAllReduce");
+  // A one-element all-reduce on the compute stream (the caching allocator's memory), then the host
+  // waits for it; the watchdog turns a lost peer into an error meanwhile.
+  auto one = torch::zeros({1}, torch::TensorOptions().dtype(torch::kFloat32).device(torch::kCUDA, state_->device));
+  {
+    const HostCall call(*state_, "barrier");
+    check_nccl(ncclAllReduce(one.data_ptr(), one.data_ptr(), 1, ncclFloat32, ncclSum, state_->comm, kComputeStream),
+               "ncclAllReduce");
+  }
   enqueued("barrier");
   check_cuda(cudaStreamSynchronize(kComputeStream), "cudaStreamSynchronize");
-  cudaFree(one);
 }
 
 std::shared_ptr<Communicator> NcclCommunicator::split(int color, int key) {

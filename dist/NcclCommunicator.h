@@ -11,11 +11,14 @@
 // it reads a result (a loss, a barrier).
 //
 // A watchdog thread per communicator keeps the failure guarantees: it records an event after
-// each enqueued call and polls, every few milliseconds, the oldest unfinished one and
-// ncclCommGetAsyncError. A call that has not finished after the hang timeout
-// (MpiCommunicator::timeout(), dist.timeout_s) or an asynchronous NCCL error (a peer gone)
-// logs which call on which rank, aborts the NCCL communicator and ends the job with MPI_Abort, as
-// the MPI path's watchdog does: an error, not a hang. Every NCCL and CUDA call is checked.
+// each enqueued call and polls, every few milliseconds, the oldest unfinished one (timed from
+// when the call before it finished), an NCCL call the host is still inside, and
+// ncclCommGetAsyncError. A call unfinished after the hang timeout (MpiCommunicator::timeout(),
+// dist.timeout_s), an asynchronous NCCL error (a peer gone) or a device error logs which call on
+// which rank, aborts the NCCL communicator and ends the job with MPI_Abort, as the MPI path's
+// watchdog does: an error, not a hang. A communicator destroyed with work unfinished, or while an
+// exception unwinds, is aborted rather than destroyed (destroying would wait for peers that may
+// never come). Every NCCL and CUDA call is checked.
 // Compiled only where CUDA and NCCL are found (PTUNER_HAVE_NCCL).
 #include <memory>
 
@@ -53,6 +56,17 @@ class NcclCommunicator : public Communicator {
   std::shared_ptr<Communicator> split(int color, int key) override;
 
  private:
+  // Marks the host as inside an NCCL call for its lifetime (the watchdog times it too).
+  class HostCall {
+   public:
+    HostCall(NcclState& state, const char* what);
+    ~HostCall();
+    HostCall(const HostCall&) = delete;
+    HostCall& operator=(const HostCall&) = delete;
+
+   private:
+    NcclState& state_;
+  };
   // After a call was enqueued: its completion event, for the watchdog.
   void enqueued(const char* what);
 
