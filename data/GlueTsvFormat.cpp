@@ -37,6 +37,10 @@ const std::vector<std::string>& GlueTsvFormat::tasks() {
   return names;
 }
 
+bool GlueTsvFormat::reads(const std::string& task) {
+  return std::find(tasks().begin(), tasks().end(), task) != tasks().end();
+}
+
 GlueTsvFormat::Layout GlueTsvFormat::layout(const std::string& task) {
   if (task == "cola")
     return {"cola", {{"sentence", "sentence"}}, "label", Kind::Index, {"unacceptable", "acceptable"},

@@ -54,6 +54,8 @@ class GlueTsvFormat : public TaskFormat {
   // The GLUE tasks above ("cola", "sst2", "mrpc", "qqp", "stsb", "mnli", "qnli", "glue_rte",
   // "wnli"), in that order.
   static const std::vector<std::string>& tasks();
+  // Whether `task` is one of them.
+  static bool reads(const std::string& task);
   static Layout layout(const std::string& task);
   // T5's STS-B target for a score: "3.8". Throws MalformedRecord when `score` is not a number.
   static std::string stsb_target(const std::string& score);

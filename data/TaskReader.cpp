@@ -1,7 +1,5 @@
 #include "data/TaskReader.h"
 
-#include <algorithm>
-
 #include "data/GlueJsonFormat.h"
 #include "data/GlueTsvFormat.h"
 #include "data/MalformedRecord.h"
@@ -28,8 +26,7 @@ std::unique_ptr<TaskFormat> make_format(const std::string& task, bool task_prefi
   if (task == "record") return std::make_unique<ReCoRDFormat>(task_prefix, is_training);
   if (task == "wsc") return std::make_unique<WscFormat>(task_prefix, is_training);
   if (task == "mrqa") return std::make_unique<MrqaFormat>(is_training);
-  const auto& glue = GlueTsvFormat::tasks();
-  if (std::find(glue.begin(), glue.end(), task) != glue.end())
+  if (GlueTsvFormat::reads(task))
     return std::make_unique<GlueTsvFormat>(task, task_prefix, is_training);
   PTUNER_FAIL("TaskReader: task '{}' has no reader yet", task);
 }
@@ -50,12 +47,10 @@ TaskReader::TaskReader(const TaskSpec& spec, const std::string& path, OnError po
   const auto ends_with = [&](const std::string& suffix) {
     return path.size() >= suffix.size() && path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0;
   };
-  const auto& glue = GlueTsvFormat::tasks();
-  const bool tsv_task = std::find(glue.begin(), glue.end(), spec.name) != glue.end();
-  PTUNER_CHECK(tsv_task || !(ends_with(".tsv") || ends_with(".tsv.gz")),
+  PTUNER_CHECK(GlueTsvFormat::reads(spec.name) || !(ends_with(".tsv") || ends_with(".tsv.gz")),
                "TaskReader ({}): '{}' looks like a GLUE TSV file, but task '{}' reads {} (the GLUE "
                "TSV tasks are {}; GLUE's RTE is glue_rte)",
-               spec.name, path, spec.name, spec.file, fmt::join(glue, ", "));
+               spec.name, path, spec.name, spec.file, fmt::join(GlueTsvFormat::tasks(), ", "));
 }
 
 bool TaskReader::next(TextToTextExample& out) {

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <filesystem>
+#include <memory>
 
 #include "data/TaskReader.h"
 #include "data/Tokenizer.h"
@@ -11,7 +12,6 @@
 #include "model_parallel/WeightStore.h"
 #include "train/Evaluator.h"
 #include "train/FrozenModel.h"
-#include "train/PromptExport.h"
 #include "train/PromptMethod.h"
 #include "train/RunGuard.h"
 #include "train/Spot.h"
@@ -34,8 +34,9 @@ std::string read_training_file(const std::string& task, const std::string& path,
 
 // SPoT transfer: the source is there, fits prompt.length and d_model (or is resized as the config
 // says) and was trained on this frozen model, as a fresh run checks it. A resume takes its prompt
-// from the checkpoint and needs no source.
-std::string check_transfer_source(const RunConfig& c, const FrozenArchitecture& arch, bool resume) {
+// from the checkpoint and needs no source. `fingerprint`: this run's frozen model's.
+std::string check_transfer_source(const RunConfig& c, const FrozenArchitecture& arch, const std::string& fingerprint,
+                                  bool resume) {
   const std::string& path = c.prompt.init_file;
   if (!std::filesystem::exists(path)) {
     PTUNER_CHECK(resume, "prompt.init_file {} does not exist (a fresh run needs its source: train the source run first)",
@@ -43,7 +44,7 @@ std::string check_transfer_source(const RunConfig& c, const FrozenArchitecture& 
     return fmt::format("prompt.init_file {}: absent, not needed to resume", path);
   }
   const SourcePrompt source = read_source_prompt(path);
-  check_source_model(source, arch.source, frozen_fingerprint(c));
+  check_source_model(source, arch.source, fingerprint);
   fit_rows(source.rows, c.prompt.length, arch.config.d_model, c.prompt.init_file_resize, "prompt.init_file " + path);
   return fmt::format("prompt.init_file {}: {} × {} prompt{}, digest {}", path, source.rows.size(0),
                      source.rows.size(1),
@@ -67,9 +68,10 @@ std::vector<std::string> dry_run(const RunConfig& c, const dist::ParallelState& 
   std::string split;
   for (const auto& s : stages) split += (split.empty() ? "" : "; ") + s.str();
   out.push_back(fmt::format("model {}: {} parameters; stages: {}", arch.source, arch.config.num_parameters(), split));
+  std::unique_ptr<mp::WeightStore> store;
   if (!c.model.path.empty()) {
-    const mp::WeightStore store(c.model.path);
-    out.push_back(fmt::format("weights in {}: {} tensors listed (not loaded)", c.model.path, store.names().size()));
+    store = std::make_unique<mp::WeightStore>(c.model.path);
+    out.push_back(fmt::format("weights in {}: {} tensors listed (not loaded)", c.model.path, store->names().size()));
   }
   if (!c.model.path.empty() || !c.model.tokenizer.empty()) {
     const data::Tokenizer tokenizer(c.tokenizer_path());
@@ -77,7 +79,9 @@ std::vector<std::string> dry_run(const RunConfig& c, const dist::ParallelState& 
     out.push_back(fmt::format("tokenizer {}: {} ids", tokenizer.model_path(), tokenizer.vocab_size()));
   }
   out.push_back(fmt::format("prompt: {} with {} encoder rows", c.prompt.method, encoder_prefix_rows(c)));
-  if (c.prompt.init == "file") out.push_back(check_transfer_source(c, arch, resume));
+  if (c.prompt.init == "file")
+    out.push_back(check_transfer_source(c, arch, frozen_model_fingerprint(arch.config, c, store.get(), ps.device()),
+                                        resume));
   // Training data, each file read through.
   if (!c.data.train.empty())
     out.push_back(fmt::format("data.train {} ({}): {}", c.data.train, c.data.task,

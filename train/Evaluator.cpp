@@ -26,7 +26,6 @@ std::unique_ptr<data::TaskReader> open_dev_reader(const EvalOptions& o) {
                                 /*is_training=*/false);
 }
 
-
 constexpr int kEvalTag = 11;
 
 // What this stage needs of one evaluation batch: the ids, the mask with the prompt's rows, and
