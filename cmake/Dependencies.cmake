@@ -26,6 +26,15 @@ if(PTUNER_DEPS_PREFIX)
   endforeach()
 endif()
 find_package(Torch REQUIRED)
+# Some CUDA LibTorch configs (Debian's 2.6 among them) link torch::nvtoolsext to
+# CUDA::nvToolsExt, a library CUDA 12.9 dropped: NVTX 3 is header-only (include/nvtx3), and
+# ptuner never calls NVTX itself, so the target only has to exist for the link interface.
+if(TARGET torch::nvtoolsext AND NOT TARGET CUDA::nvToolsExt)
+  add_library(CUDA::nvToolsExt INTERFACE IMPORTED)
+  if(CUDAToolkit_INCLUDE_DIRS)
+    target_include_directories(CUDA::nvToolsExt INTERFACE ${CUDAToolkit_INCLUDE_DIRS})
+  endif()
+endif()
 # A CUDA LibTorch (c10_cuda): the GPU memory statistics and the fused attention it offers.
 set(PTUNER_TORCH_CUDA OFF)
 if(TORCH_CUDA_LIBRARIES OR C10_CUDA_LIBRARY)
