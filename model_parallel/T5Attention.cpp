@@ -15,6 +15,32 @@
 
 namespace ptuner::mp {
 
+bool fused_attention_available() { return PTUNER_HAVE_SDPA; }
+
+torch::Tensor attention_core(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                             const torch::Tensor& bias, double dropout, bool training, AttentionKernel kernel) {
+  if (kernel == AttentionKernel::Auto) {
+    kernel = PTUNER_HAVE_SDPA && q.is_cuda() ? AttentionKernel::Fused : AttentionKernel::WrittenOut;
+  }
+  if (kernel == AttentionKernel::Fused) {
+#if PTUNER_HAVE_SDPA
+    // T5's bias (relative positions, padding, causal mask, prefix columns) as the additive mask,
+    // no 1/sqrt(d_kv) scaling.
+    c10::optional<at::Tensor> mask;
+    if (bias.defined()) mask = bias.to(q.scalar_type());
+    return at::scaled_dot_product_attention(q, k, v, mask, training ? dropout : 0.0, /*is_causal=*/false,
+                                            /*scale=*/1.0);
+#else
+    PTUNER_CHECK(false, "fused attention needs LibTorch 2.1 or later (this build has {})", TORCH_VERSION);
+#endif
+  }
+  auto scores = torch::matmul(q, k.transpose(-1, -2));  // [B, heads, S, K]
+  if (bias.defined()) scores = scores + bias;
+  auto weights = torch::softmax(scores.to(torch::kFloat32), -1).to(scores.scalar_type());
+  weights = torch::dropout(weights, dropout, training);
+  return torch::matmul(weights, v);
+}
+
 T5AttentionImpl::T5AttentionImpl(const T5Config& c, dist::Communicator& tp)
     : tp_(&tp), d_kv_(c.d_kv), dropout_(c.dropout_rate) {
   PTUNER_CHECK(c.num_heads % tp.size() == 0, "num_heads {} is not divisible by tp={}", c.num_heads, tp.size());
@@ -61,24 +87,7 @@ torch::Tensor T5AttentionImpl::forward(const torch::Tensor& x, const torch::Tens
       b = torch::constant_pad_nd(b, {p, 0});
     }
   }
-  torch::Tensor heads;  // [B, heads, S, d_kv]
-#if PTUNER_HAVE_SDPA
-  if (qh.is_cuda()) {
-    // The fused kernels: T5's bias (relative positions, padding, causal mask, prefix columns) as
-    // the additive mask, no 1/sqrt(d_kv) scaling. The CPU keeps the path below, unchanged.
-    c10::optional<at::Tensor> mask;
-    if (b.defined()) mask = b.to(qh.scalar_type());
-    heads = at::scaled_dot_product_attention(qh, kh, vh, mask, is_training() ? dropout_ : 0.0, /*is_causal=*/false,
-                                             /*scale=*/1.0);
-  }
-#endif
-  if (!heads.defined()) {
-    auto scores = torch::matmul(qh, kh.transpose(-1, -2));  // [B, heads, S, p+K]
-    if (b.defined()) scores = scores + b;
-    auto weights = torch::softmax(scores.to(torch::kFloat32), -1).to(scores.scalar_type());
-    weights = torch::dropout(weights, dropout_, is_training());
-    heads = torch::matmul(weights, vh);
-  }
+  auto heads = attention_core(qh, kh, vh, b, dropout_, is_training());  // [B, heads, S, d_kv]
   auto ctx = heads.transpose(1, 2).reshape({B, S, local_heads_ * d_kv_});
   return reduce_from_tp(o(ctx), *tp_);
 }

@@ -11,6 +11,18 @@
 
 namespace ptuner::mp {
 
+// Attention's core on [B, heads, S|K, d_kv] queries, keys and values: softmax(q·kᵀ + bias)·v,
+// with bias broadcastable to [B, heads, S, K], no scaling and dropout on the weights.
+//   WrittenOut: two matmuls with the softmax in fp32 (the CPU's path, HF's arithmetic).
+//   Fused: at::scaled_dot_product_attention with the bias as its additive mask and scale 1
+//          (LibTorch >= 2.1 only: fused_attention_available()).
+//   Auto: Fused for CUDA tensors where available, else WrittenOut.
+enum class AttentionKernel { Auto, WrittenOut, Fused };
+bool fused_attention_available();
+torch::Tensor attention_core(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                             const torch::Tensor& bias, double dropout, bool training,
+                             AttentionKernel kernel = AttentionKernel::Auto);
+
 class T5AttentionImpl : public torch::nn::Module {
  public:
   T5AttentionImpl(const T5Config& config, dist::Communicator& tp);
