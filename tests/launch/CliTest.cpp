@@ -272,14 +272,17 @@ TEST_F(Cli, PaperConfigsFitTheirLayoutAndPassADryRun) {
     EXPECT_NE(dry.output.find("over 8 ranks"), std::string::npos) << name << ": " << dry.output;
     EXPECT_NE(dry.output.find("dry run: nothing loaded or trained"), std::string::npos) << name << ": " << dry.output;
     EXPECT_FALSE(fs::exists(root_ + "/dry-" + name)) << name;  // nothing written
-    if (name.rfind("spot-xxl-", 0) == 0 && name != "spot-xxl-source-glue")
+    if (name.rfind("spot-xxl-", 0) == 0 && name != "spot-xxl-source-glue") {
       EXPECT_NE(dry.output.find("prompt.init_file runs/spot-xxl-source-glue/checkpoint-last.h5: 100 × 4096 prompt of "
                                 "this frozen model"),
                 std::string::npos)
           << name << ": " << dry.output;
-    if (name == "spot-xxl-source-glue")
-      for (const char* task : {"cola", "sst2", "mrpc", "qqp", "stsb", "mnli", "qnli", "glue_rte"})
+    }
+    if (name == "spot-xxl-source-glue") {
+      for (const char* task : {"cola", "sst2", "mrpc", "qqp", "stsb", "mnli", "qnli", "glue_rte"}) {
         EXPECT_NE(dry.output.find("(" + std::string(task) + "): "), std::string::npos) << task << ": " << dry.output;
+      }
+    }
   }
   // Lester (XXL), SPoT (XXL: the GLUE source and 8 targets), residual (base) and deep (XXL) on the 8 SuperGLUE tasks.
   EXPECT_EQ(suites, (std::map<std::string, int>{

@@ -204,10 +204,10 @@ train = "train.jsonl"
 batch_size = 8
 )";
 
-const ConfigKey& key_named(const std::string& path) {
+const ConfigKey& key_named(std::string_view path) {
   for (const auto& k : config_keys())
     if (k.path() == path) return k;
-  throw std::runtime_error("no config key " + path);
+  throw std::runtime_error("no config key " + std::string(path));
 }
 
 // One --set per key of the table (plus the companions a cross-key rule needs), and the struct

@@ -165,8 +165,11 @@ TEST(Trainer, Bfloat16FrozenModelKeepsTheLossAndAnFp32Prompt) {
   for (const auto& p : bf16.prompt().named_parameters()) EXPECT_EQ(p.value().scalar_type(), torch::kFloat32) << p.key();
   const auto state = bf16.optimizer().state();
   ASSERT_FALSE(state.empty());
-  for (const auto& [name, t] : state)  // moments in fp32 (a step counter is an integer)
-    if (t.is_floating_point()) EXPECT_EQ(t.scalar_type(), torch::kFloat32) << name;
+  for (const auto& [name, t] : state) {  // moments in fp32 (a step counter is an integer)
+    if (t.is_floating_point()) {
+      EXPECT_EQ(t.scalar_type(), torch::kFloat32) << name;
+    }
+  }
   // The bf16 run's prompt moved as the fp32 run's did (same batches, same updates to rounding).
   const auto pa = fp32.prompt().named_parameters()["embedding"], pb = bf16.prompt().named_parameters()["embedding"];
   const auto init = Trainer(config("dtype-init"), single()).prompt().named_parameters()["embedding"];
