@@ -120,7 +120,6 @@ def peer(preset, batch, inputs, targets, prompt):
     import torch
     import transformers
     from peft import PromptTuningConfig, TaskType, get_peft_model
-    from transformers.optimization import Adafactor
 
     p = PRESETS[preset]
     config = transformers.T5Config(vocab_size=32128, d_kv=64, num_decoder_layers=p["num_layers"],
@@ -131,14 +130,21 @@ def peer(preset, batch, inputs, targets, prompt):
         torch.set_default_dtype(torch.bfloat16)
         model = transformers.T5ForConditionalGeneration(config)
         torch.set_default_dtype(torch.float32)
+    model = model.to(dtype=torch.bfloat16)  # whatever dtype this transformers version made it in
     model.eval()  # dropout off, as ptuner's run (dropout_rate = 0)
     # One prompt, before the encoder's input, as ptuner's shallow prompt (PEFT's seq2seq default of
     # two submodules would also prepend one to the decoder's input).
     model = get_peft_model(model, PromptTuningConfig(task_type=TaskType.SEQ_2_SEQ_LM, num_virtual_tokens=prompt,
                                                      num_transformer_submodules=1))
     params = [q for q in model.parameters() if q.requires_grad]
-    opt = Adafactor(params, lr=0.3, relative_step=False, scale_parameter=False, warmup_init=False,
-                    weight_decay=1e-5)
+    # The papers' optimizer, as ptuner's bench steps it: transformers' Adafactor where this version
+    # still has it, else PyTorch's (the prompt's step is a negligible part of either's time).
+    try:
+        from transformers.optimization import Adafactor
+        opt = Adafactor(params, lr=0.3, relative_step=False, scale_parameter=False, warmup_init=False,
+                        weight_decay=1e-5)
+    except ImportError:
+        opt = torch.optim.Adafactor(params, lr=0.3, weight_decay=1e-5)
     def step():
         opt.zero_grad(set_to_none=True)
         model(input_ids=ids, labels=labels).loss.backward()
@@ -173,7 +179,9 @@ def peer(preset, batch, inputs, targets, prompt):
     print(json.dumps({"preset": preset, "batch": batch, "step_time_s": seconds,
                       "tokens_per_s": batch * (inputs - prompt + targets) / seconds,
                       "peak_allocated_mib": torch.cuda.max_memory_allocated() / 2**20,
-                      "torch": torch.__version__, "transformers": transformers.__version__}))
+                      "torch": torch.__version__, "transformers": transformers.__version__,
+                      "optimizer": f"{type(opt).__module__}.{type(opt).__name__}",
+                      "frozen_dtype": str(next(p for p in model.parameters() if not p.requires_grad).dtype)}))
 
 
 def summary(work, out, mode, sizes):
