@@ -24,7 +24,8 @@ struct MicroBatch {
   torch::Tensor input_ids;       // [B, S]
   torch::Tensor attention_mask;  // [B, S]
   torch::Tensor labels;          // [B, T]
-  torch::Tensor prompt_ids;      // [B] int64: which prompt each row carries (undefined: prompt 0 for all)
+  torch::Tensor prompt_ids;      // [B] int64 on the host: which prompt each row carries (undefined:
+                                 // prompt 0 for all); checked there and moved by the prompt table
   int64_t prefix_length = 0;     // p: encoder prefix rows the prompt method prepends (every stage)
 };
 

@@ -38,7 +38,7 @@ struct EvalBatch {
             const torch::Tensor& prompt_ids) {
     mb.input_ids = ids.to(device);
     mb.attention_mask = mask.to(device);
-    if (prompt_ids.defined()) mb.prompt_ids = prompt_ids.to(device);
+    if (prompt_ids.defined()) mb.prompt_ids = prompt_ids.cpu();  // on the host: see MicroBatch
     mb.prefix_length = prompt.prefix_length();
     enc_mask = mp::prefixed_mask(mb.attention_mask, mb.prefix_length);
     injection = prompt.injection(mb);

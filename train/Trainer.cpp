@@ -57,7 +57,7 @@ std::vector<mp::MicroBatch> split_micro_batches(const data::Batch& batch, int64_
     mb.input_ids = ids[i].narrow(1, 0, s).contiguous().to(device);
     mb.attention_mask = masks[i].narrow(1, 0, s).contiguous().to(device);
     mb.labels = labels[i].narrow(1, 0, t).contiguous().to(device);
-    if (!prompt_ids.empty()) mb.prompt_ids = prompt_ids[i].contiguous().to(device);
+    if (!prompt_ids.empty()) mb.prompt_ids = prompt_ids[i].contiguous();  // on the host: see MicroBatch
     mb.prefix_length = prefix_length;
     out.push_back(std::move(mb));
   }
