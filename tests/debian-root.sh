@@ -1,9 +1,10 @@
 # Sourced by tests/gpu-check-bare and tests/debian13: a Debian root made once with debootstrap
-# (minbase) and kept, entered with chroot. Only fresh instances (proc, sysfs, tmpfs) and a
-# read-only view of the repository are mounted in it, so that should a mount outlive a killed
-# run, `rm -rf build` cannot delete through it. Where the root cannot be made or entered (no
-# root user, no debootstrap, no mirror, no mounts) the functions exit 77: the caller's test is
-# skipped, not failed. Needs ROOT (the repository) and BUILD (where logs go) set by the caller.
+# (minbase) and kept, entered with chroot. The caller first re-runs itself in a mount namespace of
+# its own (root_private_namespace "$@"), so that no mount outlives it, however it ends; inside,
+# only fresh instances (proc, sysfs, tmpfs) and a read-only view of the repository are mounted.
+# Where the root cannot be made or entered (no root user, no debootstrap, no mirror, no mounts)
+# the functions exit 77: the caller's test is skipped, not failed; a package that fails to
+# install fails it. Needs ROOT (the repository) and BUILD (where logs go) set by the caller.
 
 DEBIAN_MIRROR="${PTUNER_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 root_mounts=()
@@ -15,6 +16,15 @@ root_unmount() {
   root_mounts=()
 }
 trap root_unmount EXIT
+
+# root_private_namespace "$@": re-run the calling script in a private mount namespace (unshare),
+# where one can be made; elsewhere the EXIT trap's unmounting is all there is.
+root_private_namespace() {
+  [ -z "${PTUNER_MOUNT_NAMESPACE:-}" ] || return 0
+  [ "$(id -u)" -eq 0 ] && command -v unshare > /dev/null && unshare -m --propagation private true 2> /dev/null ||
+    return 0
+  PTUNER_MOUNT_NAMESPACE=1 exec unshare -m --propagation private "$0" "$@"
+}
 root_mount() {  # root_mount TARGET MOUNT-ARGS...
   local target=$1
   shift
@@ -26,9 +36,10 @@ root_mount() {  # root_mount TARGET MOUNT-ARGS...
 # root_enter DIR SUITE PACKAGES...: the root at DIR (Debian SUITE with PACKAGES installed, made
 # when missing), /proc, /sys and /dev/shm mounted, the repository read-only at DIR/src.
 root_enter() {
-  R=$1
+  R=$(realpath -m "$1")
   local suite=$2
   shift 2
+  local packages="$suite: $*"
   local log="$BUILD/$(basename "$R").log"
   [ "$(id -u)" -eq 0 ] || { echo "$(basename "$0"): needs root (debootstrap, chroot)" >&2; exit 77; }
   command -v debootstrap > /dev/null || { echo "$(basename "$0"): no debootstrap (launch/setup installs it)" >&2; exit 77; }
@@ -40,15 +51,19 @@ root_enter() {
     echo "$(basename "$0"): debootstrap $suite (minbase) into $R"
     debootstrap --variant=minbase "$suite" "$R" "$DEBIAN_MIRROR" > "$log" 2>&1 || { tail -n 20 "$log"; exit 77; }
     cp /etc/resolv.conf "$R/etc/resolv.conf"
+    # Packages install their daemons (munge, slurmd) without starting them in the root.
+    printf '#!/bin/sh\nexit 101\n' > "$R/usr/sbin/policy-rc.d" && chmod +x "$R/usr/sbin/policy-rc.d"
   fi
   root_mount "$R/proc" -t proc proc && root_mount "$R/sys" -t sysfs sysfs && root_mount "$R/dev/shm" -t tmpfs shm ||
     { echo "$(basename "$0"): cannot mount proc, sysfs and /dev/shm in $R" >&2; exit 77; }
   [ -c "$R/dev/null" ] || { echo "$(basename "$0"): $R/dev has no device nodes" >&2; exit 77; }
-  if [ ! -f "$R/.ready" ]; then
-    { in_root apt-get update -qq &&
-      in_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" &&
-      in_root apt-get clean; } >> "$log" 2>&1 || { tail -n 20 "$log"; exit 77; }
-    touch "$R/.ready"
+  # (Re)install when the root is new or the caller's package list changed: an unreachable mirror
+  # is a skip, a package that does not install a failure.
+  if [ "$(cat "$R/.ready" 2> /dev/null)" != "$packages" ]; then
+    in_root apt-get update -qq >> "$log" 2>&1 || { tail -n 20 "$log"; echo "$(basename "$0"): no Debian mirror" >&2; exit 77; }
+    { in_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" &&
+      in_root apt-get clean; } >> "$log" 2>&1 || { tail -n 20 "$log"; exit 1; }
+    echo "$packages" > "$R/.ready"
   fi
   root_mount "$R/src" --bind "$ROOT" && mount -o remount,bind,ro "$R/src" ||
     { echo "$(basename "$0"): cannot mount $ROOT read-only at $R/src" >&2; exit 77; }

@@ -33,7 +33,9 @@ mp::PromptInjection PromptTable::injection(const mp::MicroBatch& mb) {
   PTUNER_CHECK(mb.prompt_ids.numel() == 0 ||
                    (mb.prompt_ids.min().item<int64_t>() >= 0 && mb.prompt_ids.max().item<int64_t>() < count_),
                "a prompt id outside the table's {} prompts", count_);
-  inj.encoder_prefix = table_.index_select(0, mb.prompt_ids.to(table_.device()));  // [B, p, d]
+  // (The ids come from the host: an asynchronous copy, so that no host sync waits on the device.)
+  const auto ids = mb.prompt_ids.to(torch::TensorOptions().device(table_.device()), /*non_blocking=*/true);
+  inj.encoder_prefix = table_.index_select(0, ids);  // [B, p, d]
   return inj;
 }
 
