@@ -30,16 +30,19 @@ std::string path_of(const std::string& where, const std::string& key);
 // True when `obj` holds `key` with a non-null value.
 bool has(const nlohmann::json& obj, const std::string& key);
 
-PTUNER_RETURNS_INTO_ARGUMENT const nlohmann::json& require(const nlohmann::json& obj, const std::string& key,
+PTUNER_RETURNS_INTO_ARGUMENT
+const nlohmann::json& require(const nlohmann::json& obj, const std::string& key,
                               const std::string& where = "");
 std::string string_field(const nlohmann::json& obj, const std::string& key,
                          const std::string& where = "");
 int64_t int_field(const nlohmann::json& obj, const std::string& key, const std::string& where = "");
 // A JSON boolean, or the integers 0 / 1.
 bool bool_field(const nlohmann::json& obj, const std::string& key, const std::string& where = "");
-PTUNER_RETURNS_INTO_ARGUMENT const nlohmann::json& array_field(const nlohmann::json& obj, const std::string& key,
+PTUNER_RETURNS_INTO_ARGUMENT
+const nlohmann::json& array_field(const nlohmann::json& obj, const std::string& key,
                                   const std::string& where = "");
-PTUNER_RETURNS_INTO_ARGUMENT const nlohmann::json& object_field(const nlohmann::json& obj, const std::string& key,
+PTUNER_RETURNS_INTO_ARGUMENT
+const nlohmann::json& object_field(const nlohmann::json& obj, const std::string& key,
                                    const std::string& where = "");
 // A string or an integer, as a string (ids: "idx": 12 -> "12").
 std::string id_field(const nlohmann::json& obj, const std::string& key,

@@ -36,7 +36,8 @@ std::string ReCoRDFormat::clean_passage(const std::string& text) {
 
 namespace {
 
-PTUNER_RETURNS_INTO_ARGUMENT const nlohmann::json& object_at(const nlohmann::json& array, size_t i, const std::string& where) {
+PTUNER_RETURNS_INTO_ARGUMENT
+const nlohmann::json& object_at(const nlohmann::json& array, size_t i, const std::string& where) {
   const auto& v = array[i];
   if (!v.is_object())
     throw MalformedRecord(
