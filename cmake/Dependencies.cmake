@@ -25,6 +25,17 @@ if(PTUNER_DEPS_PREFIX)
     endif()
   endforeach()
 endif()
+# Older CUDA LibTorch configs (Debian's 2.6 among them) find CUDA with CMake's FindCUDA, which
+# takes the toolkit from the first nvcc on PATH: a wrapper script such as /usr/local/bin/nvcc
+# makes that /usr/local, where neither CUDA's headers nor cudart are, and configuring fails.
+# A toolkit named with CUDAToolkit_ROOT (the variable or the environment's) is named to FindCUDA too.
+if(NOT CUDA_TOOLKIT_ROOT_DIR)
+  if(CUDAToolkit_ROOT)
+    set(CUDA_TOOLKIT_ROOT_DIR "${CUDAToolkit_ROOT}" CACHE PATH "CUDA toolkit (FindCUDA)")
+  elseif(DEFINED ENV{CUDAToolkit_ROOT})
+    set(CUDA_TOOLKIT_ROOT_DIR "$ENV{CUDAToolkit_ROOT}" CACHE PATH "CUDA toolkit (FindCUDA)")
+  endif()
+endif()
 find_package(Torch REQUIRED)
 # Some CUDA LibTorch configs (Debian's 2.6 among them) link torch::nvtoolsext to
 # CUDA::nvToolsExt, a library CUDA 12.9 dropped: NVTX 3 is header-only (include/nvtx3), and
