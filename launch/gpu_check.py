@@ -117,14 +117,23 @@ PRESETS = {
 
 
 def peer(preset, batch, inputs, targets, prompt):
+    os.environ.setdefault("PYTORCH_CUDA_ALLOC_CONF", "expandable_segments:True")
+    import gc
     import torch
     import transformers
     from peft import PromptTuningConfig, TaskType, get_peft_model
 
     p = PRESETS[preset]
+    # T5's special ids as its checkpoints' configs give them: a config made from scratch has no
+    # decoder_start_token_id, and peft's seq2seq forward shifts the labels right with it.
     config = transformers.T5Config(vocab_size=32128, d_kv=64, num_decoder_layers=p["num_layers"],
                                    feed_forward_proj="gated-gelu", tie_word_embeddings=False, dropout_rate=0.0,
-                                   **p)
+                                   pad_token_id=0, eos_token_id=1, decoder_start_token_id=0, **p)
+    # v1.1 has its own lm_head, as ptuner's model: transformers 5 reads the tie flag above as "no
+    # output scaling" and ties the head anyway, so the flags are set again on the made config.
+    config.tie_word_embeddings = False
+    if hasattr(config, "scale_decoder_outputs"):
+        config.scale_decoder_outputs = False
     torch.manual_seed(0)
     with torch.device("cuda"):
         torch.set_default_dtype(torch.bfloat16)
@@ -136,6 +145,7 @@ def peer(preset, batch, inputs, targets, prompt):
     # two submodules would also prepend one to the decoder's input).
     model = get_peft_model(model, PromptTuningConfig(task_type=TaskType.SEQ_2_SEQ_LM, num_virtual_tokens=prompt,
                                                      num_transformer_submodules=1))
+    base = model.get_base_model()
     params = [q for q in model.parameters() if q.requires_grad]
     # The papers' optimizer, as ptuner's bench steps it: transformers' Adafactor where this version
     # still has it, else PyTorch's (the prompt's step is a negligible part of either's time).
@@ -147,25 +157,34 @@ def peer(preset, batch, inputs, targets, prompt):
         opt = torch.optim.Adafactor(params, lr=0.3, weight_decay=1e-5)
     def step():
         opt.zero_grad(set_to_none=True)
-        model(input_ids=ids, labels=labels).loss.backward()
+        model(input_ids=ids, labels=labels, use_cache=False).loss.backward()
         opt.step()
 
     # ptuner's batch first; 8 fewer rows at a time where it does not fit.
+    # (Some allocation failures come as a RuntimeError, cuBLAS's among them. The cache is emptied
+    # outside the except block, whose traceback still holds the failed step's activations.)
     while True:
         ids = torch.randint(2, 32000, (batch, inputs - prompt), device="cuda")
         labels = torch.randint(2, 32000, (batch, targets), device="cuda")
+        fits = True
         try:
             for _ in range(2):
                 step()
-            break
-        except torch.cuda.OutOfMemoryError:
-            del ids, labels
-            opt.zero_grad(set_to_none=True)
-            torch.cuda.empty_cache()
-            if batch <= 8:
+        except RuntimeError as e:  # torch.cuda.OutOfMemoryError is one
+            if not isinstance(e, torch.cuda.OutOfMemoryError) and "out of memory" not in str(e).lower() \
+                    and "ALLOC_FAILED" not in str(e):
                 raise
-            batch -= 8
-            print(f"peer: out of memory, trying batch {batch}", file=sys.stderr)
+            fits = False
+        if fits:
+            break
+        del ids, labels
+        opt.zero_grad(set_to_none=True)
+        gc.collect()
+        torch.cuda.empty_cache()
+        if batch <= 8:
+            raise SystemExit(f"peer: {preset} does not fit with batch 8")
+        batch -= 8
+        print(f"peer: out of memory, trying batch {batch}", file=sys.stderr)
     torch.cuda.synchronize()
     torch.cuda.reset_peak_memory_stats()
     start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
@@ -181,7 +200,9 @@ def peer(preset, batch, inputs, targets, prompt):
                       "peak_allocated_mib": torch.cuda.max_memory_allocated() / 2**20,
                       "torch": torch.__version__, "transformers": transformers.__version__,
                       "optimizer": f"{type(opt).__module__}.{type(opt).__name__}",
-                      "frozen_dtype": str(next(p for p in model.parameters() if not p.requires_grad).dtype)}))
+                      "frozen_dtypes": sorted({str(q.dtype) for q in model.parameters() if not q.requires_grad}),
+                      "attn_implementation": getattr(base.config, "_attn_implementation", None),
+                      "lm_head_tied": base.lm_head.weight is base.shared.weight}))
 
 
 def summary(work, out, mode, sizes):
@@ -203,7 +224,8 @@ def summary(work, out, mode, sizes):
             row["hf_peft"] = peer_run
             if bench and "tokens_per_s" in peer_run:
                 row["tokens_per_s_ratio"] = row["ptuner"]["tokens_per_s"] / peer_run["tokens_per_s"]
-                if row["ptuner"]["peak_allocated_mib"]:
+                # Peaks compare only at one batch (the peer steps down where ptuner's does not fit).
+                if row["ptuner"]["peak_allocated_mib"] and peer_run["batch"] == row["ptuner"]["batch"]:
                     row["peak_memory_ratio"] = row["ptuner"]["peak_allocated_mib"] / peer_run["peak_allocated_mib"]
         s["sizes"][size] = row
     with open(os.path.join(out, "gpu-check.json"), "w") as f:
