@@ -1,7 +1,8 @@
 #pragma once
 // One communicator interface over a group of ranks. MpiCommunicator serves CPU tensors,
-// NcclCommunicator (when compiled in) CUDA tensors. All collectives work in place or return
-// new tensors; every call is collective over the group unless it says otherwise.
+// NcclCommunicator (when compiled in) CUDA tensors, and host tensors through its group's MPI
+// communicator. All collectives work in place or return new tensors; every call is collective
+// over the group unless it says otherwise.
 #include <torch/torch.h>
 
 #include <memory>

@@ -201,6 +201,7 @@ void NcclCommunicator::enqueued(const char* what) {
 }
 
 void NcclCommunicator::all_reduce(torch::Tensor& t, ReduceOp op) {
+  if (t.device().is_cpu()) return mpi_->all_reduce(t, op);
   check_cuda_tensor(t, "all_reduce");
   const HostCall call(*state_, "all_reduce");
   check_nccl(ncclAllReduce(t.data_ptr(), t.data_ptr(), t.numel(), nccl_type(t.scalar_type()), nccl_op(op),
@@ -210,6 +211,7 @@ void NcclCommunicator::all_reduce(torch::Tensor& t, ReduceOp op) {
 }
 
 void NcclCommunicator::broadcast(torch::Tensor& t, int root) {
+  if (t.device().is_cpu()) return mpi_->broadcast(t, root);
   check_cuda_tensor(t, "broadcast");
   const HostCall call(*state_, "broadcast");
   check_nccl(ncclBroadcast(t.data_ptr(), t.data_ptr(), t.numel(), nccl_type(t.scalar_type()), root, state_->comm,
@@ -219,6 +221,7 @@ void NcclCommunicator::broadcast(torch::Tensor& t, int root) {
 }
 
 torch::Tensor NcclCommunicator::all_gather(const torch::Tensor& x) {
+  if (x.device().is_cpu()) return mpi_->all_gather(x);
   auto in = x.contiguous();
   check_cuda_tensor(in, "all_gather");
   std::vector<int64_t> shape(in.sizes().begin(), in.sizes().end());
@@ -234,6 +237,7 @@ torch::Tensor NcclCommunicator::all_gather(const torch::Tensor& x) {
 }
 
 torch::Tensor NcclCommunicator::reduce_scatter(const torch::Tensor& x) {
+  if (x.device().is_cpu()) return mpi_->reduce_scatter(x);
   auto in = x.contiguous();
   check_cuda_tensor(in, "reduce_scatter");
   PTUNER_CHECK(in.dim() >= 1 && in.size(0) % size() == 0,
@@ -250,7 +254,8 @@ torch::Tensor NcclCommunicator::reduce_scatter(const torch::Tensor& x) {
   return out;
 }
 
-void NcclCommunicator::send(const torch::Tensor& t, int dst, int) {
+void NcclCommunicator::send(const torch::Tensor& t, int dst, int tag) {
+  if (t.device().is_cpu()) return mpi_->send(t, dst, tag);
   auto c = t.contiguous();
   check_cuda_tensor(c, "send");
   const HostCall call(*state_, "send");
@@ -259,7 +264,8 @@ void NcclCommunicator::send(const torch::Tensor& t, int dst, int) {
   enqueued("send");
 }
 
-void NcclCommunicator::recv(torch::Tensor& t, int src, int) {
+void NcclCommunicator::recv(torch::Tensor& t, int src, int tag) {
+  if (t.device().is_cpu()) return mpi_->recv(t, src, tag);
   check_cuda_tensor(t, "recv");
   const HostCall call(*state_, "recv");
   check_nccl(ncclRecv(t.data_ptr(), t.numel(), nccl_type(t.scalar_type()), src, state_->comm, kComputeStream),
@@ -267,7 +273,11 @@ void NcclCommunicator::recv(torch::Tensor& t, int src, int) {
   enqueued("recv");
 }
 
-void NcclCommunicator::sendrecv(const torch::Tensor& send, int dst, torch::Tensor& recv, int src, int) {
+void NcclCommunicator::sendrecv(const torch::Tensor& send, int dst, torch::Tensor& recv, int src, int tag) {
+  PTUNER_CHECK(send.device().is_cpu() == recv.device().is_cpu(),
+               "NcclCommunicator::sendrecv: sends a tensor on {} and receives one on {} (both host or both device)",
+               send.device().str(), recv.device().str());
+  if (send.device().is_cpu()) return mpi_->sendrecv(send, dst, recv, src, tag);
   auto c = send.contiguous();
   check_cuda_tensor(c, "sendrecv");
   check_cuda_tensor(recv, "sendrecv");

@@ -1,7 +1,8 @@
 #pragma once
 // Communicator over NCCL for CUDA tensors. The unique id is made by the group's first rank and
-// broadcast over the group's MPI communicator (which also serves the host-side helpers); one
-// ncclComm per group (ncclCommInitRank).
+// broadcast over the group's MPI communicator, which also serves the host-side helpers and every
+// call on host tensors (the loaded-model log's memory gather, the bench's per-rank figures): a
+// CUDA run's groups take both kinds. One ncclComm per group (ncclCommInitRank).
 //
 // Every collective and point-to-point call is enqueued on the compute stream: the CUDA device's
 // default (legacy) stream, on which LibTorch runs its kernels unless a program sets another

@@ -1,5 +1,6 @@
 #include "model_parallel/T5Attention.h"
 
+#include <ATen/Context.h>
 #include <fmt/format.h>
 #include <torch/version.h>
 
@@ -16,6 +17,12 @@
 namespace ptuner::mp {
 
 bool fused_attention_available() { return PTUNER_HAVE_SDPA; }
+
+void restrict_fused_attention_backends() {
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 3)
+  at::globalContext().setSDPUseCuDNN(false);
+#endif
+}
 
 torch::Tensor attention_core(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                              const torch::Tensor& bias, double dropout, bool training, AttentionKernel kernel) {

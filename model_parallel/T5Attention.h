@@ -19,6 +19,11 @@ namespace ptuner::mp {
 //   Auto: Fused for CUDA tensors where available, else WrittenOut.
 enum class AttentionKernel { Auto, WrittenOut, Fused };
 bool fused_attention_available();
+// The fused kernels the process may use for a masked attention on CUDA: the memory-efficient
+// one (and the math fallback), not cuDNN's, which recent LibTorch builds rank first on Hopper and
+// whose masked backward has failed there (no execution plan for the graph; NaN query gradients,
+// pytorch#196678). Process-wide; a no-op where the LibTorch has no cuDNN attention.
+void restrict_fused_attention_backends();
 torch::Tensor attention_core(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                              const torch::Tensor& bias, double dropout, bool training,
                              AttentionKernel kernel = AttentionKernel::Auto);

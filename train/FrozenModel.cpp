@@ -10,6 +10,7 @@
 #include "dist/ProcessMemory.h"
 #include "model_parallel/ModelFingerprint.h"
 #include "model_parallel/StageSplit.h"
+#include "model_parallel/T5Attention.h"
 #include "model_parallel/WeightLoader.h"
 #include "model_parallel/WeightStore.h"
 
@@ -83,6 +84,7 @@ FrozenModel build_frozen_model(const RunConfig& rc, const dist::ParallelState& p
   if (ps.device().is_cuda()) {
     at::globalContext().setAllowTF32CuBLAS(false);
     at::globalContext().setAllowTF32CuDNN(false);
+    mp::restrict_fused_attention_backends();
   }
   if (store)
     mp::load_weights(fm.model, *store, ps.tp());
