@@ -33,8 +33,10 @@ c10::Device choose_device(const std::string& kind, bool cuda_built, int visible_
   return c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(local_rank % visible_devices));
 }
 
+bool cuda_built() { return at::detail::getCUDAHooks().hasCUDART(); }  // false in a CPU-only LibTorch
+
 c10::Device choose_device(const std::string& kind, int world_rank) {
-  const bool built = at::detail::getCUDAHooks().hasCUDART();  // false in a CPU-only LibTorch
+  const bool built = cuda_built();
   const int visible = built ? static_cast<int>(torch::cuda::device_count()) : 0;
   // The node-local rank matters (and is asked for) only where there is a GPU to pick.
   return choose_device(kind, built, visible, kind != "cpu" && visible > 0 ? node_local_rank() : 0, world_rank);

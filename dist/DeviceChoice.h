@@ -13,6 +13,8 @@
 namespace ptuner::dist {
 
 int node_local_rank();
+// Whether this LibTorch was built with CUDA (whatever devices the machine has).
+bool cuda_built();
 // Pure choice from what the process sees (testable without a GPU).
 c10::Device choose_device(const std::string& kind, bool cuda_built, int visible_devices, int local_rank,
                           int world_rank);

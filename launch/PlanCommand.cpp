@@ -1,5 +1,8 @@
-// ptuner plan CONFIG.toml [--set …] [--json] [--device-memory 80GiB]: every rank's share of the
-// model and an activation estimate, checked against a device's memory, without loading weights.
+// ptuner plan CONFIG.toml [--set …] [--json] [--device-memory 80GiB] [--attention KERNEL]: every
+// rank's share of the model and an activation estimate, checked against a device's memory,
+// without loading weights. The attention kernel the estimate assumes (auto: the one a run of this
+// config with this build takes: fused where the LibTorch has CUDA and fused attention and
+// model.device is not cpu, else written-out).
 #include <nlohmann/json.hpp>
 
 #include <iostream>
@@ -7,10 +10,12 @@
 #include "dist/Check.h"
 #include "dist/JsonText.h"
 #include "dist/ParallelState.h"
+#include "dist/DeviceChoice.h"
 #include "launch/Commands.h"
 #include "launch/RunSetup.h"
 #include "model_parallel/MemoryPlan.h"
 #include "model_parallel/StageSplit.h"
+#include "model_parallel/T5Attention.h"
 #include "train/FrozenModel.h"
 #include "train/PromptMethod.h"
 
@@ -22,6 +27,7 @@ struct PlanArgs {
   RunArgs run;
   bool json = false;
   std::string device_memory = "80GiB";
+  std::string attention = "auto";
 };
 
 int64_t parse_bytes(const std::string& text) {
@@ -51,6 +57,11 @@ Command add_plan(CLI::App& app) {
   a->run.add_to(app);
   app.add_flag("--json", a->json, "one JSON document instead of the table");
   app.add_option("--device-memory", a->device_memory, "memory of one device, e.g. 80GiB")->capture_default_str();
+  app.add_option("--attention", a->attention,
+                 "attention kernel the estimate assumes: fused (CUDA, LibTorch >= 2.1), written-out, or auto (the "
+                 "one a run of this config with this build takes)")
+      ->check(CLI::IsMember({"auto", "fused", "written-out"}))
+      ->capture_default_str();
   return [a]() {
     auto rc = train::RunConfig::from_file(a->run.config, a->run.overrides);
     const auto& l = rc.parallel;
@@ -68,6 +79,11 @@ Command add_plan(CLI::App& app) {
     in.weight_bytes = in.activation_bytes = rc.model.dtype == "bfloat16" ? 2 : 4;
     in.schedule = rc.pipeline.schedule;
     in.recompute = rc.train.recompute;
+    std::string attention = a->attention;
+    if (attention == "auto")
+      attention = mp::fused_attention_available() && dist::cuda_built() && rc.model.device != "cpu" ? "fused"
+                                                                                                    : "written-out";
+    in.fused_attention = attention == "fused";
     const int64_t device = parse_bytes(a->device_memory);
     // The prompt method's trainable values on each stage (every TP and DP rank of a stage holds
     // the same: replicated masters), made with zeros: no tokenizer, no weights.
@@ -118,6 +134,7 @@ Command add_plan(CLI::App& app) {
                                   {"prompt_method", rc.prompt.method},
                                   {"prompt_parameters", prompt_total},
                                   {"layout", l.str()},
+                                  {"attention", attention},
                                   {"device_memory_bytes", device},
                                   {"fits", fits},
                                   {"ranks", ranks}}, 2)
@@ -137,9 +154,9 @@ Command add_plan(CLI::App& app) {
                                r["fits"].get<bool>() ? "yes" : "NO");
     std::cout << fmt::format(
         "total parameters {} (owned, summed over one DP replica: {}); {} prompt: {} trainable; micro-batch {} × {} "
-        "({}), S {} T {}; largest rank {:.2f} GiB of {:.2f} GiB: {}\n",
+        "({}), S {} T {}, {} attention; largest rank {:.2f} GiB of {:.2f} GiB: {}\n",
         config.num_parameters(), owned_total, rc.prompt.method, prompt_total, in.micro_batch, in.micro_batches, in.schedule, in.input_tokens,
-        in.target_tokens, gib(worst), gib(device), fits ? "fits" : "DOES NOT FIT");
+        in.target_tokens, attention, gib(worst), gib(device), fits ? "fits" : "DOES NOT FIT");
     return fits ? 0 : 3;
   };
 }

@@ -36,14 +36,20 @@ RankPlan plan_rank(const T5Config& c, const StageSpec& s, int tp_rank, int pp_ra
                T = static_cast<double>(in.target_tokens), a = static_cast<double>(in.activation_bytes);
   const double hd = static_cast<double>(heads), i_tp = static_cast<double>(inner) / tp,
                f_tp = static_cast<double>(g * ff) / tp, dd = static_cast<double>(d);
-  const double enc_block = B * S * (2 * dd + 4 * i_tp + f_tp) * a + 2 * B * hd * S * S * 4;
-  const double dec_block = B * T * (3 * dd + 6 * i_tp + f_tp) * a + 2 * B * hd * (T * T + T * S) * 4 + B * S * 2 * i_tp * a;
+  const bool fused = in.fused_attention;
+  const double enc_attention = fused ? B * hd * S * 4 : 2 * B * hd * S * S * 4;
+  const double dec_attention = fused ? 2 * B * hd * T * 4 : 2 * B * hd * (T * T + T * S) * 4;
+  const double enc_block = B * S * (2 * dd + 4 * i_tp + f_tp) * a + enc_attention;
+  const double dec_block = B * T * (3 * dd + 6 * i_tp + f_tp) * a + dec_attention + B * S * 2 * i_tp * a;
+  const double stack_bias =
+      fused ? (enc_blocks ? B * hd * S * S * a : 0.0) + (dec_blocks ? hd * T * T * a : 0.0) : 0.0;
   double per_mb;
   if (in.recompute) {
     per_mb = static_cast<double>(enc_blocks) * B * S * dd * a + static_cast<double>(dec_blocks) * B * (T + S) * dd * a;
   } else {
     per_mb = static_cast<double>(enc_blocks) * enc_block + static_cast<double>(dec_blocks) * dec_block;
   }
+  per_mb += stack_bias;
   const int64_t alive = in.schedule == "gpipe" ? in.micro_batches
                                                 : std::min<int64_t>(in.pp - pp_rank, in.micro_batches);
   double act = per_mb * static_cast<double>(alive);

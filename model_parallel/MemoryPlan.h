@@ -9,7 +9,11 @@
 // Activation estimate per micro-batch and block (bytes, activation dtype `a`, fp32 scores):
 //   encoder  B·S·(2·d + 4·i/tp + g·f/tp)·a + 2·B·(h/tp)·S²·4
 //   decoder  B·T·(3·d + 6·i/tp + g·f/tp)·a + 2·B·(h/tp)·(T² + T·S)·4 + B·S·2·i/tp·a
-// with i = heads·d_kv, f = d_ff, g = 3 gated / 2 relu; times the micro-batches alive at once
+// with i = heads·d_kv, f = d_ff, g = 3 gated / 2 relu. With the fused attention kernel (CUDA,
+// LibTorch >= 2.1) a block keeps no scores, only the softmax's row statistics (B·(h/tp)·S·4 in the
+// encoder, 2·B·(h/tp)·T·4 in the decoder), and each stack's bias (positions + mask), shared by
+// its blocks, is kept once per micro-batch: B·(h/tp)·S²·a (encoder), (h/tp)·T²·a (decoder).
+// Either way, times the micro-batches alive at once
 // (1f1b: min(pp − stage, m); gpipe: m). With recomputation a block keeps only its input
 // (B·S·d·a, or B·(T+S)·d·a in the decoder) plus one block's full activations. The last stage adds
 // the logits and their gradient: 2·B·T·(V/tp)·4.
@@ -28,6 +32,7 @@ struct PlanInputs {
   int64_t weight_bytes = 4, activation_bytes = 4;
   std::string schedule = "1f1b";
   bool recompute = false;
+  bool fused_attention = false;  // the kernel CUDA ranks take under LibTorch >= 2.1
 };
 
 struct RankPlan {

@@ -494,6 +494,28 @@ TEST_F(Cli, PlanCoversEveryRankOfT5XxlAndSumsToItsParameters) {
   EXPECT_NE(small.output.find("DOES NOT FIT"), std::string::npos);
 }
 
+// A GPU job planned on a CPU node: this LibTorch (1.13, no CUDA) runs attention written out, so
+// auto plans that; --attention fused plans the kernel a CUDA LibTorch >= 2.1 takes, and T5-XXL
+// at batch 64 fits an H200's budget only then.
+TEST_F(Cli, PlanAssumesTheAttentionKernelOfTheRun) {
+  std::ofstream(root_ + "/xxl1.toml") << "[model]\npreset = \"t5.1.1-xxl\"\ntokenizer = \"unused\"\ndtype = \"bfloat16\"\n"
+                                      << "[data]\ntrain = \"unused\"\nmax_input_length = 512\nmax_target_length = 16\n"
+                                      << "[train]\nbatch_size = 64\n";
+  auto plan = [&](const std::string& extra) { return run("plan " + root_ + "/xxl1.toml --device-memory 130GiB" + extra); };
+  auto automatic = plan("");
+  EXPECT_EQ(automatic.code, 3) << automatic.output;
+  EXPECT_NE(automatic.output.find("written-out attention"), std::string::npos) << automatic.output;
+  auto fused = plan(" --attention fused");
+  EXPECT_EQ(fused.code, 0) << fused.output;
+  EXPECT_NE(fused.output.find("fused attention; largest rank"), std::string::npos) << fused.output;
+  auto json = plan(" --attention fused --json").output;
+  auto j = nlohmann::json::parse(json.substr(json.find('{')));
+  EXPECT_EQ(j["attention"].get<std::string>(), "fused");
+  auto typo = plan(" --attention flash");
+  EXPECT_NE(typo.code, 0);
+  EXPECT_NE(typo.output.find("--attention"), std::string::npos) << typo.output;
+}
+
 TEST_F(Cli, BenchPrintsStepTimesFlopRatesAndTheFullFinetuneBaseline) {
   auto r = run("bench " + root_ + "/run.toml --steps 2 --warmup 1 --synthetic --full-finetune-baseline --out " + root_ +
                "/bench.json");

@@ -54,5 +54,27 @@ TEST(MemoryPlan, RecomputationAndOneFOneBNeedLessActivationMemory) {
   EXPECT_LT(rc, one / 4);
 }
 
+// T5-XXL, one stage, micro-batch 8 of 512 input and 16 target tokens, bf16 activations. Per
+// block the encoder's written-out attention keeps two fp32 [8, 64, 512, 512] score tensors
+// (1 GiB); the fused kernel keeps an fp32 [8, 64, 512] row statistic, and the encoder's bias
+// ([8, 64, 512, 512] bf16, 256 MiB) once for all 24 blocks.
+TEST(MemoryPlan, FusedAttentionKeepsNoScores) {
+  auto c = T5Config::preset("t5.1.1-xxl");
+  auto stage = split_stages(c, 1, StageCosts::of(c, 512, 16)).at(0);
+  PlanInputs in;
+  in.micro_batch = 8, in.input_tokens = 512, in.target_tokens = 16, in.weight_bytes = in.activation_bytes = 2;
+  const auto written_out = plan_rank(c, stage, 0, 0, in).activation_bytes;
+  in.fused_attention = true;
+  const auto fused = plan_rank(c, stage, 0, 0, in).activation_bytes;
+  const int64_t MiB = 1 << 20;
+  // 24 encoder blocks: 1024 MiB of scores each, 1 MiB of row statistics instead; 24 decoder
+  // blocks: 2·8·64·(16² + 16·512)·4 bytes = 33 MiB each, 2·8·64·16·4 = 64 KiB instead; plus the
+  // stacks' biases: 256 MiB + 64·16²·2 bytes.
+  const int64_t saved = 24 * (1024 * MiB - MiB) + 24 * (33 * MiB - 64 * 1024) - (256 * MiB + 64 * 16 * 16 * 2);
+  EXPECT_EQ(written_out - fused, saved);
+  EXPECT_NEAR(static_cast<double>(written_out) / (1 << 30), 36.82, 0.01);
+  EXPECT_NEAR(static_cast<double>(fused) / (1 << 30), 12.32, 0.01);
+}
+
 }  // namespace
 }  // namespace ptuner::mp
