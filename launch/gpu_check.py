@@ -205,6 +205,14 @@ def peer(preset, batch, inputs, targets, prompt):
                       "lm_head_tied": base.lm_head.weight is base.shared.weight}))
 
 
+def bench_row(bench):
+    fr = bench["frozen"]
+    return {"batch": bench["batch_size"], "tokens_per_s": fr["tokens_per_s"],
+            "step_time_s": fr["step_time_s"]["mean"], "mfu": fr.get("mfu"),
+            "peak_allocated_mib": (fr.get("device_peak_allocated_mib_per_rank") or [None])[0],
+            "peak_rss_mib": fr["peak_rss_mib_per_rank"][0]}
+
+
 def summary(work, out, mode, sizes):
     def load(name):
         path = os.path.join(work, name)
@@ -215,18 +223,22 @@ def summary(work, out, mode, sizes):
         bench, peer_run = load(f"bench-{size}.json"), load(f"peer-{size}.json")
         row = {}
         if bench:
-            fr = bench["frozen"]
-            row["ptuner"] = {"batch": bench["batch_size"], "tokens_per_s": fr["tokens_per_s"],
-                             "step_time_s": fr["step_time_s"]["mean"], "mfu": fr.get("mfu"),
-                             "peak_allocated_mib": (fr.get("device_peak_allocated_mib_per_rank") or [None])[0],
-                             "peak_rss_mib": fr["peak_rss_mib_per_rank"][0]}
+            row["ptuner"] = bench_row(bench)
         if peer_run:
             row["hf_peft"] = peer_run
             if bench and "tokens_per_s" in peer_run:
+                # Each at the largest batch it fits; then both at the peer's batch (where it is
+                # smaller, ptuner was benched again there): the peaks compare one shape only.
                 row["tokens_per_s_ratio"] = row["ptuner"]["tokens_per_s"] / peer_run["tokens_per_s"]
-                # Peaks compare only at one batch (the peer steps down where ptuner's does not fit).
-                if row["ptuner"]["peak_allocated_mib"] and peer_run["batch"] == row["ptuner"]["batch"]:
-                    row["peak_memory_ratio"] = row["ptuner"]["peak_allocated_mib"] / peer_run["peak_allocated_mib"]
+                same = row["ptuner"]
+                if peer_run["batch"] != same["batch"]:
+                    again = load(f"bench-{size}-peer-batch.json")
+                    same = bench_row(again) if again else None
+                    if same:
+                        row["ptuner_at_peer_batch"] = same
+                        row["tokens_per_s_ratio_same_batch"] = same["tokens_per_s"] / peer_run["tokens_per_s"]
+                if same and same["peak_allocated_mib"] and same["batch"] == peer_run["batch"]:
+                    row["peak_memory_ratio"] = same["peak_allocated_mib"] / peer_run["peak_allocated_mib"]
         s["sizes"][size] = row
     with open(os.path.join(out, "gpu-check.json"), "w") as f:
         json.dump(s, f, indent=2)
@@ -255,7 +267,15 @@ def summary(work, out, mode, sizes):
         md.append(f"| {size} | {p.get('batch', '-')} | {fmt(p.get('tokens_per_s'), '{:.0f}')} | "
                   f"{fmt(p.get('mfu'), '{:.1%}')} | {fmt((p.get('peak_allocated_mib') or 0) / 1024 or None, '{:.1f}')} | "
                   f"{h.get('batch', '-')} | {fmt(h.get('tokens_per_s'), '{:.0f}')} | {fmt(h.get('peak_allocated_mib', 0) / 1024 or None, '{:.1f}')} | "
-                  f"{fmt(row.get('tokens_per_s_ratio'), '{:.2f}x')} | {fmt(row.get('peak_memory_ratio'), '{:.2f}')} |")
+                  f"{fmt(row.get('tokens_per_s_ratio'), '{:.2f}x')} | "
+                  f"{fmt(row.get('peak_memory_ratio') if p.get('batch') == h.get('batch') else None, '{:.2f}')} |")
+        q = row.get("ptuner_at_peer_batch")
+        if q:
+            md.append(f"| {size}, ptuner at the peer's batch | {q['batch']} | {fmt(q.get('tokens_per_s'), '{:.0f}')} | "
+                      f"{fmt(q.get('mfu'), '{:.1%}')} | {fmt((q.get('peak_allocated_mib') or 0) / 1024 or None, '{:.1f}')} | "
+                      f"{h.get('batch', '-')} | {fmt(h.get('tokens_per_s'), '{:.0f}')} | "
+                      f"{fmt(h.get('peak_allocated_mib', 0) / 1024 or None, '{:.1f}')} | "
+                      f"{fmt(row.get('tokens_per_s_ratio_same_batch'), '{:.2f}x')} | {fmt(row.get('peak_memory_ratio'), '{:.2f}')} |")
     text = "\n".join(md) + "\n"
     with open(os.path.join(out, "gpu-check.md"), "w") as f:
         f.write(text)
