@@ -15,12 +15,16 @@ enum class ReduceOp { Sum, Avg, Max };
 
 // Cumulative time a backend spent inside its calls on this rank (waiting for the other ranks
 // included), the calls and the payload bytes this rank sent or contributed. MPI calls block, so
-// their time is the communication time; NCCL calls only enqueue work and are not counted.
+// their time is the host's; NCCL calls only enqueue work, so theirs is the device's (events
+// around each call on the compute stream), counted once the call has finished on the device.
 struct CommStats {
   double seconds = 0;
   int64_t calls = 0;
   int64_t bytes = 0;
 };
+
+// A tensor's payload in the statistics.
+inline int64_t bytes_of(const torch::Tensor& t) { return t.numel() * static_cast<int64_t>(t.element_size()); }
 
 class Communicator {
  public:
@@ -62,7 +66,7 @@ class Communicator {
   virtual void set_name(const std::string& name) { name_ = name; }
   const std::string& name() const { return name_; }
 
-  const CommStats& stats() const { return stats_; }
+  virtual CommStats stats() const { return stats_; }
 
  protected:
   CommStats stats_;

@@ -54,8 +54,6 @@ class Timed {
   std::chrono::steady_clock::time_point start_;
 };
 
-int64_t bytes_of(const torch::Tensor& t) { return t.numel() * static_cast<int64_t>(t.element_size()); }
-
 std::atomic<double> g_timeout{0.0};  // off until a command has loaded its model
 
 }  // namespace

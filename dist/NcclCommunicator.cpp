@@ -41,6 +41,16 @@ struct NcclState {
   std::atomic<const char*> host_call_what{nullptr};
   std::atomic<bool> stop{false};
   std::thread watchdog;
+  std::string group = "world";  // the group's name for messages (guarded by mutex)
+  // Each enqueued call's device time (its start and end marks on the compute stream), for the
+  // statistics; touched by the calling thread only.
+  struct Timed {
+    cudaEvent_t start, end;
+  };
+  std::deque<Timed> timed;
+  std::vector<cudaEvent_t> free_timing;
+  double seconds = 0;
+  int64_t calls = 0, bytes = 0;
 };
 
 namespace {
@@ -75,6 +85,37 @@ ncclRedOp_t nccl_op(ReduceOp op) {
   return ncclSum;
 }
 
+// Adds the device time of every timed call that has finished to the state's seconds.
+void resolve_timing(NcclState& s) {
+  while (!s.timed.empty()) {
+    const auto& t = s.timed.front();
+    const cudaError_t q = cudaEventQuery(t.end);
+    if (q == cudaErrorNotReady) {
+      (void)cudaGetLastError();  // a query's "not ready" must not reach LibTorch's next launch check
+      break;
+    }
+    check_cuda(q, "cudaEventQuery");
+    float ms = 0;
+    check_cuda(cudaEventElapsedTime(&ms, t.start, t.end), "cudaEventElapsedTime");
+    s.seconds += ms / 1e3;
+    s.free_timing.push_back(t.start);
+    s.free_timing.push_back(t.end);
+    s.timed.pop_front();
+  }
+}
+
+cudaEvent_t timing_event(NcclState& s) {
+  cudaEvent_t e = nullptr;
+  if (s.free_timing.empty()) {
+    check_cuda(cudaEventCreate(&e), "cudaEventCreate");
+  } else {
+    e = s.free_timing.back();
+    s.free_timing.pop_back();
+  }
+  check_cuda(cudaEventRecord(e, kComputeStream), "cudaEventRecord");
+  return e;
+}
+
 void check_cuda_tensor(const torch::Tensor& t, const char* what) {
   PTUNER_CHECK(t.device().is_cuda(), "NcclCommunicator::{}: tensor is on {}, the NCCL backend takes CUDA tensors",
                what, t.device().str());
@@ -98,8 +139,8 @@ NcclCommunicator::NcclCommunicator(std::shared_ptr<MpiCommunicator> mpi)
   check_cuda(cudaGetDevice(&state_->device), "cudaGetDevice");
   check_nccl(ncclCommInitRank(&state_->comm, mpi_->size(), id, mpi_->rank()), "ncclCommInitRank");
   MPI_Comm_rank(MPI_COMM_WORLD, &state_->world_rank);
-  state_->watchdog = std::thread([state = state_.get(), group = mpi_->name(), rank = mpi_->rank(),
-                                  size = mpi_->size()] {
+  state_->group = mpi_->name();
+  state_->watchdog = std::thread([state = state_.get(), rank = mpi_->rank(), size = mpi_->size()] {
     using Clock = std::chrono::steady_clock;
     const auto seconds_since = [](Clock::time_point t) {
       return std::chrono::duration<double>(Clock::now() - t).count();
@@ -111,6 +152,7 @@ NcclCommunicator::NcclCommunicator(std::shared_ptr<MpiCommunicator> mpi)
       std::string failure;
       {
         std::lock_guard<std::mutex> lock(state->mutex);
+        const std::string& group = state->group;
         bool popped = false;
         while (!state->pending.empty()) {
           const auto& front = state->pending.front();
@@ -169,6 +211,51 @@ NcclCommunicator::~NcclCommunicator() {
   if (state_->comm) (unfinished ? ncclCommAbort : ncclCommDestroy)(state_->comm);
   for (const auto& p : state_->pending) cudaEventDestroy(p.done);
   for (auto e : state_->free_events) cudaEventDestroy(e);
+  for (const auto& t : state_->timed) cudaEventDestroy(t.start), cudaEventDestroy(t.end);
+  for (auto e : state_->free_timing) cudaEventDestroy(e);
+}
+
+void NcclCommunicator::set_name(const std::string& name) {
+  Communicator::set_name(name);
+  mpi_->set_name(name);
+  std::lock_guard<std::mutex> lock(state_->mutex);
+  state_->group = name;
+}
+
+CommStats NcclCommunicator::stats() const {
+  resolve_timing(*state_);
+  const auto host = mpi_->stats();
+  return {host.seconds + state_->seconds, host.calls + state_->calls, host.bytes + state_->bytes};
+}
+
+NcclCommunicator::TimedCall::TimedCall(NcclState& state, int64_t bytes)
+    : state_(state), bytes_(bytes), start_(timing_event(state)) {}
+
+NcclCommunicator::TimedCall::~TimedCall() {
+  // Recorded on the way out of an NCCL call that threw too: the pair stays well formed.
+  // (A destructor does not throw: an event that cannot be made or recorded drops the sample.)
+  cudaEvent_t end = nullptr;
+  if (!state_.free_timing.empty()) {
+    end = state_.free_timing.back();
+    state_.free_timing.pop_back();
+  } else if (cudaEventCreate(&end) != cudaSuccess) {
+    state_.free_timing.push_back(start_);
+    return;
+  }
+  if (cudaEventRecord(end, kComputeStream) != cudaSuccess) {
+    state_.free_timing.push_back(start_);
+    state_.free_timing.push_back(end);
+    return;
+  }
+  state_.timed.push_back({start_, end});
+  state_.calls += 1;
+  state_.bytes += bytes_;
+  if (state_.timed.size() > 4096) {  // a long run: recycle the finished ones as it goes
+    try {
+      resolve_timing(state_);
+    } catch (const std::exception&) {  // a device error: the watchdog reports it
+    }
+  }
 }
 
 std::shared_ptr<NcclCommunicator> NcclCommunicator::world(int device_index) {
@@ -203,6 +290,7 @@ void NcclCommunicator::enqueued(const char* what) {
 void NcclCommunicator::all_reduce(torch::Tensor& t, ReduceOp op) {
   if (t.device().is_cpu()) return mpi_->all_reduce(t, op);
   check_cuda_tensor(t, "all_reduce");
+  const TimedCall timed(*state_, bytes_of(t));
   const HostCall call(*state_, "all_reduce");
   check_nccl(ncclAllReduce(t.data_ptr(), t.data_ptr(), t.numel(), nccl_type(t.scalar_type()), nccl_op(op),
                            state_->comm, kComputeStream),
@@ -213,6 +301,7 @@ void NcclCommunicator::all_reduce(torch::Tensor& t, ReduceOp op) {
 void NcclCommunicator::broadcast(torch::Tensor& t, int root) {
   if (t.device().is_cpu()) return mpi_->broadcast(t, root);
   check_cuda_tensor(t, "broadcast");
+  const TimedCall timed(*state_, bytes_of(t));
   const HostCall call(*state_, "broadcast");
   check_nccl(ncclBroadcast(t.data_ptr(), t.data_ptr(), t.numel(), nccl_type(t.scalar_type()), root, state_->comm,
                            kComputeStream),
@@ -228,6 +317,7 @@ torch::Tensor NcclCommunicator::all_gather(const torch::Tensor& x) {
   PTUNER_CHECK(!shape.empty(), "all_gather needs a tensor with at least one dimension");
   shape[0] *= size();
   auto out = torch::empty(shape, in.options());
+  const TimedCall timed(*state_, bytes_of(in));
   const HostCall call(*state_, "all_gather");
   check_nccl(ncclAllGather(in.data_ptr(), out.data_ptr(), in.numel(), nccl_type(in.scalar_type()), state_->comm,
                            kComputeStream),
@@ -246,6 +336,7 @@ torch::Tensor NcclCommunicator::reduce_scatter(const torch::Tensor& x) {
   std::vector<int64_t> shape(in.sizes().begin(), in.sizes().end());
   shape[0] /= size();
   auto out = torch::empty(shape, in.options());
+  const TimedCall timed(*state_, bytes_of(in));
   const HostCall call(*state_, "reduce_scatter");
   check_nccl(ncclReduceScatter(in.data_ptr(), out.data_ptr(), out.numel(), nccl_type(in.scalar_type()), ncclSum,
                                state_->comm, kComputeStream),
@@ -258,6 +349,7 @@ void NcclCommunicator::send(const torch::Tensor& t, int dst, int tag) {
   if (t.device().is_cpu()) return mpi_->send(t, dst, tag);
   auto c = t.contiguous();
   check_cuda_tensor(c, "send");
+  const TimedCall timed(*state_, bytes_of(c));
   const HostCall call(*state_, "send");
   check_nccl(ncclSend(c.data_ptr(), c.numel(), nccl_type(c.scalar_type()), dst, state_->comm, kComputeStream),
              "ncclSend");
@@ -267,6 +359,7 @@ void NcclCommunicator::send(const torch::Tensor& t, int dst, int tag) {
 void NcclCommunicator::recv(torch::Tensor& t, int src, int tag) {
   if (t.device().is_cpu()) return mpi_->recv(t, src, tag);
   check_cuda_tensor(t, "recv");
+  const TimedCall timed(*state_, 0);
   const HostCall call(*state_, "recv");
   check_nccl(ncclRecv(t.data_ptr(), t.numel(), nccl_type(t.scalar_type()), src, state_->comm, kComputeStream),
              "ncclRecv");
@@ -281,6 +374,7 @@ void NcclCommunicator::sendrecv(const torch::Tensor& send, int dst, torch::Tenso
   auto c = send.contiguous();
   check_cuda_tensor(c, "sendrecv");
   check_cuda_tensor(recv, "sendrecv");
+  const TimedCall timed(*state_, bytes_of(c));
   const HostCall call(*state_, "sendrecv");
   check_nccl(ncclGroupStart(), "ncclGroupStart");
   check_nccl(ncclSend(c.data_ptr(), c.numel(), nccl_type(c.scalar_type()), dst, state_->comm, kComputeStream),

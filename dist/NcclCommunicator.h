@@ -21,6 +21,8 @@
 // exception unwinds, is aborted rather than destroyed (destroying would wait for peers that may
 // never come). Every NCCL and CUDA call is checked.
 // Compiled only where CUDA and NCCL are found (PTUNER_HAVE_NCCL).
+#include <cuda_runtime.h>
+
 #include <memory>
 
 #include "dist/MpiCommunicator.h"
@@ -55,8 +57,26 @@ class NcclCommunicator : public Communicator {
   void broadcast_bytes(std::string& bytes, int root) override { mpi_->broadcast_bytes(bytes, root); }
   double all_reduce_scalar(double v, ReduceOp op) override { return mpi_->all_reduce_scalar(v, op); }
   std::shared_ptr<Communicator> split(int color, int key) override;
+  // The name reaches the watchdog's messages and the group's MPI communicator too.
+  void set_name(const std::string& name) override;
+  // NCCL calls timed on the device (CUDA events around each on the compute stream; the calls
+  // that have finished), plus the host-tensor calls of the MPI group.
+  CommStats stats() const override;
 
  private:
+  // Marks an enqueued call's start and, on leaving, its end on the compute stream.
+  class TimedCall {
+   public:
+    TimedCall(NcclState& state, int64_t bytes);
+    ~TimedCall();
+    TimedCall(const TimedCall&) = delete;
+    TimedCall& operator=(const TimedCall&) = delete;
+
+   private:
+    NcclState& state_;
+    int64_t bytes_;
+    cudaEvent_t start_;
+  };
   // Marks the host as inside an NCCL call for its lifetime (the watchdog times it too).
   class HostCall {
    public:
