@@ -13,6 +13,7 @@
 #include <memory>
 
 #include "dist/Check.h"
+#include "dist/DeviceClock.h"
 #include "dist/ProcessMemory.h"
 #include "model_parallel/ModelFlops.h"
 #include "launch/PipelineReplay.h"
@@ -107,37 +108,64 @@ double process_cpu_seconds() {
 }
 
 // The bench's view of a step, from the trainer's pipeline events: each flush's forwards and
-// backwards in execution order with their wall and CPU times, each flush's wall time, and the
-// seconds spent in point-to-point exchanges (waiting for neighbours included).
+// backwards in execution order with their wall and compute times, each flush's wall time, and
+// the seconds spent in point-to-point exchanges (waiting for neighbours included). The wall
+// times are the device's (DeviceClock: CUDA events on a GPU, the host's clock on the CPU); an
+// op's compute time is the process's CPU seconds on the CPU (ranks may share cores) and its
+// device seconds on a GPU (the host only queues work there). Read after the step's work drained.
 class StepTimer : public mp::PipelineObserver {
  public:
+  explicit StepTimer(const c10::Device& device) : clock_(device) {}
   void begin(mp::PipelineEvent e, int64_t micro) override {
     (void)micro;
-    if (e == mp::PipelineEvent::Flush) flushes.emplace_back();
-    open_[static_cast<int>(e)] = {Clock::now(), process_cpu_seconds()};
+    if (e == mp::PipelineEvent::Flush) ops_.emplace_back();
+    open_[static_cast<int>(e)] = {clock_.mark(), process_cpu_seconds()};
   }
   void end(mp::PipelineEvent e, int64_t micro) override {
-    const auto& [wall0, cpu0] = open_[static_cast<int>(e)];
-    const double wall = seconds_since(wall0);
+    const auto& [from, cpu0] = open_[static_cast<int>(e)];
+    const size_t to = clock_.mark();
     switch (e) {
-      case mp::PipelineEvent::Flush: flush_seconds.push_back(wall); break;
-      case mp::PipelineEvent::P2P: p2p_seconds += wall; break;
+      case mp::PipelineEvent::Flush: flush_marks_.push_back({from, to}); break;
+      case mp::PipelineEvent::P2P: p2p_marks_.push_back({from, to}); break;
       default:
-        flushes.back().push_back({e == mp::PipelineEvent::Forward ? 'F' : 'B', micro, wall,
-                                  process_cpu_seconds() - cpu0});
+        ops_.back().push_back({e == mp::PipelineEvent::Forward ? 'F' : 'B', micro, from, to, process_cpu_seconds() - cpu0});
     }
   }
-  void clear() {
+  // The step's times from its marks (its work done).
+  void resolve() {
     flushes.clear();
+    for (const auto& flush : ops_) {
+      flushes.emplace_back();
+      for (const auto& op : flush) {
+        const double wall = clock_.seconds(op.from, op.to);
+        flushes.back().push_back({op.kind, op.micro, wall, clock_.on_device() ? wall : op.cpu_s});
+      }
+    }
     flush_seconds.clear();
+    for (const auto& [from, to] : flush_marks_) flush_seconds.push_back(clock_.seconds(from, to));
     p2p_seconds = 0;
+    for (const auto& [from, to] : p2p_marks_) p2p_seconds += clock_.seconds(from, to);
   }
+  void clear() {
+    ops_.clear(), flush_marks_.clear(), p2p_marks_.clear(), clock_.clear();
+    flushes.clear(), flush_seconds.clear(), p2p_seconds = 0;
+  }
+  const char* compute_clock() const { return clock_.on_device() ? "device (CUDA events)" : "process CPU time"; }
   std::vector<std::vector<StageOp>> flushes;
   std::vector<double> flush_seconds;
   double p2p_seconds = 0;
 
  private:
-  std::pair<Clock::time_point, double> open_[4];
+  struct Op {
+    char kind;
+    int64_t micro;
+    size_t from, to;
+    double cpu_s;
+  };
+  dist::DeviceClock clock_;
+  std::vector<std::vector<Op>> ops_;
+  std::vector<std::pair<size_t, size_t>> flush_marks_, p2p_marks_;
+  std::pair<size_t, double> open_[4];
 };
 
 struct Largest {
@@ -146,7 +174,7 @@ struct Largest {
 
 nlohmann::json run_phase(Trainer& t, const RunConfig& c, const dist::ParallelState& ps, const BenchOptions& o,
                          bool full, Largest& largest) {
-  StepTimer timer;
+  StepTimer timer(ps.device());
   t.set_observer(&timer);
   auto params = t.frozen().model->parameters();
   for (auto& p : params) p.requires_grad_(full);
@@ -175,9 +203,10 @@ nlohmann::json run_phase(Trainer& t, const RunConfig& c, const dist::ParallelSta
                                                                          std::to_string(ps.world_rank()));
     const auto comm0 = CommSnapshot::of(ps);
     const auto r = t.step(batch);
-    const auto comm1 = CommSnapshot::of(ps);
     trace.reset();  // written on leaving the step
     dist::synchronize_device(ps.device());  // the step's GPU work is inside its time
+    const auto comm1 = CommSnapshot::of(ps);  // (NCCL's device times count once finished)
+    timer.resolve();
     ps.world().barrier();
     const double wall = seconds_since(start);
     if (full)
@@ -250,6 +279,7 @@ nlohmann::json run_phase(Trainer& t, const RunConfig& c, const dist::ParallelSta
   const auto fwd = gather(ps, forward_cpu / n), bwd = gather(ps, backward_cpu / n);
   j["forward_cpu_s_per_rank"] = fwd;
   j["backward_cpu_s_per_rank"] = bwd;
+  j["compute_clock"] = timer.compute_clock();
   // The slowest stage's compute over the mean stage's: what the stage split leaves unbalanced
   // (1 = balanced); the replayed bubble exceeds the ideal by about this much.
   std::vector<double> stage_compute(ps.pp_size(), 0.0);

@@ -533,6 +533,10 @@ TEST_F(Cli, BenchPrintsStepTimesFlopRatesAndTheFullFinetuneBaseline) {
     EXPECT_EQ(p["bubble"]["ideal"].get<double>(), 0.0) << phase;  // pp = 1
     EXPECT_EQ(p["comm_s_per_step"]["p2p"].get<double>(), 0.0) << phase;  // no pipeline: no p2p
     EXPECT_EQ(p["peak_rss_mib_per_rank"].size(), 1u) << phase;
+    EXPECT_EQ(p["compute_clock"].get<std::string>(), "process CPU time") << phase;  // a CPU rank
+    // One stage, always busy: its forward and backward fill the flush (the host's clock).
+    EXPECT_GT(p["bubble"]["measured"].get<double>(), -1e-9) << phase;
+    EXPECT_LT(p["bubble"]["measured"].get<double>(), 0.5) << phase;
   }
   // Synthetic batches: 4 rows of 28 input + 4 target tokens per step.
   const double tokens_per_step = 4 * (28 + 4);
