@@ -28,13 +28,12 @@ endif()
 # Older CUDA LibTorch configs (Debian's 2.6 among them) find CUDA with CMake's FindCUDA, which
 # takes the toolkit from the first nvcc on PATH: a wrapper script such as /usr/local/bin/nvcc
 # makes that /usr/local, where neither CUDA's headers nor cudart are, and configuring fails.
-# A toolkit named with CUDAToolkit_ROOT (the variable or the environment's) is named to FindCUDA too.
-if(NOT CUDA_TOOLKIT_ROOT_DIR)
-  if(CUDAToolkit_ROOT)
-    set(CUDA_TOOLKIT_ROOT_DIR "${CUDAToolkit_ROOT}" CACHE PATH "CUDA toolkit (FindCUDA)")
-  elseif(DEFINED ENV{CUDAToolkit_ROOT})
-    set(CUDA_TOOLKIT_ROOT_DIR "$ENV{CUDAToolkit_ROOT}" CACHE PATH "CUDA toolkit (FindCUDA)")
-  endif()
+# A toolkit named with CUDAToolkit_ROOT (the variable or the environment's) is named to FindCUDA too,
+# over what an earlier configure of the build folder cached (the wrong folder, or NOTFOUND).
+if(CUDAToolkit_ROOT)
+  set(CUDA_TOOLKIT_ROOT_DIR "${CUDAToolkit_ROOT}" CACHE PATH "CUDA toolkit (FindCUDA)" FORCE)
+elseif(DEFINED ENV{CUDAToolkit_ROOT})
+  set(CUDA_TOOLKIT_ROOT_DIR "$ENV{CUDAToolkit_ROOT}" CACHE PATH "CUDA toolkit (FindCUDA)" FORCE)
 endif()
 find_package(Torch REQUIRED)
 # Some CUDA LibTorch configs (Debian's 2.6 among them) link torch::nvtoolsext to

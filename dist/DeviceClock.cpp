@@ -36,7 +36,7 @@ size_t DeviceClock::mark() {
 #if PTUNER_TORCH_CUDA
   if (on_device()) {
     if (impl_->events.size() <= i) impl_->events.emplace_back(cudaEventDefault);
-    impl_->events[i].record();  // on the current stream of the current device: the rank's
+    impl_->events[i].record(at::cuda::getCurrentCUDAStream(impl_->device.index()));  // the rank's stream
     return i;
   }
 #endif

@@ -160,13 +160,15 @@ def peer(preset, batch, inputs, targets, prompt):
         model(input_ids=ids, labels=labels, use_cache=False).loss.backward()
         opt.step()
 
-    # ptuner's batch first; 8 fewer rows at a time where it does not fit.
+    # The largest batch (a multiple of 8, at most ptuner's) that fits: ptuner's first, then a fifth
+    # fewer rows at a time until one fits, then halving the gap to the last that did not.
     # (Some allocation failures come as a RuntimeError, cuBLAS's among them. The cache is emptied
     # outside the except block, whose traceback still holds the failed step's activations.)
-    while True:
-        ids = torch.randint(2, 32000, (batch, inputs - prompt), device="cuda")
-        labels = torch.randint(2, 32000, (batch, targets), device="cuda")
-        fits = True
+    def fits(b):
+        nonlocal ids, labels
+        ids = torch.randint(2, 32000, (b, inputs - prompt), device="cuda")
+        labels = torch.randint(2, 32000, (b, targets), device="cuda")
+        ok = True
         try:
             for _ in range(2):
                 step()
@@ -174,17 +176,29 @@ def peer(preset, batch, inputs, targets, prompt):
             if not isinstance(e, torch.cuda.OutOfMemoryError) and "out of memory" not in str(e).lower() \
                     and "ALLOC_FAILED" not in str(e):
                 raise
-            fits = False
-        if fits:
-            break
-        del ids, labels
-        opt.zero_grad(set_to_none=True)
-        gc.collect()
-        torch.cuda.empty_cache()
+            ok = False
+        if not ok:
+            ids = labels = None
+            opt.zero_grad(set_to_none=True)
+            gc.collect()
+            torch.cuda.empty_cache()
+            print(f"peer: batch {b} is out of memory", file=sys.stderr)
+        return ok
+
+    ids = labels = None
+    too_big = None
+    while not fits(batch):
         if batch <= 8:
             raise SystemExit(f"peer: {preset} does not fit with batch 8")
-        batch -= 8
-        print(f"peer: out of memory, trying batch {batch}", file=sys.stderr)
+        too_big, batch = batch, max(8, int(batch * 0.8) // 8 * 8)
+    while too_big is not None and too_big - batch > 8:
+        mid = (batch + too_big) // 16 * 8
+        if fits(mid):
+            batch = mid
+        else:
+            too_big = mid
+    if (ids is None or ids.size(0) != batch) and not fits(batch):
+        raise SystemExit(f"peer: batch {batch} fitted before and not now")
     torch.cuda.synchronize()
     torch.cuda.reset_peak_memory_stats()
     start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
