@@ -79,10 +79,14 @@ Command add_plan(CLI::App& app) {
     in.weight_bytes = in.activation_bytes = rc.model.dtype == "bfloat16" ? 2 : 4;
     in.schedule = rc.pipeline.schedule;
     in.recompute = rc.train.recompute;
+    // auto: the kernel the run's ranks take, on CUDA where this LibTorch has it and the config
+    // does not ask for the CPU.
     std::string attention = a->attention;
     if (attention == "auto")
-      attention = mp::fused_attention_available() && dist::cuda_built() && rc.model.device != "cpu" ? "fused"
-                                                                                                    : "written-out";
+      attention = mp::auto_attention_kernel(dist::cuda_built() && rc.model.device != "cpu") ==
+                          mp::AttentionKernel::Fused
+                      ? "fused"
+                      : "written-out";
     in.fused_attention = attention == "fused";
     const int64_t device = parse_bytes(a->device_memory);
     // The prompt method's trainable values on each stage (every TP and DP rank of a stage holds

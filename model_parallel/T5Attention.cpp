@@ -18,6 +18,10 @@ namespace ptuner::mp {
 
 bool fused_attention_available() { return PTUNER_HAVE_SDPA; }
 
+AttentionKernel auto_attention_kernel(bool on_cuda) {
+  return PTUNER_HAVE_SDPA && on_cuda ? AttentionKernel::Fused : AttentionKernel::WrittenOut;
+}
+
 void restrict_fused_attention_backends() {
 #if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 3)
   at::globalContext().setSDPUseCuDNN(false);
@@ -26,9 +30,7 @@ void restrict_fused_attention_backends() {
 
 torch::Tensor attention_core(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                              const torch::Tensor& bias, double dropout, bool training, AttentionKernel kernel) {
-  if (kernel == AttentionKernel::Auto) {
-    kernel = PTUNER_HAVE_SDPA && q.is_cuda() ? AttentionKernel::Fused : AttentionKernel::WrittenOut;
-  }
+  if (kernel == AttentionKernel::Auto) kernel = auto_attention_kernel(q.is_cuda());
   if (kernel == AttentionKernel::Fused) {
 #if PTUNER_HAVE_SDPA
     // T5's bias (relative positions, padding, causal mask, prefix columns) as the additive mask,

@@ -19,6 +19,9 @@ namespace ptuner::mp {
 //   Auto: Fused for CUDA tensors where available, else WrittenOut.
 enum class AttentionKernel { Auto, WrittenOut, Fused };
 bool fused_attention_available();
+// The kernel Auto takes: Fused for tensors on CUDA where available (also what `ptuner plan`
+// assumes of a run), else WrittenOut.
+AttentionKernel auto_attention_kernel(bool on_cuda);
 // The fused kernels the process may use for a masked attention on CUDA: the memory-efficient
 // one (and the math fallback), not cuDNN's, which recent LibTorch builds rank first on Hopper and
 // whose masked backward has failed there (no execution plan for the graph; NaN query gradients,
