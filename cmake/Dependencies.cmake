@@ -36,6 +36,21 @@ elseif(DEFINED ENV{CUDAToolkit_ROOT})
   set(CUDA_TOOLKIT_ROOT_DIR "$ENV{CUDAToolkit_ROOT}" CACHE PATH "CUDA toolkit (FindCUDA)" FORCE)
 endif()
 find_package(Torch REQUIRED)
+# LibTorch 2.14's ATen and C++ frontend headers stop with "#error C++20 or later compatible
+# compiler is required" under C++17: the standard follows the LibTorch unless named (the sources
+# build as either; tests/torch-cuda-build compiles the CUDA paths as C++20).
+if(PTUNER_CXX_STANDARD)
+  if(NOT PTUNER_CXX_STANDARD MATCHES "^(17|20)$")
+    message(FATAL_ERROR "PTUNER_CXX_STANDARD=${PTUNER_CXX_STANDARD}: not 17 or 20")
+  endif()
+  if(Torch_VERSION VERSION_GREATER_EQUAL 2.14 AND PTUNER_CXX_STANDARD LESS 20)
+    message(FATAL_ERROR "PTUNER_CXX_STANDARD=${PTUNER_CXX_STANDARD}: LibTorch ${Torch_VERSION} needs C++20 or later")
+  endif()
+  set(CMAKE_CXX_STANDARD ${PTUNER_CXX_STANDARD})
+elseif(Torch_VERSION VERSION_GREATER_EQUAL 2.14)
+  set(CMAKE_CXX_STANDARD 20)
+endif()
+message(STATUS "ptuner: C++${CMAKE_CXX_STANDARD}")
 # Some CUDA LibTorch configs (Debian's 2.6 among them) link torch::nvtoolsext to
 # CUDA::nvToolsExt, a library CUDA 12.9 dropped: NVTX 3 is header-only (include/nvtx3), and
 # ptuner never calls NVTX itself, so the target only has to exist for the link interface.
