@@ -39,12 +39,9 @@ RankPlan plan_rank(const T5Config& c, const StageSpec& s, int tp_rank, int pp_ra
   const bool fused = in.fused_attention;
   const double enc_attention = fused ? B * hd * S * 4 : 2 * B * hd * S * S * 4;
   const double dec_attention = fused ? 2 * B * hd * T * 4 : 2 * B * hd * (T * T + T * S) * 4;
-  // RMSNorm keeps an fp32 copy of its input for the variance's backward where activations are
-  // narrower (bf16): 4·d bytes per token and norm, two norms per encoder block, three per decoder.
-  const double norm_copy = a < 4 ? dd * 4 : 0.0;
-  const double enc_block = B * S * ((2 * dd + 4 * i_tp + f_tp) * a + 2 * norm_copy) + enc_attention;
-  const double dec_block =
-      B * T * ((3 * dd + 6 * i_tp + f_tp) * a + 3 * norm_copy) + dec_attention + B * S * 2 * i_tp * a;
+  // The layer norms keep no fp32 copy of bf16 input (RMSNorm.cpp), only a scale per token.
+  const double enc_block = B * S * (2 * dd + 4 * i_tp + f_tp) * a + enc_attention;
+  const double dec_block = B * T * (3 * dd + 6 * i_tp + f_tp) * a + dec_attention + B * S * 2 * i_tp * a;
   const double stack_bias =
       fused ? (enc_blocks ? B * hd * S * S * a : 0.0) + (dec_blocks ? hd * T * T * a : 0.0) : 0.0;
   double per_mb;

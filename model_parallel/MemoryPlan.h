@@ -7,10 +7,10 @@
 //   for the decoder input or a tied LM head, the bias for later blocks of a stack, layer norms on
 //   TP ranks > 0).
 // Activation estimate per micro-batch and block (bytes, activation dtype `a`, fp32 scores):
-//   encoder  B·S·((2·d + 4·i/tp + g·f/tp)·a + 2·n) + 2·B·(h/tp)·S²·4
-//   decoder  B·T·((3·d + 6·i/tp + g·f/tp)·a + 3·n) + 2·B·(h/tp)·(T² + T·S)·4 + B·S·2·i/tp·a
-// with i = heads·d_kv, f = d_ff, g = 3 gated / 2 relu, and n = 4·d where a < 4 (each RMSNorm's
-// fp32 copy of its input, kept for the backward of its variance; none in fp32 runs). With the fused attention kernel (CUDA,
+//   encoder  B·S·(2·d + 4·i/tp + g·f/tp)·a + 2·B·(h/tp)·S²·4
+//   decoder  B·T·(3·d + 6·i/tp + g·f/tp)·a + 2·B·(h/tp)·(T² + T·S)·4 + B·S·2·i/tp·a
+// with i = heads·d_kv, f = d_ff, g = 3 gated / 2 relu (the layer norms keep no fp32 copy of bf16
+// input: RMSNorm.h). With the fused attention kernel (CUDA,
 // LibTorch >= 2.1) a block keeps no scores, only the softmax's row statistics (B·(h/tp)·S·4 in the
 // encoder, 2·B·(h/tp)·T·4 in the decoder), and each stack's bias (positions + mask), shared by
 // its blocks, is kept once per micro-batch: B·(h/tp)·S²·a (encoder), (h/tp)·T²·a (decoder).

@@ -1,7 +1,10 @@
 #pragma once
 // T5's layer norm: y = w ⊙ x / sqrt(mean(x², last dim) + eps), no mean subtraction, no bias.
 // The variance is computed in fp32 whatever the activation dtype; the result is cast to the
-// weight's dtype when that is bf16/f16 (as HuggingFace's T5LayerNorm does).
+// weight's dtype when that is bf16/f16 (as HuggingFace's T5LayerNorm does). For bf16/f16
+// activations the same arithmetic runs as one autograd function whose backward keeps the input
+// as it is and one fp32 scale per row, not the input's fp32 copy (4·d bytes per token and norm);
+// fp32 activations take the plain expression, whose values and gradients are unchanged.
 #include <torch/torch.h>
 
 namespace ptuner::mp {

@@ -496,7 +496,7 @@ TEST_F(Cli, PlanCoversEveryRankOfT5XxlAndSumsToItsParameters) {
 
 // A GPU job planned on a CPU node: this LibTorch (1.13, no CUDA) runs attention written out, so
 // auto plans that; --attention fused plans the kernel a CUDA LibTorch >= 2.1 takes, and T5-XXL
-// at batch 48 fits an H200's budget only then (113 GiB against 260).
+// at batch 48 fits an H200's budget only then (95 GiB against 242).
 TEST_F(Cli, PlanAssumesTheAttentionKernelOfTheRun) {
   std::ofstream(root_ + "/xxl1.toml") << "[model]\npreset = \"t5.1.1-xxl\"\ntokenizer = \"unused\"\ndtype = \"bfloat16\"\n"
                                       << "[data]\ntrain = \"unused\"\nmax_input_length = 512\nmax_target_length = 16\n"

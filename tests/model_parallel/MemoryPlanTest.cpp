@@ -72,14 +72,14 @@ TEST(MemoryPlan, FusedAttentionKeepsNoScores) {
   // stacks' biases: 256 MiB + 64·16²·2 bytes.
   const int64_t saved = 24 * (1024 * MiB - MiB) + 24 * (33 * MiB - 64 * 1024) - (256 * MiB + 64 * 16 * 16 * 2);
   EXPECT_EQ(written_out - fused, saved);
-  EXPECT_NEAR(static_cast<double>(written_out) / (1 << 30), 39.96, 0.01);
-  EXPECT_NEAR(static_cast<double>(fused) / (1 << 30), 15.46, 0.01);
+  EXPECT_NEAR(static_cast<double>(written_out) / (1 << 30), 36.82, 0.01);
+  EXPECT_NEAR(static_cast<double>(fused) / (1 << 30), 12.32, 0.01);
 }
 
-// bf16 activations: each RMSNorm also keeps its input in fp32, 4·d bytes per token and norm; fp32
-// runs keep no copy. T5-XXL, micro-batch 8: 24 encoder blocks × 2 norms × 8·512 tokens and 24
-// decoder blocks × 3 norms × 8·16 tokens, 16 KiB each.
-TEST(MemoryPlan, Bf16NormsKeepAnFp32CopyOfTheirInput) {
+// bf16 activations halve every saved activation but the fp32 statistics (attention row
+// statistics, cross-entropy): the layer norms keep no fp32 copy of their input (RMSNorm.cpp,
+// checked in RMSNormTest), which would be 3.14 GiB more for T5-XXL at micro-batch 8.
+TEST(MemoryPlan, Bf16HalvesAllButTheFp32Statistics) {
   auto c = T5Config::preset("t5.1.1-xxl");
   auto stage = split_stages(c, 1, StageCosts::of(c, 512, 16)).at(0);
   PlanInputs in;
@@ -92,10 +92,9 @@ TEST(MemoryPlan, Bf16NormsKeepAnFp32CopyOfTheirInput) {
   const int64_t B = 8, S = 512, T = 16, d = 4096, i = 4096, f = 3 * 10240, h = 64, V = 32128;
   const int64_t halved = 24 * B * S * (2 * d + 4 * i + f) + 24 * (B * T * (3 * d + 6 * i + f) + B * S * 2 * i) +
                          B * h * S * S + h * T * T;
-  const int64_t copies = 24 * 2 * B * S * d * 4 + 24 * 3 * B * T * d * 4;
   const int64_t fixed = 24 * B * h * S * 4 + 24 * 2 * B * h * T * 4 + 2 * B * T * V * 4;
   EXPECT_EQ(fp32, 4 * halved + fixed);
-  EXPECT_EQ(bf16, 2 * halved + copies + fixed);
+  EXPECT_EQ(bf16, 2 * halved + fixed);
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "dist/ProcessMemory.h"
 #include "model_parallel/RMSNorm.h"
 
 namespace ptuner::mp {
@@ -24,6 +25,48 @@ TEST(RMSNorm, Bf16WeightGivesBf16OutputWithFp32Variance) {
   auto y = rms_norm(x, torch::ones({4}, torch::kBFloat16), 1e-6);
   EXPECT_EQ(y.scalar_type(), torch::kBFloat16);
   EXPECT_NEAR(y[0][0].item<float>(), 1.0f, 1e-2);
+}
+
+// bf16 activations take the norm's own autograd function: its forward is the plain expression's
+// bit for bit, its input gradient is the exact derivative to bf16's precision.
+TEST(RMSNorm, Bf16ForwardIsThePlainExpressionAndItsGradientTheDerivative) {
+  torch::manual_seed(5);
+  const double eps = 1e-6;
+  auto x = (torch::randn({16, 256}) * 3).to(torch::kBFloat16).requires_grad_();
+  auto w = (torch::rand({256}) + 0.5).to(torch::kBFloat16);
+  auto gy = torch::randn({16, 256}).to(torch::kBFloat16);
+  auto y = rms_norm(x, w, eps);
+  ASSERT_TRUE(y.requires_grad());
+  y.backward(gy);
+  {
+    torch::NoGradGuard no_grad;
+    auto plain = w * (x * torch::rsqrt(x.to(torch::kFloat32).pow(2).mean(-1, true) + eps)).to(torch::kBFloat16);
+    EXPECT_TRUE(torch::equal(y, plain));
+  }
+  auto x64 = x.detach().to(torch::kFloat64).requires_grad_();
+  auto y64 = w.to(torch::kFloat64) * x64 * torch::rsqrt(x64.pow(2).mean(-1, true) + eps);
+  y64.backward(gy.to(torch::kFloat64));
+  ASSERT_EQ(x.grad().scalar_type(), torch::kBFloat16);
+  const double err = (x.grad().to(torch::kFloat64) - x64.grad()).abs().max().item<double>();
+  const double scale = x64.grad().abs().max().item<double>();
+  EXPECT_LT(err, 1e-2 * scale);  // bf16 keeps 8 bits: 2^-8 = 0.0039 of a value
+  EXPECT_GT(scale, 0.1);
+}
+
+// What the graph keeps for the backward of a bf16 norm: the input (the caller's tensor) and a
+// scale per row, not the input's fp32 copy. 8192 × 4096 bf16 is 64 MiB and its fp32 copy 128 MiB
+// (allocations above glibc's mmap threshold, so the resident size follows them).
+TEST(RMSNorm, Bf16KeepsNoFp32CopyForTheBackward) {
+  auto x = torch::randn({8192, 4096}).to(torch::kBFloat16).requires_grad_();
+  auto w = torch::ones({4096}, torch::kBFloat16);
+  const int64_t MiB = 1 << 20;
+  const int64_t before = dist::current_rss_bytes();
+  auto y = rms_norm(x, w, 1e-6);
+  const int64_t held = dist::current_rss_bytes() - before;
+  EXPECT_GT(held, 60 * MiB);  // the output
+  EXPECT_LT(held, 80 * MiB) << "the graph holds " << (held - 64 * MiB) / MiB << " MiB beside the 64 MiB output";
+  y.sum().backward();
+  EXPECT_EQ(x.grad().sizes(), x.sizes());
 }
 
 TEST(RMSNorm, ModuleWeightIsFrozenAndStartsAtOne) {
