@@ -32,6 +32,8 @@ class NarrowRmsNorm : public torch::autograd::Function<NarrowRmsNorm> {
 
   static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx,
                                                torch::autograd::tensor_list grads) {
+    // r was saved without its link to x: no second derivative through it.
+    PTUNER_CHECK(!torch::GradMode::is_enabled(), "rms_norm: bf16 layer norms have no second derivative (create_graph)");
     const auto saved = ctx->get_saved_variables();
     const auto &x = saved[0], &weight = saved[1], &r = saved[2];
     // As autograd of the plain expression: the weight's product in the activations' dtype, then
@@ -46,10 +48,11 @@ class NarrowRmsNorm : public torch::autograd::Function<NarrowRmsNorm> {
 }  // namespace
 
 torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& weight, double eps) {
-  if (x.scalar_type() == torch::kBFloat16 || x.scalar_type() == torch::kFloat16) {
-    PTUNER_CHECK(!weight.requires_grad(), "rms_norm: the layer norm's weight is frozen (it has no gradient)");
+  // The function where only x's gradient is wanted (frozen weight: every run but the bench's
+  // full-finetune baseline); the plain expression otherwise.
+  const bool narrow = x.scalar_type() == torch::kBFloat16 || x.scalar_type() == torch::kFloat16;
+  if (narrow && x.requires_grad() && !weight.requires_grad() && torch::GradMode::is_enabled())
     return NarrowRmsNorm::apply(x, weight, eps);
-  }
   return normalized(x, weight, inverse_rms(x, eps));
 }
 

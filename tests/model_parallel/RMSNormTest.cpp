@@ -53,6 +53,31 @@ TEST(RMSNorm, Bf16ForwardIsThePlainExpressionAndItsGradientTheDerivative) {
   EXPECT_GT(scale, 0.1);
 }
 
+// Other shapes and dtypes through the same function: 3-D bf16 activations with an fp32 weight
+// (fp32 output), against the fp64 derivative; and a weight that wants a gradient (the bench's
+// full-finetune baseline) takes the plain expression and gets one.
+TEST(RMSNorm, Bf16WithFp32WeightAndWithATrainableWeight) {
+  torch::manual_seed(6);
+  const double eps = 1e-6;
+  auto x = torch::randn({2, 5, 64}).to(torch::kBFloat16).requires_grad_();
+  auto w = torch::rand({64}) + 0.5;
+  auto gy = torch::randn({2, 5, 64});
+  auto y = rms_norm(x, w, eps);
+  EXPECT_EQ(y.scalar_type(), torch::kFloat32);
+  y.backward(gy);
+  auto x64 = x.detach().to(torch::kFloat64).requires_grad_();
+  (w.to(torch::kFloat64) * x64 * torch::rsqrt(x64.pow(2).mean(-1, true) + eps)).backward(gy.to(torch::kFloat64));
+  EXPECT_LT((x.grad().to(torch::kFloat64) - x64.grad()).abs().max().item<double>(),
+            1e-2 * x64.grad().abs().max().item<double>());
+
+  auto wt = torch::ones({64}, torch::kBFloat16).requires_grad_();
+  auto x2 = x.detach().clone().requires_grad_();
+  rms_norm(x2, wt, eps).sum().backward();
+  ASSERT_TRUE(wt.grad().defined());
+  EXPECT_GT(wt.grad().abs().sum().item<double>(), 0.0);
+  EXPECT_TRUE(x2.grad().defined());
+}
+
 // What the graph keeps for the backward of a bf16 norm: the input (the caller's tensor) and a
 // scale per row, not the input's fp32 copy. 8192 × 4096 bf16 is 64 MiB and its fp32 copy 128 MiB
 // (allocations above glibc's mmap threshold, so the resident size follows them).
