@@ -99,12 +99,17 @@ def parity(init_dir, cpu_run, device_run):
 def curves(fp32_run, bf16_run):
     a, b = dict(losses(fp32_run)), dict(losses(bf16_run))
     steps = sorted(set(a) & set(b))
+    # One batch's loss swings by half its size from step to step (the demo: 0.55 standard
+    # deviation about 0.8 over steps 31-50), and two runs that round differently part ways after
+    # a few dozen Adafactor steps; so the end of a run is the mean of its last 20 steps (of 50).
     first = lambda d: sum(d[s] for s in steps[:5]) / 5
-    last = lambda d: sum(d[s] for s in steps[-5:]) / 5
+    tail = steps[-20:]
+    last = lambda d: sum(d[s] for s in tail) / len(tail)
     result = {"steps": steps, "fp32_cpu": [a[s] for s in steps], "bf16_device": [b[s] for s in steps],
-              "fp32_first5_last5": [first(a), last(a)], "bf16_first5_last5": [first(b), last(b)]}
-    # "Falls like the fp32 run's": both fall, and the bf16 run ends within 10% of the fp32 run.
-    result["pass"] = last(b) < 0.8 * first(b) and abs(last(b) - last(a)) <= 0.1 * last(a)
+              "fp32_first5_last20": [first(a), last(a)], "bf16_first5_last20": [first(b), last(b)]}
+    # "Falls like the fp32 run's": both fall to under a fifth, and the bf16 run ends within 25% of
+    # the fp32 run (a run that stops learning ends several times higher).
+    result["pass"] = last(b) < 0.2 * first(b) and last(a) < 0.2 * first(a) and abs(last(b) - last(a)) <= 0.25 * last(a)
     print(json.dumps(result))
 
 
@@ -269,8 +274,8 @@ def summary(work, out, mode, sizes):
         for i, step in enumerate(c["steps"]):
             if step == 1 or step % 5 == 0:
                 md.append(f"| {step} | {c['fp32_cpu'][i]:.4f} | {c['bf16_device'][i]:.4f} |")
-        md += ["", f"first five / last five steps: fp32 {c['fp32_first5_last5'][0]:.4f} -> {c['fp32_first5_last5'][1]:.4f}, "
-                   f"bf16 {c['bf16_first5_last5'][0]:.4f} -> {c['bf16_first5_last5'][1]:.4f} "
+        md += ["", f"mean of the first 5 / last 20 steps: fp32 {c['fp32_first5_last20'][0]:.4f} -> {c['fp32_first5_last20'][1]:.4f}, "
+                   f"bf16 {c['bf16_first5_last20'][0]:.4f} -> {c['bf16_first5_last20'][1]:.4f} "
                    f"({'pass' if c['pass'] else 'FAIL'})", ""]
     md += ["(c, d) throughput, inputs 512 (100 prompt) + 16 targets", "",
            "| model | batch | ptuner tokens/s | MFU | ptuner peak GiB | HF+PEFT batch | HF+PEFT tokens/s | HF+PEFT peak GiB | speed ratio | memory ratio |",
