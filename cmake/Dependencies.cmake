@@ -101,7 +101,22 @@ target_link_libraries(ptuner_protobuf_first INTERFACE
 add_library(ptuner_sentencepiece INTERFACE)
 target_include_directories(ptuner_sentencepiece INTERFACE ${SENTENCEPIECE_INCLUDE_DIR})
 target_link_libraries(ptuner_sentencepiece INTERFACE ${CMAKE_DL_LIBS})
+# sentencepiece 0.2.1 and later (Debian 14) return abseil's Status, whose header theirs includes
+# and whose out-of-line members live in libabsl_status (no protobuf in it); earlier versions
+# their own util::Status, reached through dlsym().
+file(STRINGS "${SENTENCEPIECE_INCLUDE_DIR}/sentencepiece_processor.h" PTUNER_SENTENCEPIECE_ABSL
+     REGEX "^#include <absl/status/status.h>")
+if(PTUNER_SENTENCEPIECE_ABSL)
+  find_package(absl REQUIRED)
+  target_link_libraries(ptuner_sentencepiece INTERFACE absl::status)
+  target_compile_definitions(ptuner_sentencepiece INTERFACE PTUNER_SENTENCEPIECE_ABSL_STATUS=1)
+  message(STATUS "ptuner: sentencepiece with absl::Status")
+endif()
 
+# HDF5 2.x's CMake targets give their users -D_FILE_OFFSET_BITS=64, and GCC refuses a PCH built
+# without a macro the including unit defines: every unit defines it (on 64-bit Linux it changes
+# nothing), so the shared PCHs serve the HDF5 users too.
+add_compile_definitions(_FILE_OFFSET_BITS=64)
 add_library(ptuner_hdf5 INTERFACE)
 target_include_directories(ptuner_hdf5 INTERFACE ${HDF5_C_INCLUDE_DIRS} ${HDF5_INCLUDE_DIRS})
 target_link_libraries(ptuner_hdf5 INTERFACE ${HDF5_C_LIBRARIES} ${HDF5_LIBRARIES})

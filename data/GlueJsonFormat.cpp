@@ -1,6 +1,7 @@
 #include "data/GlueJsonFormat.h"
 
 #include <algorithm>
+#include <fmt/ranges.h>
 #include <utility>
 
 #include "data/JsonFields.h"

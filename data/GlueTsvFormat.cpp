@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
+#include <fmt/ranges.h>
 #include <utility>
 
 #include "data/MalformedRecord.h"

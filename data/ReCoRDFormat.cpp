@@ -1,5 +1,6 @@
 #include "data/ReCoRDFormat.h"
 
+#include <fmt/ranges.h>
 #include <set>
 #include <utility>
 

@@ -13,7 +13,13 @@
 namespace ptuner::data {
 
 using sentencepiece::SentencePieceProcessor;
+// What the library's calls return: its own util::Status up to sentencepiece 0.2.0, abseil's
+// Status from 0.2.1 on (CMake reads which from the header).
+#if PTUNER_SENTENCEPIECE_ABSL_STATUS
+using Status = absl::Status;
+#else
 using sentencepiece::util::Status;
+#endif
 using TrainKwargs = std::unordered_map<std::string, std::string>;
 
 namespace {
@@ -23,8 +29,10 @@ constexpr const char* kTrainLibrary = "libsentencepiece_train.so.0";
 
 // Itanium C++ ABI names of the non-virtual functions used (std::string = std::__cxx11).
 constexpr const char* kProcessorCtor = "_ZN13sentencepiece22SentencePieceProcessorC1Ev";
+#if !PTUNER_SENTENCEPIECE_ABSL_STATUS
 constexpr const char* kStatusDtor = "_ZN13sentencepiece4util6StatusD1Ev";
 constexpr const char* kStatusMessage = "_ZNK13sentencepiece4util6Status13error_messageEv";
+#endif
 constexpr const char* kSetSeed = "_ZN13sentencepiece22SetRandomGeneratorSeedEj";
 constexpr const char* kTrainKwargs =
     "_ZN13sentencepiece20SentencePieceTrainer5TrainERKSt13unordered_mapINSt7__cxx1112basic_"
@@ -53,7 +61,7 @@ template <class Fn>
 Fn find_symbol(void* handle, const char* library, const char* symbol) {
   dlerror();
   void* p = dlsym(handle, symbol);
-  PTUNER_CHECK(p != nullptr, "SentencePieceLibrary: {} lacks symbol {} (not sentencepiece 0.1.9x?)",
+  PTUNER_CHECK(p != nullptr, "SentencePieceLibrary: {} lacks symbol {} (not sentencepiece 0.1.9x or 0.2.x?)",
                library, symbol);
   return reinterpret_cast<Fn>(p);
 }
@@ -62,11 +70,26 @@ Fn find_symbol(void* handle, const char* library, const char* symbol) {
 
 struct SentencePieceLibrary::Symbols {
   void (*processor_ctor)(void* self) = nullptr;
-  void (*status_dtor)(Status* self) = nullptr;
-  const char* (*status_message)(const Status* self) = nullptr;
   void (*set_seed)(unsigned int seed) = nullptr;
   Status (*train)(const TrainKwargs& kwargs, sentencepiece::SentenceIterator* it,
                   std::string* serialized) = nullptr;
+#if PTUNER_SENTENCEPIECE_ABSL_STATUS
+  // Runs `call` (returning an absl::Status) and turns the Status into "" or its message.
+  // absl::Status's members are inline or in libabsl_status, which holds no protobuf: nothing of
+  // sentencepiece's is referenced. An exception from inside sentencepiece becomes the message.
+  template <class Call>
+  std::string status_of(Call&& call) const {
+    try {
+      const Status status = call();
+      if (status.ok()) return "";
+      return status.message().empty() ? "unknown sentencepiece error" : std::string(status.message());
+    } catch (const std::exception& e) {
+      return std::string("sentencepiece threw: ") + e.what();
+    }
+  }
+#else
+  void (*status_dtor)(Status* self) = nullptr;
+  const char* (*status_message)(const Status* self) = nullptr;
 
   // Runs `call` (returning a Status) and turns the Status into "" or its message. The Status
   // is built in place (C++17 guaranteed elision) and destroyed through the library's
@@ -90,6 +113,7 @@ struct SentencePieceLibrary::Symbols {
     status_dtor(status);
     return message;
   }
+#endif
 };
 
 SentencePieceLibrary::SentencePieceLibrary() {
@@ -105,8 +129,10 @@ SentencePieceLibrary::SentencePieceLibrary() {
   void* train_lib = open_library(kTrainLibrary);
   auto sym = std::make_shared<Symbols>();
   sym->processor_ctor = find_symbol<decltype(sym->processor_ctor)>(lib, kLibrary, kProcessorCtor);
+#if !PTUNER_SENTENCEPIECE_ABSL_STATUS
   sym->status_dtor = find_symbol<decltype(sym->status_dtor)>(lib, kLibrary, kStatusDtor);
   sym->status_message = find_symbol<decltype(sym->status_message)>(lib, kLibrary, kStatusMessage);
+#endif
   sym->set_seed = find_symbol<decltype(sym->set_seed)>(lib, kLibrary, kSetSeed);
   sym->train = find_symbol<decltype(sym->train)>(train_lib, kTrainLibrary, kTrainKwargs);
   sym_ = std::move(sym);

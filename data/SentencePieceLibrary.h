@@ -11,7 +11,8 @@
 // (DEEPBIND only when a protobuf is already in the global scope: a program without LibTorch,
 // such as the sanitizer-built tokenizer fuzz target, has no clash and gets a plain RTLD_LOCAL.)
 // Classes are reached through their vtables (virtual methods need no symbol); the few
-// non-virtual functions (processor constructor, Status, trainer, seed) through dlsym().
+// non-virtual functions (processor constructor, trainer, seed, and before 0.2.1 its own Status
+// type) through dlsym().
 #include <memory>
 #include <string>
 #include <unordered_map>

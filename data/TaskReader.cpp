@@ -1,5 +1,7 @@
 #include "data/TaskReader.h"
 
+#include <fmt/ranges.h>
+
 #include "data/GlueJsonFormat.h"
 #include "data/GlueTsvFormat.h"
 #include "data/MalformedRecord.h"

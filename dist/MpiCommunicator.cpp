@@ -1,5 +1,6 @@
 #include "dist/MpiCommunicator.h"
 
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include <atomic>

@@ -1,5 +1,7 @@
 #include "model_parallel/CrossEntropy.h"
 
+#include <fmt/ranges.h>
+
 #include "dist/Check.h"
 #include "model_parallel/TensorParallelOps.h"
 

@@ -1,6 +1,7 @@
 #include "model_parallel/WeightLoader.h"
 
 #include <cmath>
+#include <fmt/ranges.h>
 #include <functional>
 #include <mutex>
 

@@ -1,6 +1,7 @@
 #include "train/PeftAdapter.h"
 
 #include <filesystem>
+#include <fmt/ranges.h>
 #include <fstream>
 #include <sstream>
 

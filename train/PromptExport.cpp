@@ -1,5 +1,7 @@
 #include "train/PromptExport.h"
 
+#include <fmt/ranges.h>
+
 #include "dist/Check.h"
 #include "dist/DeviceChoice.h"
 #include "train/FrozenModel.h"

@@ -1,5 +1,6 @@
 #include "train/PromptMethod.h"
 
+#include <fmt/ranges.h>
 #include <mutex>
 
 #include "dist/Check.h"

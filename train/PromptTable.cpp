@@ -1,5 +1,7 @@
 #include "train/PromptTable.h"
 
+#include <fmt/ranges.h>
+
 #include "dist/Check.h"
 #include "train/Spot.h"
 

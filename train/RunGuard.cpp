@@ -1,6 +1,7 @@
 #include "train/RunGuard.h"
 
 #include <fcntl.h>
+#include <fmt/ranges.h>
 #include <sys/file.h>
 #include <unistd.h>
 

@@ -1,6 +1,7 @@
 #include "train/Spot.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <filesystem>

@@ -1,5 +1,6 @@
 #include "train/Trainer.h"
 
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
