@@ -1,12 +1,10 @@
 #include "data/LineReader.h"
 
-#include <zlib.h>
-
-#include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <vector>
 
+#include "data/InflatingFile.h"
 #include "dist/Check.h"
 
 namespace ptuner::data {
@@ -18,33 +16,30 @@ bool is_blank_line(const std::string& line) {
 }
 
 namespace {
-constexpr unsigned kChunkBytes = 1u << 16;
+constexpr size_t kChunkBytes = 1u << 16;
 }  // namespace
 
-// zlib reads gzip and plain files alike (plain ones "transparently"); one chunk buffered.
+// One chunk of the file's (decompressed) bytes buffered.
 struct LineReader::Stream {
-  gzFile gz = nullptr;
+  explicit Stream(const std::string& path) : file(path) {}
+  InflatingFile file;
   std::vector<char> buf = std::vector<char>(kChunkBytes);
   size_t pos = 0;
   size_t len = 0;
   bool eof = false;
   bool truncated = false;  // the input ended inside a gzip stream
-  ~Stream() {
-    if (gz != nullptr) gzclose(gz);
-  }
 };
 
-LineReader::LineReader(const std::string& path) : path_(path), stream_(std::make_unique<Stream>()) {
+LineReader::LineReader(const std::string& path) : path_(path) {
   std::error_code ec;
   PTUNER_CHECK(std::filesystem::is_regular_file(path, ec),
                "LineReader: data file '{}' does not exist or is not a file", path);
-  errno = 0;
-  stream_->gz = gzopen(path.c_str(), "rb");
-  PTUNER_CHECK(stream_->gz != nullptr, "LineReader: cannot open data file '{}': {}", path,
-               errno != 0 ? std::strerror(errno) : "out of memory");
-  gzbuffer(stream_->gz, 1u << 18);
-  // Right after gzopen, gzdirect() looks at the first bytes: 1 unless they are 1f 8b.
-  compressed_ = gzdirect(stream_->gz) == 0;
+  try {
+    stream_ = std::make_unique<Stream>(path);
+  } catch (const ptuner::Error& e) {
+    PTUNER_FAIL("LineReader: {}", e.what());
+  }
+  compressed_ = stream_->file.compressed();
 }
 
 LineReader::~LineReader() = default;
@@ -58,23 +53,18 @@ bool LineReader::next(std::string& line) {
   for (;;) {
     if (s.pos == s.len) {
       if (s.eof) break;
-      const int n = gzread(s.gz, s.buf.data(), static_cast<unsigned>(s.buf.size()));
-      if (n < 0) {
-        int errnum = 0;
-        const char* msg = gzerror(s.gz, &errnum);
-        PTUNER_FAIL("LineReader: {}:{}: cannot read ({}): {}", path_, line_number_ + 1,
-                    compressed_ ? "damaged gzip stream" : "read error", msg);
+      size_t n = 0;
+      try {
+        n = s.file.read(s.buf.data(), s.buf.size());
+      } catch (const ptuner::Error& e) {
+        PTUNER_FAIL("LineReader: {} (reading line {})", e.what(), line_number_ + 1);
       }
       s.pos = 0;
-      s.len = static_cast<size_t>(n);
-      // A short read is the end of the input. zlib then says Z_BUF_ERROR when the file ended
-      // inside a gzip stream (before its trailer: a cut download or copy), which is damage even
-      // when the cut falls on a line boundary; the complete lines before it are still served.
-      if (compressed_ && n < static_cast<int>(s.buf.size())) {
-        int errnum = Z_OK;
-        (void)gzerror(s.gz, &errnum);
-        if (errnum == Z_BUF_ERROR) s.truncated = true;
-      }
+      s.len = n;
+      // The file ended inside a gzip stream (before its trailer: a cut download or copy), which
+      // is damage even when the cut falls on a line boundary; the complete lines before it are
+      // still served.
+      s.truncated = s.file.truncated();
       if (n == 0 && !s.truncated) {
         s.eof = true;
         break;
@@ -108,7 +98,7 @@ bool LineReader::next(std::string& line) {
 
 void LineReader::rewind() {
   Stream& s = *stream_;
-  PTUNER_CHECK(gzrewind(s.gz) == 0, "LineReader: cannot rewind data file '{}'", path_);
+  s.file.rewind();
   s.pos = s.len = 0;
   s.eof = false;
   s.truncated = false;
