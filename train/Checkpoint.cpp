@@ -75,24 +75,42 @@ std::pair<uint32_t, int64_t> crc_from(int fd, int64_t offset, const std::string&
   return {static_cast<uint32_t>(crc), total};
 }
 
-// Writes the seal into the first kSealBytes of a closed HDF5 file made with that user block:
+// Writes the seal into the first kSealBytes of an HDF5 file image made with that user block:
 // "ptuner-checkpoint 2\nbytes N\ncrc32 XXXXXXXX\n", NUL-padded, where N and the CRC-32 cover
 // every byte after the block.
-void seal_file(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDWR);
-  PTUNER_CHECK(fd >= 0, "cannot open {} to seal it: {}", path, std::strerror(errno));
-  try {
-    const auto [crc, bytes] = crc_from(fd, kSealBytes, path);
-    std::string seal = fmt::format("{}{}\nbytes {}\ncrc32 {:08x}\n", kSealMagic, kFormat, bytes, crc);
-    seal.resize(static_cast<size_t>(kSealBytes), '\0');
-    const ssize_t n = ::pwrite(fd, seal.data(), seal.size(), 0);
-    PTUNER_CHECK(n == static_cast<ssize_t>(seal.size()), "cannot write the seal of {}: {}", path,
-                 n < 0 ? std::strerror(errno) : "short write");
-  } catch (...) {
-    ::close(fd);
-    throw;
+void seal_image(std::vector<uint8_t>& image, const std::string& path) {
+  PTUNER_CHECK(image.size() > static_cast<size_t>(kSealBytes), "checkpoint {}: its HDF5 image has only {} bytes", path,
+               image.size());
+  uLong crc = crc32(0L, Z_NULL, 0);
+  const auto bytes = static_cast<int64_t>(image.size()) - kSealBytes;
+  for (int64_t done = 0; done < bytes;) {  // crc32 takes at most 4 GiB at a time
+    const auto n = static_cast<uInt>(std::min<int64_t>(bytes - done, int64_t{1} << 30));
+    crc = crc32(crc, image.data() + kSealBytes + done, n);
+    done += n;
   }
-  PTUNER_CHECK(::close(fd) == 0, "cannot close {}: {}", path, std::strerror(errno));
+  std::string seal = fmt::format("{}{}\nbytes {}\ncrc32 {:08x}\n", kSealMagic, kFormat, bytes, static_cast<uint32_t>(crc));
+  seal.resize(static_cast<size_t>(kSealBytes), '\0');
+  std::memcpy(image.data(), seal.data(), seal.size());
+}
+
+// Writes `bytes` as the file `path` (created or truncated), naming it and the OS's reason on
+// any failure (ENOSPC: "No space left on device"), close's included.
+void write_whole_file(const std::string& path, const std::vector<uint8_t>& bytes) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  PTUNER_CHECK(fd >= 0, "cannot create checkpoint {}: {}", path, std::strerror(errno));
+  size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::write(fd, bytes.data() + done, std::min<size_t>(bytes.size() - done, size_t{1} << 30));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const int err = n < 0 ? errno : ENOSPC;
+      ::close(fd);
+      PTUNER_FAIL("cannot write checkpoint {} ({} of {} bytes written): {}", path, done, bytes.size(),
+                  std::strerror(err));
+    }
+    done += static_cast<size_t>(n);
+  }
+  PTUNER_CHECK(::close(fd) == 0, "cannot close checkpoint {}: {}", path, std::strerror(errno));
 }
 
 // Checks a checkpoint's seal before HDF5 reads any of it: HDF5 trusts its own metadata, and a
@@ -175,8 +193,13 @@ void Checkpoint::save(const std::string& path) const {
 }
 
 void Checkpoint::write_file(const std::string& tmp) const {
+  // Built in memory and written here: HDF5 itself never writes to the disk (see H5File::Mode).
+  int64_t expected = 1 << 16;
+  for (const auto* tensors : {&params, &optimizer})
+    for (const auto& [name, t] : *tensors) expected += t.numel() * static_cast<int64_t>(t.element_size());
+  std::vector<uint8_t> image;
   {
-    H5File f(tmp, H5File::Mode::Truncate, kSealBytes);
+    H5File f(tmp, H5File::Mode::Memory, kSealBytes, expected);
     f.write_int("meta/format", kFormat);
     f.write_int("meta/step", step);
     f.write_string("meta/method", method);
@@ -213,9 +236,11 @@ void Checkpoint::write_file(const std::string& tmp) const {
       f.write_string("rng/layout", rng_layout);
     }
     if (rng_device.defined()) f.write_tensor("rng/torch_device", rng_device);
+    image = f.image();
     f.close();
   }
-  seal_file(tmp);
+  seal_image(image, tmp);
+  write_whole_file(tmp, image);
 }
 
 Checkpoint Checkpoint::load(const std::string& path) {

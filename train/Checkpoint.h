@@ -49,7 +49,8 @@ struct Checkpoint {
   double best_metric = -std::numeric_limits<double>::infinity();
   int64_t best_step = -1;
 
-  // Written to path + ".tmp", synced, renamed over path, and the directory synced; on any error
+  // Built in memory (HDF5 never writes to the disk itself: see H5File::Mode::Memory), written
+  // to path + ".tmp", synced, renamed over path, and the directory synced; on any error
   // the .tmp is removed and the file at path is left as it was. A non-finite prompt is refused.
   void save(const std::string& path) const;
   static Checkpoint load(const std::string& path);

@@ -4,6 +4,7 @@
 
 #include <hdf5.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <type_traits>
@@ -219,8 +220,8 @@ std::vector<std::string> split_path(const std::string& path) {
 
 }  // namespace
 
-H5File::H5File(const std::string& path, Mode mode, int64_t userblock_bytes)
-    : path_(path), mode_(mode) {
+H5File::H5File(const std::string& path, Mode mode, int64_t userblock_bytes, int64_t expected_bytes)
+    : path_(path), mode_(mode), userblock_bytes_(userblock_bytes) {
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
   if (mode == Mode::Read) {
     std::error_code ec;
@@ -236,8 +237,17 @@ H5File::H5File(const std::string& path, Mode mode, int64_t userblock_bytes)
                                                         static_cast<hsize_t>(userblock_bytes)) >= 0),
                  "HDF5 file {}: cannot reserve a {}-byte user block{}", path, userblock_bytes,
                  h5_error());
-    file_ = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, create_props.get(), H5P_DEFAULT);
-    PTUNER_CHECK(file_ >= 0, "HDF5 file {}: cannot create{}", path, h5_error());
+    Handle access_props(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
+    if (mode == Mode::Memory) {
+      // The image grows by this much at a time: the expected size and 1 MiB to spare.
+      const auto increment = static_cast<size_t>(std::max<int64_t>(expected_bytes, 0) + userblock_bytes + (1 << 20));
+      PTUNER_CHECK(access_props.ok() && H5Pset_fapl_core(access_props.get(), increment, /*backing_store=*/0) >= 0,
+                   "HDF5 file {}: cannot set up an in-memory file{}", path, h5_error());
+    }
+    file_ = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, create_props.get(),
+                      mode == Mode::Memory ? access_props.get() : H5P_DEFAULT);
+    PTUNER_CHECK(file_ >= 0, "HDF5 file {}: cannot create{}{}", path, mode == Mode::Memory ? " in memory" : "",
+                 h5_error());
   }
 }
 
@@ -255,6 +265,26 @@ void H5File::close() {
                flushed ? "close" : "flush", h5_error());
 }
 
+std::vector<uint8_t> H5File::image() {
+  const hid_t file = id();
+  PTUNER_CHECK(mode_ == Mode::Memory, "HDF5 file {}: image() of a file not made in memory", path_);
+  PTUNER_CHECK(H5Fflush(file, H5F_SCOPE_LOCAL) >= 0, "HDF5 file {}: flush failed{}", path_, h5_error());
+  const ssize_t size = H5Fget_file_image(file, nullptr, 0);
+  PTUNER_CHECK(size > 0, "HDF5 file {}: cannot size its image{}", path_, h5_error());
+  // HDF5 1.10's image starts at the superblock, without the user block: it goes in front, zeros.
+  const auto at = [](const std::vector<uint8_t>& b, size_t offset) {
+    constexpr char kSignature[] = "\x89HDF\r\n\x1a\n";
+    return b.size() >= offset + 8 && std::memcmp(b.data() + offset, kSignature, 8) == 0;
+  };
+  std::vector<uint8_t> bytes(static_cast<size_t>(size));
+  PTUNER_CHECK(H5Fget_file_image(file, bytes.data(), bytes.size()) == size, "HDF5 file {}: cannot copy its image{}",
+               path_, h5_error());
+  const auto userblock = static_cast<size_t>(userblock_bytes_);
+  if (userblock > 0 && !at(bytes, userblock) && at(bytes, 0)) bytes.insert(bytes.begin(), userblock, 0);
+  PTUNER_CHECK(at(bytes, userblock), "HDF5 file {}: its image has no HDF5 signature at byte {}", path_, userblock);
+  return bytes;
+}
+
 int64_t H5File::id() const {
   PTUNER_CHECK(file_ >= 0, "HDF5 file {}: used after close()", path_);
   return file_;
@@ -263,7 +293,7 @@ int64_t H5File::id() const {
 int64_t H5File::create_dataset(const std::string& path_in_file, int64_t file_type, int64_t space,
                                int64_t create_props) {
   const hid_t file = id();
-  PTUNER_CHECK(mode_ == Mode::Truncate, "HDF5 file {}: cannot write '{}': opened read-only", path_,
+  PTUNER_CHECK(mode_ != Mode::Read, "HDF5 file {}: cannot write '{}': opened read-only", path_,
                path_in_file);
   PTUNER_CHECK(!split_path(path_in_file).empty(), "HDF5 file {}: empty dataset path '{}'", path_,
                path_in_file);

@@ -20,11 +20,18 @@ namespace ptuner::train {
 
 class H5File {
  public:
-  enum class Mode { Read, Truncate };
+  // Memory: a new file built in memory (HDF5's core driver, no backing store); `path` only
+  // names it in messages, nothing touches the disk, and image() gives its bytes for the caller
+  // to write. (HDF5 2.x as Debian builds it aborts on an assertion when a write fails, as on a
+  // full disk, instead of returning an error: a caller that writes the bytes itself keeps every
+  // I/O error its own.)
+  enum class Mode { Read, Truncate, Memory };
 
-  // `userblock_bytes` (Truncate only: 0, or a power of two >= 512) reserves that many bytes at
-  // the start of the file for the caller; HDF5 ignores them (and finds its data after them).
-  H5File(const std::string& path, Mode mode, int64_t userblock_bytes = 0);
+  // `userblock_bytes` (Truncate, Memory: 0, or a power of two >= 512) reserves that many bytes
+  // at the start of the file for the caller; HDF5 ignores them (and finds its data after them).
+  // `expected_bytes` (Memory): about the file's size, so that the image grows in one or two
+  // steps rather than in many copies.
+  H5File(const std::string& path, Mode mode, int64_t userblock_bytes = 0, int64_t expected_bytes = 0);
   ~H5File();
   H5File(const H5File&) = delete;
   H5File& operator=(const H5File&) = delete;
@@ -33,6 +40,9 @@ class H5File {
   // Flushes and closes the file, throwing on failure (the destructor closes quietly).
   // Any later call throws.
   void close();
+  // Memory: the file's bytes as they would be on disk (the user block first, zeros), after a
+  // flush. Call before close().
+  std::vector<uint8_t> image();
 
   void write_tensor(const std::string& path_in_file, const torch::Tensor& t);
   torch::Tensor read_tensor(const std::string& path_in_file) const;
@@ -61,6 +71,7 @@ class H5File {
 
   std::string path_;
   Mode mode_;
+  int64_t userblock_bytes_ = 0;
   int64_t file_ = -1;  // hid_t
 };
 

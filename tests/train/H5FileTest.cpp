@@ -29,6 +29,38 @@ class H5FileTest : public ::testing::Test {
   std::string path_;
 };
 
+// A file made in memory is, byte for byte, the file HDF5 writes to the disk (the user block
+// included), and nothing is written at its path.
+TEST_F(H5FileTest, AFileMadeInMemoryIsTheFileOnDisk) {
+  torch::manual_seed(0);
+  const auto big = torch::randn({300, 1000});  // 1.2 MB: the image grows past its first 1 MiB
+  const auto write = [&](H5File& f) {
+    f.write_string("meta/config", "a = 1");
+    f.write_tensor("prompt/embedding", big);
+    f.write_tensor("optimizer/step", torch::tensor({int64_t(3)}));
+  };
+  for (const int64_t userblock : {int64_t(0), int64_t(512)}) {
+    {
+      H5File disk(path_, H5File::Mode::Truncate, userblock);
+      write(disk);
+      disk.close();
+    }
+    std::ifstream in(path_, std::ios::binary);
+    const std::vector<uint8_t> on_disk((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::string memory_path = dir_ + "/memory.h5";
+    H5File memory(memory_path, H5File::Mode::Memory, userblock);
+    write(memory);
+    const auto image = memory.image();
+    memory.close();
+    EXPECT_GT(image.size(), big.numel() * 4u);
+    EXPECT_TRUE(image == on_disk) << "user block " << userblock << ": " << image.size() << " bytes in memory, "
+                                  << on_disk.size() << " on disk";
+    EXPECT_FALSE(std::filesystem::exists(memory_path));
+  }
+  H5File read_only(path_, H5File::Mode::Read);
+  EXPECT_THROW(read_only.image(), ptuner::Error);
+}
+
 TEST_F(H5FileTest, RoundTripsTensorsOfEveryDtype) {
   torch::manual_seed(0);
   const auto f32 = torch::randn({3, 4});
