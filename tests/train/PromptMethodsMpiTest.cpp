@@ -63,7 +63,10 @@ TEST_P(PromptMethods, LossesGradientsAndParametersEqualOneRank) {
   for (const auto& item : ref) init[item.key()] = item.value().detach().clone();
   for (int step = 0; step < 5; ++step) {
     auto a = reference.step(), b = parallel.step();
-    EXPECT_LT(std::abs(b.loss - a.loss) / a.loss, 1e-5) << "step " << step << " " << layout.str();
+    // The first loss comes from the same parameters; later ones from parameters that agree within
+    // the 1e-4 below (LibTorch 2.14's kernels put the deep reparameterised variant's fourth loss
+    // 2.1e-5 apart at tp=2 dp=2).
+    EXPECT_LT(std::abs(b.loss - a.loss) / a.loss, step == 0 ? 1e-5 : 1e-4) << "step " << step << " " << layout.str();
     if (step > 0) continue;
     // The first step's gradients (summed over TP, PP where shared, and DP) before any update.
     for (const auto& item : parallel.prompt().named_parameters())
