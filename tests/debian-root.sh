@@ -1,4 +1,4 @@
-# Sourced by tests/gpu-check-bare and tests/debian13: a Debian root made once with debootstrap
+# Sourced by tests/gpu-check-bare and tests/debian-release: a Debian root made once with debootstrap
 # (minbase) and kept, entered with chroot. The caller first re-runs itself in a mount namespace of
 # its own (root_private_namespace "$@"), so that no mount outlives it, however it ends; inside,
 # only fresh instances (proc, sysfs, tmpfs) and a read-only view of the repository are mounted.
@@ -49,11 +49,18 @@ root_enter() {
   if [ ! -f "$R/.ready" ]; then
     rm -rf "$R"
     echo "$(basename "$0"): debootstrap $suite (minbase) into $R"
-    debootstrap --variant=minbase "$suite" "$R" "$DEBIAN_MIRROR" > "$log" 2>&1 || { tail -n 20 "$log"; exit 77; }
+    # A release newer than this debootstrap (Debian 12's knows no forky) is made as sid is.
+    local script=()
+    [ -e "/usr/share/debootstrap/scripts/$suite" ] || script=(/usr/share/debootstrap/scripts/sid)
+    debootstrap --variant=minbase "$suite" "$R" "$DEBIAN_MIRROR" "${script[@]}" > "$log" 2>&1 ||
+      { tail -n 20 "$log"; exit 77; }
     cp /etc/resolv.conf "$R/etc/resolv.conf"
     # Packages install their daemons (munge, slurmd) without starting them in the root.
     printf '#!/bin/sh\nexit 101\n' > "$R/usr/sbin/policy-rc.d" && chmod +x "$R/usr/sbin/policy-rc.d"
   fi
+  # A mirror frozen at a date (a snapshot, as here) serves a testing release's Release file past
+  # its Valid-Until, which apt would refuse.
+  echo 'Acquire::Check-Valid-Until "false";' > "$R/etc/apt/apt.conf.d/99ptuner-snapshot"
   root_mount "$R/proc" -t proc proc && root_mount "$R/sys" -t sysfs sysfs && root_mount "$R/dev/shm" -t tmpfs shm ||
     { echo "$(basename "$0"): cannot mount proc, sysfs and /dev/shm in $R" >&2; exit 77; }
   [ -c "$R/dev/null" ] || { echo "$(basename "$0"): $R/dev has no device nodes" >&2; exit 77; }
