@@ -105,7 +105,7 @@ target_link_libraries(ptuner_sentencepiece INTERFACE ${CMAKE_DL_LIBS})
 # and whose out-of-line members live in libabsl_status (no protobuf in it); earlier versions
 # their own util::Status, reached through dlsym().
 file(STRINGS "${SENTENCEPIECE_INCLUDE_DIR}/sentencepiece_processor.h" PTUNER_SENTENCEPIECE_ABSL
-     REGEX "^#include <absl/status/status.h>")
+     REGEX "^[ \t]*#[ \t]*include[ \t]*[<\"]absl/status/status\\.h[>\"]")
 if(PTUNER_SENTENCEPIECE_ABSL)
   find_package(absl REQUIRED)
   target_link_libraries(ptuner_sentencepiece INTERFACE absl::status)

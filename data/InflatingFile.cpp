@@ -18,15 +18,20 @@ InflatingFile::InflatingFile(const std::string& path) : path_(path), in_(kInputB
   file_ = std::fopen(path.c_str(), "rb");
   PTUNER_CHECK(file_ != nullptr, "cannot open data file '{}': {}", path,
                errno != 0 ? std::strerror(errno) : "unknown error");
-  stream_.next_in = in_.data();
-  fill();
-  compressed_ = stream_.avail_in >= 2 && in_[0] == 0x1f && in_[1] == 0x8b;
-  if (compressed_) {
-    // 16 + 15: a gzip wrapper (header and CRC-32/size trailer checked), windows up to 32 KiB.
-    const int rc = inflateInit2(&stream_, 16 + MAX_WBITS);
-    PTUNER_CHECK(rc == Z_OK, "data file '{}': zlib's inflateInit2 failed ({})", path,
-                 stream_.msg != nullptr ? stream_.msg : std::to_string(rc));
-    inflating_ = true;
+  try {
+    stream_.next_in = in_.data();
+    fill();
+    compressed_ = stream_.avail_in >= 2 && in_[0] == 0x1f && in_[1] == 0x8b;
+    if (compressed_) {
+      // 16 + 15: a gzip wrapper (header and CRC-32/size trailer checked), windows up to 32 KiB.
+      const int rc = inflateInit2(&stream_, 16 + MAX_WBITS);
+      PTUNER_CHECK(rc == Z_OK, "data file '{}': zlib's inflateInit2 failed ({})", path,
+                   stream_.msg != nullptr ? stream_.msg : std::to_string(rc));
+      inflating_ = true;
+    }
+  } catch (...) {
+    std::fclose(file_);  // the destructor does not run for a constructor that throws
+    throw;
   }
 }
 
@@ -57,6 +62,11 @@ bool InflatingFile::next_member() {
   for (;;) {
     if (stream_.avail_in < 2) fill();
     if (stream_.avail_in == 0) return false;
+    if (stream_.avail_in == 1 && input_end_ && stream_.next_in[0] == 0x1f) {
+      // The file ends one byte into the next member's header: a cut, not junk.
+      truncated_ = true;
+      return false;
+    }
     if (stream_.avail_in >= 2 && stream_.next_in[0] == 0x1f && stream_.next_in[1] == 0x8b) {
       PTUNER_CHECK(inflateReset(&stream_) == Z_OK, "data file '{}': zlib's inflateReset failed", path_);
       in_member_ = true;
@@ -110,7 +120,7 @@ size_t InflatingFile::read(char* out, size_t capacity) {
         break;
       }
     } else if (rc != Z_OK) {
-      PTUNER_FAIL("data file '{}': damaged gzip stream at byte {}: {}", path_, offset(),
+      PTUNER_FAIL("data file '{}': damaged gzip stream at about byte {}: {}", path_, offset(),
                   rc == Z_MEM_ERROR  ? "zlib is out of memory"
                   : stream_.msg != nullptr ? stream_.msg
                                            : "zlib error " + std::to_string(rc));

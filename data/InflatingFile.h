@@ -27,8 +27,9 @@ class InflatingFile {
 
   // Up to `capacity` bytes of the content (decompressed) into `out`; 0 at its end. A damaged
   // gzip stream or a read error throws ptuner::Error naming the file, zlib's reason and the
-  // offset in the file. A gzip file that ends inside a member first returns what could be
-  // decoded, then 0 with truncated() true.
+  // offset in the file (where inflate stopped: a few bytes past a damaged one, or the end of the
+  // trailer whose CRC-32 disagrees); what that read had decoded is not returned. A gzip file
+  // that ends inside a member first returns what could be decoded, then 0 with truncated().
   size_t read(char* out, size_t capacity);
   bool truncated() const { return truncated_; }
 

@@ -96,7 +96,7 @@ void seal_image(std::vector<uint8_t>& image, const std::string& path) {
 // Writes `bytes` as the file `path` (created or truncated), naming it and the OS's reason on
 // any failure (ENOSPC: "No space left on device"), close's included.
 void write_whole_file(const std::string& path, const std::vector<uint8_t>& bytes) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);  // less the umask, as HDF5
   PTUNER_CHECK(fd >= 0, "cannot create checkpoint {}: {}", path, std::strerror(errno));
   size_t done = 0;
   while (done < bytes.size()) {

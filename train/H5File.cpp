@@ -271,16 +271,18 @@ std::vector<uint8_t> H5File::image() {
   PTUNER_CHECK(H5Fflush(file, H5F_SCOPE_LOCAL) >= 0, "HDF5 file {}: flush failed{}", path_, h5_error());
   const ssize_t size = H5Fget_file_image(file, nullptr, 0);
   PTUNER_CHECK(size > 0, "HDF5 file {}: cannot size its image{}", path_, h5_error());
-  // HDF5 1.10's image starts at the superblock, without the user block: it goes in front, zeros.
+  // HDF5 1.10's image starts at the superblock, without the user block.
   const auto at = [](const std::vector<uint8_t>& b, size_t offset) {
     constexpr char kSignature[] = "\x89HDF\r\n\x1a\n";
     return b.size() >= offset + 8 && std::memcmp(b.data() + offset, kSignature, 8) == 0;
   };
-  std::vector<uint8_t> bytes(static_cast<size_t>(size));
-  PTUNER_CHECK(H5Fget_file_image(file, bytes.data(), bytes.size()) == size, "HDF5 file {}: cannot copy its image{}",
-               path_, h5_error());
+  // Read behind room for the user block; an image that holds it (zeros, then the signature)
+  // gives up the room again.
   const auto userblock = static_cast<size_t>(userblock_bytes_);
-  if (userblock > 0 && !at(bytes, userblock) && at(bytes, 0)) bytes.insert(bytes.begin(), userblock, 0);
+  std::vector<uint8_t> bytes(userblock + static_cast<size_t>(size), 0);
+  PTUNER_CHECK(H5Fget_file_image(file, bytes.data() + userblock, static_cast<size_t>(size)) == size,
+               "HDF5 file {}: cannot copy its image{}", path_, h5_error());
+  if (userblock > 0 && !at(bytes, userblock)) bytes.erase(bytes.begin(), bytes.begin() + static_cast<long>(userblock));
   PTUNER_CHECK(at(bytes, userblock), "HDF5 file {}: its image has no HDF5 signature at byte {}", path_, userblock);
   return bytes;
 }

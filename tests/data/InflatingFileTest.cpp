@@ -104,6 +104,15 @@ TEST_F(InflatingFileTest, MembersAreOneStreamAndOnlyZeroPaddingMayFollow) {
   EXPECT_TRUE(is_text(read_all(f, 1 << 16)));
   EXPECT_FALSE(f.truncated());
 
+  // Cut one and two bytes into a third member: truncated, not junk.
+  for (const size_t into : {size_t{1}, size_t{2}}) {
+    InflatingFile cut(write("cut-member.jsonl.gz", two + gzip("more\n").substr(0, into)));
+    std::string error;
+    EXPECT_TRUE(is_text(read_all(cut, 1 << 16, &error)));
+    EXPECT_EQ(error, "") << into;
+    EXPECT_TRUE(cut.truncated()) << into;
+  }
+
   const std::string path = write("junk.jsonl.gz", two + std::string(10, '\0') + "junk");
   InflatingFile j(path);
   std::string error;
@@ -130,7 +139,7 @@ TEST_F(InflatingFileTest, DamageThrowsAndACutIsTruncatedWhereverItFalls) {
     InflatingFile f(path);
     std::string error;
     read_all(f, 1 << 16, &error);
-    EXPECT_EQ(error.rfind("data file '" + path + "': damaged gzip stream at byte ", 0), 0u) << name << ": " << error;
+    EXPECT_EQ(error.rfind("data file '" + path + "': damaged gzip stream at about byte ", 0), 0u) << name << ": " << error;
     EXPECT_FALSE(f.truncated()) << name;
   }
   // Cuts: inside the header, at many points of the deflate data, inside the trailer.
