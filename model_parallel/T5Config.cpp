@@ -3,6 +3,7 @@
 #include <fstream>
 
 #include "dist/Check.h"
+#include "model_parallel/WeightStore.h"
 
 namespace ptuner::mp {
 
@@ -53,6 +54,13 @@ T5Config T5Config::from_json(const nlohmann::json& j, const std::string& source)
   read_key(j, "dropout_rate", c.dropout_rate, source, false);
   read_key(j, "feed_forward_proj", c.feed_forward_proj, source, false);
   read_key(j, "tie_word_embeddings", c.tie_word_embeddings, source, false);
+  if (j.contains("scale_decoder_outputs") && !j["scale_decoder_outputs"].is_null()) {
+    bool scale = true;
+    read_key(j, "scale_decoder_outputs", scale, source, true);
+    c.scale_decoder_outputs = scale;
+    c.head_follows_checkpoint = c.tie_word_embeddings;
+    if (scale == c.tie_word_embeddings) c.scale_decoder_outputs.reset();
+  }
   read_key(j, "decoder_start_token_id", c.decoder_start_token_id, source, false);
   read_key(j, "pad_token_id", c.pad_token_id, source, false);
   read_key(j, "eos_token_id", c.eos_token_id, source, false);
@@ -80,6 +88,21 @@ void T5Config::validate(const std::string& source) const {
                source, relative_attention_num_buckets);
 }
 
+void T5Config::settle_head(bool checkpoint_has_lm_head) {
+  if (!head_follows_checkpoint) return;
+  const bool scale = scales_decoder_output();
+  tie_word_embeddings = !checkpoint_has_lm_head;
+  scale_decoder_outputs = scale;
+  if (scale == tie_word_embeddings) scale_decoder_outputs.reset();
+  head_follows_checkpoint = false;
+}
+
+T5Config T5Config::from_model_dir(const std::string& dir) {
+  auto c = from_file(dir + "/config.json");
+  if (c.head_follows_checkpoint) c.settle_head(WeightStore(dir).contains("lm_head.weight"));
+  return c;
+}
+
 T5Config T5Config::from_file(const std::string& path) {
   std::ifstream in(path);
   PTUNER_CHECK(in.good(), "cannot open model config {}", path);
@@ -94,7 +117,7 @@ T5Config T5Config::from_file(const std::string& path) {
 
 nlohmann::json T5Config::to_json() const {
   const bool v11 = gated();
-  return {{"architectures", {"T5ForConditionalGeneration"}},
+  nlohmann::json j = {{"architectures", {"T5ForConditionalGeneration"}},
           {"model_type", "t5"},
           {"vocab_size", vocab_size},
           {"d_model", d_model},
@@ -117,6 +140,10 @@ nlohmann::json T5Config::to_json() const {
           {"initializer_factor", 1.0},
           {"is_encoder_decoder", true},
           {"torch_dtype", "float32"}};
+  // Only where the one flag of transformers 4 cannot say it (and so not in fingerprints of
+  // models it can).
+  if (scale_decoder_outputs) j["scale_decoder_outputs"] = *scale_decoder_outputs;
+  return j;
 }
 
 T5Config T5Config::preset(const std::string& name) {

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,12 +22,26 @@ struct T5Config {
   double layer_norm_epsilon = 1e-6;
   double dropout_rate = 0.1;
   std::string feed_forward_proj = "relu";  // "relu" | "gated-gelu"
+  // The LM head is the embedding (no lm_head.weight of its own).
   bool tie_word_embeddings = true;
+  // Whether the decoder output is scaled by d_model^-0.5 before the LM head; unset: as
+  // tie_word_embeddings (transformers 4's one flag for both). transformers 5 writes both keys,
+  // and for T5 v1.1 (its own head, no scaling) `tie_word_embeddings: true` with
+  // `scale_decoder_outputs: false`: its tie then holds only where the checkpoint has no
+  // lm_head.weight. from_json keeps this only where it differs from tie_word_embeddings, so a
+  // model reads to the same config (and fingerprint) whichever transformers saved it.
+  std::optional<bool> scale_decoder_outputs;
+  // from_json of a transformers-5 config with tie_word_embeddings true: the head is tied only
+  // if the checkpoint has no lm_head.weight (settle_head decides; from_model_dir calls it).
+  bool head_follows_checkpoint = false;
   int64_t decoder_start_token_id = 0;
   int64_t pad_token_id = 0;
   int64_t eos_token_id = 1;
 
   bool gated() const { return feed_forward_proj == "gated-gelu"; }
+  bool scales_decoder_output() const { return scale_decoder_outputs.value_or(tie_word_embeddings); }
+  // A transformers-5 config's head, given whether the checkpoint holds lm_head.weight.
+  void settle_head(bool checkpoint_has_lm_head);
   int64_t inner_dim() const { return num_heads * d_kv; }
   // Frozen parameters of the whole model (embedding counted once when tied).
   int64_t num_parameters() const;
@@ -35,6 +50,8 @@ struct T5Config {
   // non-positive sizes are errors naming the key and value.
   static T5Config from_json(const nlohmann::json& j, const std::string& source);
   static T5Config from_file(const std::string& path);
+  // DIR/config.json, its head settled against DIR's weights (see head_follows_checkpoint).
+  static T5Config from_model_dir(const std::string& dir);
   nlohmann::json to_json() const;  // HF-compatible config.json
   void validate(const std::string& source) const;
 

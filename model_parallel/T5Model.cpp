@@ -62,11 +62,9 @@ torch::Tensor T5ModelImpl::encoder_input(const torch::Tensor& ids, const PromptI
 
 torch::Tensor T5ModelImpl::lm_logits_local(const torch::Tensor& hidden) {
   PTUNER_CHECK(stage_.last, "lm_logits on a stage without the LM head ({})", stage_.str());
-  if (config_.tie_word_embeddings) {
-    auto scaled = hidden * std::pow(static_cast<double>(config_.d_model), -0.5);
-    return frozen_linear(copy_to_tp(scaled, ps_->tp()), shared->weight);
-  }
-  return lm_head(copy_to_tp(hidden, ps_->tp()));
+  const auto h = config_.scales_decoder_output() ? hidden * std::pow(static_cast<double>(config_.d_model), -0.5) : hidden;
+  if (config_.tie_word_embeddings) return frozen_linear(copy_to_tp(h, ps_->tp()), shared->weight);
+  return lm_head(copy_to_tp(h, ps_->tp()));
 }
 
 torch::Tensor T5ModelImpl::lm_logits(const torch::Tensor& hidden) {

@@ -24,7 +24,7 @@ class T5ModelImpl : public torch::nn::Module {
   T5ModelImpl(const T5Config& config, const dist::ParallelState& ps, const StageSpec& stage);
 
   // hidden: [B, T, d] -> this TP rank's logit columns [B, T, vocab/tp], starting at
-  // vocab_begin() (tied: hidden scaled by d_model^-0.5 first)
+  // vocab_begin() (hidden scaled by d_model^-0.5 first where the config says: v1.0)
   torch::Tensor lm_logits_local(const torch::Tensor& hidden);
   // ... gathered over TP: [B, T, vocab] (decoding)
   torch::Tensor lm_logits(const torch::Tensor& hidden);

@@ -45,7 +45,7 @@ FrozenArchitecture frozen_architecture(const RunConfig& rc, int64_t tp) {
   FrozenArchitecture a;
   if (!rc.model.path.empty()) {
     PTUNER_CHECK(std::filesystem::is_directory(rc.model.path), "model.path {} is not a directory", rc.model.path);
-    a.config = mp::T5Config::from_file(rc.model.path + "/config.json");
+    a.config = mp::T5Config::from_model_dir(rc.model.path);
     a.source = rc.model.path;
   } else {
     a.config = mp::T5Config::preset(rc.model.preset);

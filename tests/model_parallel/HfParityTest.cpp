@@ -1,12 +1,19 @@
 // Logits of ptuner's T5 against HuggingFace's T5ForConditionalGeneration on the same
-// checkpoint (tests/fixtures/hf_t5, made by make_reference.py), with and without a soft prompt.
+// checkpoint (tests/fixtures/hf_t5, made by make_reference.py), with and without a soft prompt;
+// and on the same checkpoints as transformers 5 saves them again (hf_t5/transformers5: its
+// config.json says tie_word_embeddings true and scale_decoder_outputs false for v1.1).
+// PTUNER_HF_T5_FIXTURES names another folder of checkpoints v1_0/ and v1_1/ to read (the
+// references stay the fixtures'): tests/hf-transformers gives those the installed transformers
+// saved.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "dist/MpiCommunicator.h"
 #include "tests/MpiSupport.h"
+#include "model_parallel/ModelFingerprint.h"
 #include "model_parallel/WeightLoader.h"
 #include "tests/StageSupport.h"
 
@@ -35,14 +42,26 @@ double relative_error(const torch::Tensor& got, const torch::Tensor& ref) {
   return ((got.to(torch::kFloat64) - ref).abs().max() / ref.abs().max()).item<double>();
 }
 
-class HfParity : public ::testing::TestWithParam<std::string> {};
+struct Checkpoint {
+  std::string dir;        // under hf_t5/ (or PTUNER_HF_T5_FIXTURES)
+  std::string reference;  // the fixture whose reference.json holds its logits (same weights)
+};
+
+class HfParity : public ::testing::TestWithParam<Checkpoint> {};
 
 TEST_P(HfParity, LogitsMatchHuggingFaceWithinOneInTenThousand) {
-  const std::string dir = std::string(PTUNER_FIXTURES) + "/hf_t5/" + GetParam();
+  const std::string fixtures = std::string(PTUNER_FIXTURES) + "/hf_t5/";
+  const char* other = std::getenv("PTUNER_HF_T5_FIXTURES");
+  const std::string dir = (other ? std::string(other) + "/" : fixtures) + GetParam().dir;
   nlohmann::json ref;
-  std::ifstream(dir + "/reference.json") >> ref;
-  auto config = T5Config::from_file(dir + "/config.json");
+  std::ifstream(fixtures + GetParam().reference + "/reference.json") >> ref;
+  ASSERT_FALSE(ref.is_null()) << fixtures << GetParam().reference << "/reference.json";
+  auto config = T5Config::from_model_dir(dir);
+  // Whichever transformers saved it, the model reads to one config and fingerprint.
+  const std::string first = fixtures + GetParam().reference;
+  EXPECT_EQ(config.to_json(), T5Config::from_model_dir(first).to_json());
   WeightStore store(dir);
+  EXPECT_EQ(model_fingerprint(config, store), model_fingerprint(T5Config::from_model_dir(first), WeightStore(first)));
   auto self = ptuner::testing::self();
   dist::ParallelState ps(dist::Layout{}, self);
   T5Model model(config, ps, StageSpec::whole(config));
@@ -77,7 +96,16 @@ TEST_P(HfParity, LogitsMatchHuggingFaceWithinOneInTenThousand) {
   EXPECT_GT(relative_error(plain, prompted_ref), 1e-2);
 }
 
-INSTANTIATE_TEST_SUITE_P(T5Versions, HfParity, ::testing::Values("v1_0", "v1_1"));
+INSTANTIATE_TEST_SUITE_P(T5Versions, HfParity,
+                         ::testing::Values(Checkpoint{"v1_0", "v1_0"}, Checkpoint{"v1_1", "v1_1"},
+                                           Checkpoint{"transformers5/v1_0", "v1_0"},
+                                           Checkpoint{"transformers5/v1_1", "v1_1"}),
+                         [](const ::testing::TestParamInfo<Checkpoint>& info) {
+                           std::string name = info.param.dir;
+                           for (auto& ch : name)
+                             if (ch == '/') ch = '_';
+                           return name;
+                         });
 
 }  // namespace
 }  // namespace ptuner::mp
