@@ -121,13 +121,9 @@ PRESETS = {
 }
 
 
-def peer(preset, batch, inputs, targets, prompt):
-    os.environ.setdefault("PYTORCH_CUDA_ALLOC_CONF", "expandable_segments:True")
-    import gc
-    import torch
-    import transformers
-    from peft import PromptTuningConfig, TaskType, get_peft_model
-
+def peer_model(transformers, preset):
+    """HF's T5ForConditionalGeneration of a v1.1 preset, the model ptuner builds (tests/hf-transformers
+    checks it against `ptuner plan`), made on torch's current default device and dtype."""
     p = PRESETS[preset]
     # T5's special ids as its checkpoints' configs give them: a config made from scratch has no
     # decoder_start_token_id, and peft's seq2seq forward shifts the labels right with it.
@@ -139,10 +135,25 @@ def peer(preset, batch, inputs, targets, prompt):
     config.tie_word_embeddings = False
     if hasattr(config, "scale_decoder_outputs"):
         config.scale_decoder_outputs = False
+    model = transformers.T5ForConditionalGeneration(config)
+    # Untying the head unties the encoder's and decoder's embeddings from `shared` too in
+    # transformers 5 (two more vocabulary x d_model matrices: 0.5 GiB in bf16 at XXL); one
+    # embedding for all three, as in every T5 checkpoint and in transformers 4.
+    model.set_input_embeddings(model.shared)
+    return model
+
+
+def peer(preset, batch, inputs, targets, prompt):
+    os.environ.setdefault("PYTORCH_CUDA_ALLOC_CONF", "expandable_segments:True")
+    import gc
+    import torch
+    import transformers
+    from peft import PromptTuningConfig, TaskType, get_peft_model
+
     torch.manual_seed(0)
     with torch.device("cuda"):
         torch.set_default_dtype(torch.bfloat16)
-        model = transformers.T5ForConditionalGeneration(config)
+        model = peer_model(transformers, preset)
         torch.set_default_dtype(torch.float32)
     model = model.to(dtype=torch.bfloat16)  # whatever dtype this transformers version made it in
     model.eval()  # dropout off, as ptuner's run (dropout_rate = 0)
@@ -221,7 +232,9 @@ def peer(preset, batch, inputs, targets, prompt):
                       "optimizer": f"{type(opt).__module__}.{type(opt).__name__}",
                       "frozen_dtypes": sorted({str(q.dtype) for q in model.parameters() if not q.requires_grad}),
                       "attn_implementation": getattr(base.config, "_attn_implementation", None),
-                      "lm_head_tied": base.lm_head.weight is base.shared.weight}))
+                      "lm_head_tied": base.lm_head.weight is base.shared.weight,
+                      "embeddings_shared": base.encoder.embed_tokens.weight is base.shared.weight
+                      and base.decoder.embed_tokens.weight is base.shared.weight}))
 
 
 def bench_row(bench):
