@@ -5,6 +5,7 @@
 namespace ptuner::mp {
 
 RankPlan plan_rank(const T5Config& c, const StageSpec& s, int tp_rank, int pp_rank, const PlanInputs& in) {
+  c.check_settled("plan");
   RankPlan r;
   r.stage = s;
   r.tp_rank = tp_rank;

@@ -17,6 +17,7 @@ struct Fnv1a {
 };
 
 void add_architecture(Fnv1a& f, const T5Config& c) {
+  c.check_settled("model fingerprint");
   auto j = c.to_json();
   j.erase("dropout_rate");  // training-time knob, not part of the frozen function
   j.erase("torch_dtype");

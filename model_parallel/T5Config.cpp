@@ -1,5 +1,6 @@
 #include "model_parallel/T5Config.h"
 
+#include <filesystem>
 #include <fstream>
 
 #include "dist/Check.h"
@@ -55,11 +56,12 @@ T5Config T5Config::from_json(const nlohmann::json& j, const std::string& source)
   read_key(j, "feed_forward_proj", c.feed_forward_proj, source, false);
   read_key(j, "tie_word_embeddings", c.tie_word_embeddings, source, false);
   if (j.contains("scale_decoder_outputs") && !j["scale_decoder_outputs"].is_null()) {
+    // transformers 5's file: the checkpoint decides the head (settle_head), as transformers does.
     bool scale = true;
     read_key(j, "scale_decoder_outputs", scale, source, true);
     c.scale_decoder_outputs = scale;
-    c.head_follows_checkpoint = c.tie_word_embeddings;
-    if (scale == c.tie_word_embeddings) c.scale_decoder_outputs.reset();
+    c.tie_word_embeddings = true;
+    c.head_follows_checkpoint = true;
   }
   read_key(j, "decoder_start_token_id", c.decoder_start_token_id, source, false);
   read_key(j, "pad_token_id", c.pad_token_id, source, false);
@@ -88,18 +90,53 @@ void T5Config::validate(const std::string& source) const {
                source, relative_attention_num_buckets);
 }
 
-void T5Config::settle_head(bool checkpoint_has_lm_head) {
+void T5Config::settle_head(bool checkpoint_has_own_lm_head) {
   if (!head_follows_checkpoint) return;
   const bool scale = scales_decoder_output();
-  tie_word_embeddings = !checkpoint_has_lm_head;
+  tie_word_embeddings = !checkpoint_has_own_lm_head;
   scale_decoder_outputs = scale;
   if (scale == tie_word_embeddings) scale_decoder_outputs.reset();
   head_follows_checkpoint = false;
 }
 
-T5Config T5Config::from_model_dir(const std::string& dir) {
+void T5Config::check_settled(const std::string& what) const {
+  PTUNER_CHECK(!head_follows_checkpoint,
+               "{}: the model config was written by transformers 5 (scale_decoder_outputs), where the checkpoint's "
+               "weights decide whether the LM head is the embedding; read it with its weights (T5Config::from_model_dir)",
+               what);
+}
+
+namespace {
+
+// transformers 5 ties a head that the checkpoint holds only where it holds other values than the
+// embedding: the first rows tell them apart; rows that agree are compared whole.
+bool has_own_lm_head(const WeightStore& store) {
+  if (!store.contains("lm_head.weight")) return false;
+  std::string emb;
+  for (const char* name : {"shared.weight", "encoder.embed_tokens.weight", "decoder.embed_tokens.weight"})
+    if (store.contains(name)) {
+      emb = name;
+      break;
+    }
+  if (emb.empty() || store.info(emb).shape != store.info("lm_head.weight").shape) return true;
+  if (!torch::equal(store.load_slice(emb, 0, 0, 1), store.load_slice("lm_head.weight", 0, 0, 1))) return true;
+  return !torch::equal(store.load(emb), store.load("lm_head.weight"));
+}
+
+}  // namespace
+
+T5Config T5Config::from_model_dir(const std::string& dir, bool shapes_only) {
   auto c = from_file(dir + "/config.json");
-  if (c.head_follows_checkpoint) c.settle_head(WeightStore(dir).contains("lm_head.weight"));
+  if (!c.head_follows_checkpoint) return c;
+  const bool has_weights = std::filesystem::exists(dir + "/model.safetensors") ||
+                           std::filesystem::exists(dir + "/model.safetensors.index.json");
+  if (!has_weights && shapes_only) return c;
+  PTUNER_CHECK(has_weights,
+               "{}/config.json was written by transformers 5 (scale_decoder_outputs): whether the LM head is the "
+               "embedding depends on the weights (lm_head.weight), and {} has no model.safetensors or "
+               "model.safetensors.index.json",
+               dir, dir);
+  c.settle_head(has_own_lm_head(WeightStore(dir)));
   return c;
 }
 

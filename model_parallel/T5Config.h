@@ -25,24 +25,29 @@ struct T5Config {
   // The LM head is the embedding (no lm_head.weight of its own).
   bool tie_word_embeddings = true;
   // Whether the decoder output is scaled by d_model^-0.5 before the LM head; unset: as
-  // tie_word_embeddings (transformers 4's one flag for both). transformers 5 writes both keys,
-  // and for T5 v1.1 (its own head, no scaling) `tie_word_embeddings: true` with
-  // `scale_decoder_outputs: false`: its tie then holds only where the checkpoint has no
-  // lm_head.weight. from_json keeps this only where it differs from tie_word_embeddings, so a
-  // model reads to the same config (and fingerprint) whichever transformers saved it.
+  // tie_word_embeddings (transformers 4's one flag for both). transformers 5 writes this key, and
+  // always `tie_word_embeddings: true` (for T5 v1.1 with `scale_decoder_outputs: false`); it
+  // ignores that tie flag and ties the head only where the checkpoint has no lm_head.weight of
+  // other values than the embedding's. The optional is kept only where it differs from
+  // tie_word_embeddings, so a model reads to the same config (and fingerprint) whichever
+  // transformers saved it.
   std::optional<bool> scale_decoder_outputs;
-  // from_json of a transformers-5 config with tie_word_embeddings true: the head is tied only
-  // if the checkpoint has no lm_head.weight (settle_head decides; from_model_dir calls it).
+  // A transformers-5 config read without its weights (from_json, from_file): the head is not
+  // known yet (tie_word_embeddings reads true meanwhile). from_model_dir settles it (settle_head); the model, the plan and the fingerprint
+  // refuse a config left unsettled.
   bool head_follows_checkpoint = false;
   int64_t decoder_start_token_id = 0;
   int64_t pad_token_id = 0;
   int64_t eos_token_id = 1;
 
   bool gated() const { return feed_forward_proj == "gated-gelu"; }
-  bool scales_decoder_output() const { return scale_decoder_outputs.value_or(tie_word_embeddings); }
-  // A transformers-5 config's head, given whether the checkpoint holds lm_head.weight.
-  void settle_head(bool checkpoint_has_lm_head);
   int64_t inner_dim() const { return num_heads * d_kv; }
+  bool scales_decoder_output() const { return scale_decoder_outputs.value_or(tie_word_embeddings); }
+  // A transformers-5 config's head: tied unless the checkpoint has an lm_head.weight of its own
+  // (one with other values than the embedding's).
+  void settle_head(bool checkpoint_has_own_lm_head);
+  // Fails, naming `what`, where the head is unsettled (see head_follows_checkpoint).
+  void check_settled(const std::string& what) const;
   // Frozen parameters of the whole model (embedding counted once when tied).
   int64_t num_parameters() const;
 
@@ -50,8 +55,11 @@ struct T5Config {
   // non-positive sizes are errors naming the key and value.
   static T5Config from_json(const nlohmann::json& j, const std::string& source);
   static T5Config from_file(const std::string& path);
-  // DIR/config.json, its head settled against DIR's weights (see head_follows_checkpoint).
-  static T5Config from_model_dir(const std::string& dir);
+  // DIR/config.json, its head settled against DIR's weights (see head_follows_checkpoint; their
+  // headers and the first rows of the embedding and lm_head are read). Without weights in DIR a
+  // transformers-5 config is an error, or with shapes_only the config as read (unsettled: for
+  // what needs only the model's shapes).
+  static T5Config from_model_dir(const std::string& dir, bool shapes_only = false);
   nlohmann::json to_json() const;  // HF-compatible config.json
   void validate(const std::string& source) const;
 

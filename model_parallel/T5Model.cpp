@@ -9,6 +9,7 @@ namespace ptuner::mp {
 
 T5ModelImpl::T5ModelImpl(const T5Config& c, const dist::ParallelState& ps, const StageSpec& stage)
     : config_(c), stage_(stage), ps_(&ps) {
+  c.check_settled("T5Model");
   auto& tp = ps.tp();
   PTUNER_CHECK(c.vocab_size % tp.size() == 0, "vocab_size {} is not divisible by tp={}", c.vocab_size, tp.size());
   // The embedding: input ids (first stage), decoder input ids (the stage starting the decoder),

@@ -11,7 +11,7 @@ namespace ptuner::train {
 
 mp::T5Config architecture_of(const RunConfig& c) {
   return c.model.path.empty() ? mp::T5Config::preset(c.model.preset)
-                              : mp::T5Config::from_model_dir(c.model.path);
+                              : mp::T5Config::from_model_dir(c.model.path, /*shapes_only=*/true);
 }
 
 std::shared_ptr<PromptMethod> whole_prompt_method(const RunConfig& config, const mp::T5Config& model) {

@@ -14,7 +14,8 @@
 
 namespace ptuner::train {
 
-// The architecture a config names (model.path's config.json, or model.preset), without weights.
+// The architecture a config names (model.path's config.json, or model.preset), without weights
+// (where model.path has them, a transformers-5 config's head is settled against their headers).
 mp::T5Config architecture_of(const RunConfig& config);
 
 // A config's method over the whole model (every stage's parameters, one rank, CPU), zeros.
