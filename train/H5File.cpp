@@ -300,22 +300,30 @@ int64_t H5File::create_dataset(const std::string& path_in_file, int64_t file_typ
   PTUNER_CHECK(!split_path(path_in_file).empty(), "HDF5 file {}: empty dataset path '{}'", path_,
                path_in_file);
   PTUNER_CHECK(!has(path_in_file), "HDF5 file {}: '{}' already exists", path_, path_in_file);
+  // Objects carry no modification times: a checkpoint's bytes depend on what it holds, not on
+  // the second it was written (and a file built in memory is the file HDF5 writes to disk).
   const std::vector<std::string> parts = split_path(path_in_file);
   std::string parent;
   for (size_t i = 0; i + 1 < parts.size(); ++i) {
     parent += "/" + parts[i];
-    if (!has(parent)) break;
+    if (!has(parent)) {
+      Handle group_props(H5Pcreate(H5P_GROUP_CREATE), H5Pclose);
+      PTUNER_CHECK(group_props.ok() && H5Pset_obj_track_times(group_props.get(), 0) >= 0,
+                   "HDF5 file {}: cannot set up group creation for '{}'{}", path_, parent.substr(1), h5_error());
+      Handle group(H5Gcreate2(file, parent.c_str(), H5P_DEFAULT, group_props.get(), H5P_DEFAULT), H5Gclose);
+      PTUNER_CHECK(group.ok(), "HDF5 file {}: cannot create group '{}'{}", path_, parent.substr(1), h5_error());
+      continue;
+    }
     Handle object(H5Oopen(file, parent.c_str(), H5P_DEFAULT), H5Oclose);
     PTUNER_CHECK(object.ok() && H5Iget_type(object.get()) == H5I_GROUP,
                  "HDF5 file {}: cannot write '{}': '{}' is not a group", path_, path_in_file,
                  parent.substr(1));
   }
-  Handle link_props(H5Pcreate(H5P_LINK_CREATE), H5Pclose);
-  PTUNER_CHECK(link_props.ok() && H5Pset_create_intermediate_group(link_props.get(), 1) >= 0,
-               "HDF5 file {}: cannot set up link creation for '{}'{}", path_, path_in_file,
-               h5_error());
-  const hid_t dataset = H5Dcreate2(file, path_in_file.c_str(), file_type, space, link_props.get(),
-                                   create_props >= 0 ? create_props : H5P_DEFAULT, H5P_DEFAULT);
+  Handle own_props(create_props >= 0 ? H5Pcopy(create_props) : H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
+  PTUNER_CHECK(own_props.ok() && H5Pset_obj_track_times(own_props.get(), 0) >= 0,
+               "HDF5 file {}: cannot set up dataset creation for '{}'{}", path_, path_in_file, h5_error());
+  const hid_t dataset = H5Dcreate2(file, path_in_file.c_str(), file_type, space, H5P_DEFAULT, own_props.get(),
+                                   H5P_DEFAULT);
   PTUNER_CHECK(dataset >= 0, "HDF5 file {}: cannot create dataset '{}'{}", path_, path_in_file,
                h5_error());
   return dataset;

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 
 namespace ptuner::train {
 namespace {
@@ -31,6 +32,24 @@ class H5FileTest : public ::testing::Test {
 
 // A file made in memory is, byte for byte, the file HDF5 writes to the disk (the user block
 // included), and nothing is written at its path.
+TEST_F(H5FileTest, TheSameContentWrittenSecondsApartIsTheSameBytes) {
+  // No modification times in the objects (HDF5 keeps them by default): a checkpoint's bytes do
+  // not depend on when it was written.
+  const auto bytes = [&](const std::string& path) {
+    {
+      H5File f(path, H5File::Mode::Truncate);
+      f.write_string("meta/config", "a = 1");
+      f.write_tensor("prompt/embedding", torch::arange(12, torch::kFloat32).reshape({3, 4}));
+      f.write_int("optimizer/step", 3);
+    }
+    std::ifstream in(path, std::ios::binary);
+    return std::vector<uint8_t>((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  };
+  const auto first = bytes(dir_ + "/first.h5");
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  EXPECT_TRUE(first == bytes(dir_ + "/second.h5"));
+}
+
 TEST_F(H5FileTest, AFileMadeInMemoryIsTheFileOnDisk) {
   torch::manual_seed(0);
   const auto big = torch::randn({300, 1000});  // 1.2 MB: the image grows past its first 1 MiB
