@@ -231,8 +231,9 @@ H5File::H5File(const std::string& path, Mode mode, int64_t userblock_bytes, int6
     file_ = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
     PTUNER_CHECK(file_ >= 0, "HDF5 file {}: cannot open for reading{}", path, h5_error());
   } else {
+    // No modification time on the root group either (see create_dataset).
     Handle create_props(H5Pcreate(H5P_FILE_CREATE), H5Pclose);
-    PTUNER_CHECK(create_props.ok() && (userblock_bytes == 0 ||
+    PTUNER_CHECK(create_props.ok() && H5Pset_obj_track_times(create_props.get(), 0) >= 0 && (userblock_bytes == 0 ||
                                        H5Pset_userblock(create_props.get(),
                                                         static_cast<hsize_t>(userblock_bytes)) >= 0),
                  "HDF5 file {}: cannot reserve a {}-byte user block{}", path, userblock_bytes,
