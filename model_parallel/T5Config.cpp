@@ -1,6 +1,5 @@
 #include "model_parallel/T5Config.h"
 
-#include <filesystem>
 #include <fstream>
 
 #include "dist/Check.h"
@@ -112,12 +111,7 @@ namespace {
 // embedding: the first rows tell them apart; rows that agree are compared whole.
 bool has_own_lm_head(const WeightStore& store) {
   if (!store.contains("lm_head.weight")) return false;
-  std::string emb;
-  for (const char* name : {"shared.weight", "encoder.embed_tokens.weight", "decoder.embed_tokens.weight"})
-    if (store.contains(name)) {
-      emb = name;
-      break;
-    }
+  const std::string emb = store.embedding_name();
   if (emb.empty() || store.info(emb).shape != store.info("lm_head.weight").shape) return true;
   if (!torch::equal(store.load_slice(emb, 0, 0, 1), store.load_slice("lm_head.weight", 0, 0, 1))) return true;
   return !torch::equal(store.load(emb), store.load("lm_head.weight"));
@@ -128,8 +122,7 @@ bool has_own_lm_head(const WeightStore& store) {
 T5Config T5Config::from_model_dir(const std::string& dir, bool shapes_only) {
   auto c = from_file(dir + "/config.json");
   if (!c.head_follows_checkpoint) return c;
-  const bool has_weights = std::filesystem::exists(dir + "/model.safetensors") ||
-                           std::filesystem::exists(dir + "/model.safetensors.index.json");
+  const bool has_weights = WeightStore::present_in(dir);
   if (!has_weights && shapes_only) return c;
   PTUNER_CHECK(has_weights,
                "{}/config.json was written by transformers 5 (scale_decoder_outputs): whether the LM head is the "

@@ -33,8 +33,8 @@ struct T5Config {
   // transformers saved it.
   std::optional<bool> scale_decoder_outputs;
   // A transformers-5 config read without its weights (from_json, from_file): the head is not
-  // known yet (tie_word_embeddings reads true meanwhile). from_model_dir settles it (settle_head); the model, the plan and the fingerprint
-  // refuse a config left unsettled.
+  // known yet (tie_word_embeddings reads true meanwhile). from_model_dir settles it
+  // (settle_head); the model, the plan and the fingerprint refuse a config left unsettled.
   bool head_follows_checkpoint = false;
   int64_t decoder_start_token_id = 0;
   int64_t pad_token_id = 0;

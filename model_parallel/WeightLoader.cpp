@@ -25,10 +25,9 @@ std::vector<int64_t> full_shape(const torch::Tensor& local, int64_t dim, int tp)
 
 // Tied checkpoints may keep the embedding under another of its names.
 std::string stored_name(const WeightStore& store, const std::string& hf) {
-  if (hf != "shared.weight" || store.contains(hf)) return hf;
-  for (const char* alt : {"encoder.embed_tokens.weight", "decoder.embed_tokens.weight"})
-    if (store.contains(alt)) return alt;
-  return hf;
+  if (hf != "shared.weight") return hf;
+  std::string emb = store.embedding_name();
+  return emb.empty() ? hf : emb;
 }
 
 // HF T5PreTrainedModel._init_weights with initializer_factor = 1.

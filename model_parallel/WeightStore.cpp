@@ -34,6 +34,17 @@ WeightStore::WeightStore(const std::string& dir) : dir_(dir) {
   for (const std::string& name : file->names()) files_.emplace(name, file);
 }
 
+bool WeightStore::present_in(const std::string& dir) {
+  std::error_code ec;
+  return fs::is_regular_file(fs::path(dir) / kIndexFile, ec) || fs::is_regular_file(fs::path(dir) / kSingleFile, ec);
+}
+
+std::string WeightStore::embedding_name() const {
+  for (const char* name : {"shared.weight", "encoder.embed_tokens.weight", "decoder.embed_tokens.weight"})
+    if (contains(name)) return name;
+  return {};
+}
+
 void WeightStore::open_index(const std::string& index_path) {
   std::ifstream in(index_path);
   PTUNER_CHECK(in.good(), "checkpoint index {}: cannot open", index_path);

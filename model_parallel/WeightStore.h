@@ -18,10 +18,17 @@ namespace ptuner::mp {
 class WeightStore {
  public:
   explicit WeightStore(const std::string& dir);
+  // Whether dir holds the files the constructor reads (the index or the single file).
+  static bool present_in(const std::string& dir);
+
 
   const std::string& dir() const { return dir_; }
   bool contains(const std::string& name) const { return files_.count(name) > 0; }
   std::vector<std::string> names() const;  // sorted
+  // The tensor holding the shared token embedding: `shared.weight`, or where a checkpoint was
+  // saved without it, `encoder.embed_tokens.weight` or `decoder.embed_tokens.weight` (the same
+  // values in T5); empty where there is none.
+  std::string embedding_name() const;
   const TensorInfo& info(const std::string& name) const;
   torch::Tensor load(const std::string& name, torch::ScalarType dtype = torch::kFloat32) const;
   torch::Tensor load_slice(const std::string& name, int64_t dim, int64_t start, int64_t length,

@@ -149,5 +149,34 @@ TEST_F(WeightStoreTest, MissingTensorNamesDirectoryAndTensor) {
   }
 }
 
+TEST_F(WeightStoreTest, PresentInFollowsTheFilesTheConstructorReads) {
+  EXPECT_FALSE(WeightStore::present_in(dir_));
+  EXPECT_FALSE(WeightStore::present_in(dir_ + "/nowhere"));
+  write_text("model.safetensors.index.json", "{}");
+  EXPECT_TRUE(WeightStore::present_in(dir_));
+  std::filesystem::remove(dir_ + "/model.safetensors.index.json");
+  write_safetensors(dir_ + "/model.safetensors", {{"a", q_}});
+  EXPECT_TRUE(WeightStore::present_in(dir_));
+  // A directory of that name is not the file.
+  std::filesystem::remove(dir_ + "/model.safetensors");
+  std::filesystem::create_directory(dir_ + "/model.safetensors");
+  EXPECT_FALSE(WeightStore::present_in(dir_));
+}
+
+TEST_F(WeightStoreTest, EmbeddingNameIsSharedOrWhereTheCheckpointKeptIt) {
+  const auto name_in = [&](const std::vector<std::string>& names) {
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directory(dir_);
+    std::vector<std::pair<std::string, torch::Tensor>> tensors;
+    for (const auto& n : names) tensors.emplace_back(n, emb_);
+    write_safetensors(dir_ + "/model.safetensors", tensors);
+    return WeightStore(dir_).embedding_name();
+  };
+  EXPECT_EQ(name_in({"decoder.embed_tokens.weight", "encoder.embed_tokens.weight", "shared.weight"}), "shared.weight");
+  EXPECT_EQ(name_in({"decoder.embed_tokens.weight", "encoder.embed_tokens.weight"}), "encoder.embed_tokens.weight");
+  EXPECT_EQ(name_in({"decoder.embed_tokens.weight", "lm_head.weight"}), "decoder.embed_tokens.weight");
+  EXPECT_EQ(name_in({"lm_head.weight"}), "");
+}
+
 }  // namespace
 }  // namespace ptuner::mp
