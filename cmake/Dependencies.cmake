@@ -113,10 +113,23 @@ if(PTUNER_SENTENCEPIECE_ABSL)
   message(STATUS "ptuner: sentencepiece with absl::Status")
 endif()
 
-# HDF5 2.x's CMake targets give their users -D_FILE_OFFSET_BITS=64, and GCC refuses a PCH built
-# without a macro the including unit defines: every unit defines it (on 64-bit Linux it changes
-# nothing), so the shared PCHs serve the HDF5 users too.
-add_compile_definitions(_FILE_OFFSET_BITS=64)
+# HDF5 2.x's CMake targets give their users feature macros (HDF5 2.2: _POSIX_C_SOURCE=200809L,
+# _GNU_SOURCE, _LARGEFILE_SOURCE, _FILE_OFFSET_BITS=64), and GCC refuses a PCH built without a
+# macro the including unit defines ("not used because '_LARGEFILE_SOURCE' is defined": on Debian
+# 14 the HDF5 users compiled LibTorch's headers again, 14 units). Every unit defines what HDF5's
+# targets define (on 64-bit Linux glibc these change nothing), and _FILE_OFFSET_BITS=64 where
+# HDF5 is found without targets, so the shared PCHs serve the HDF5 users too.
+set(PTUNER_HDF5_DEFINITIONS _FILE_OFFSET_BITS=64)
+foreach(lib IN LISTS HDF5_C_LIBRARIES HDF5_LIBRARIES)
+  if(TARGET ${lib})
+    get_target_property(defs ${lib} INTERFACE_COMPILE_DEFINITIONS)
+    if(defs)
+      list(APPEND PTUNER_HDF5_DEFINITIONS ${defs})
+    endif()
+  endif()
+endforeach()
+list(REMOVE_DUPLICATES PTUNER_HDF5_DEFINITIONS)
+add_compile_definitions(${PTUNER_HDF5_DEFINITIONS})
 add_library(ptuner_hdf5 INTERFACE)
 target_include_directories(ptuner_hdf5 INTERFACE ${HDF5_C_INCLUDE_DIRS} ${HDF5_INCLUDE_DIRS})
 target_link_libraries(ptuner_hdf5 INTERFACE ${HDF5_C_LIBRARIES} ${HDF5_LIBRARIES})
