@@ -21,7 +21,6 @@ class WeightStore {
   // Whether dir holds the files the constructor reads (the index or the single file).
   static bool present_in(const std::string& dir);
 
-
   const std::string& dir() const { return dir_; }
   bool contains(const std::string& name) const { return files_.count(name) > 0; }
   std::vector<std::string> names() const;  // sorted

@@ -233,9 +233,10 @@ H5File::H5File(const std::string& path, Mode mode, int64_t userblock_bytes, int6
   } else {
     // No modification time on the root group either (see create_dataset).
     Handle create_props(H5Pcreate(H5P_FILE_CREATE), H5Pclose);
-    PTUNER_CHECK(create_props.ok() && H5Pset_obj_track_times(create_props.get(), 0) >= 0 && (userblock_bytes == 0 ||
-                                       H5Pset_userblock(create_props.get(),
-                                                        static_cast<hsize_t>(userblock_bytes)) >= 0),
+    PTUNER_CHECK(create_props.ok() && H5Pset_obj_track_times(create_props.get(), 0) >= 0,
+                 "HDF5 file {}: cannot set up file creation{}", path, h5_error());
+    PTUNER_CHECK(userblock_bytes == 0 ||
+                     H5Pset_userblock(create_props.get(), static_cast<hsize_t>(userblock_bytes)) >= 0,
                  "HDF5 file {}: cannot reserve a {}-byte user block{}", path, userblock_bytes,
                  h5_error());
     Handle access_props(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
