@@ -4,7 +4,9 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <chrono>
+#include <string>
 #include <thread>
 
 #include "dist/Check.h"
@@ -57,10 +59,31 @@ class Timed {
 
 std::atomic<double> g_timeout{0.0};  // off until a command has loaded its model
 
+bool strict_from_environment() {
+  const char* v = std::getenv("PTUNER_MPI_STRICT");
+  return v != nullptr && *v != '\0' && std::string(v) != "0";
+}
+std::atomic<bool> g_strict{strict_from_environment()};
+
 }  // namespace
 
 void MpiCommunicator::set_timeout(double seconds) { g_timeout.store(seconds); }
 double MpiCommunicator::timeout() { return g_timeout.load(); }
+void MpiCommunicator::set_strict(bool strict) { g_strict.store(strict); }
+bool MpiCommunicator::strict() { return g_strict.load(); }
+
+int MpiCommunicator::wire_tag(int tag) { return strict() ? 0 : tag; }
+
+void MpiCommunicator::check_received(const MPI_Status& status, int64_t expected, const char* what, int src) const {
+  if (!strict()) return;
+  int count = 0;
+  check_mpi(MPI_Get_count(&status, MPI_BYTE, &count), "MPI_Get_count");
+  PTUNER_CHECK(count == expected,
+               "MpiCommunicator::{} (strict) on the {} group: received {} bytes from world rank {} into a buffer of {} "
+               "bytes; NCCL needs the two sides' counts to agree (the messages of a pair are matched in order, with "
+               "no tags)",
+               what, name(), count, world_rank_of(src), expected);
+}
 
 int MpiCommunicator::world_rank_of(int rank) const { return members_.at(static_cast<size_t>(rank)); }
 
@@ -71,13 +94,14 @@ std::vector<int> MpiCommunicator::others() const {
   return out;
 }
 
-void MpiCommunicator::wait(MPI_Request* requests, int n, const char* what, const std::vector<int>& peers) {
+void MpiCommunicator::wait(MPI_Request* requests, int n, const char* what, const std::vector<int>& peers,
+                           MPI_Status* statuses) {
   using Clock = std::chrono::steady_clock;
   const double limit = timeout();
   const auto start = Clock::now();
   int done = 0;
   for (int64_t polls = 0;; ++polls) {
-    check_mpi(MPI_Testall(n, requests, &done, MPI_STATUSES_IGNORE), what);
+    check_mpi(MPI_Testall(n, requests, &done, statuses), what);
     if (done) return;
     // Spin briefly (most calls finish within microseconds), then poll without hogging a core.
     if (polls < 2000)
@@ -161,12 +185,17 @@ void MpiCommunicator::broadcast(torch::Tensor& t, int root) {
     MPI_Request req;
     check_mpi(MPI_Ibcast(t.data_ptr(), static_cast<int>(t.numel() * 2), MPI_BYTE, root, comm_, &req), "MPI_Bcast");
     wait(&req, 1, "broadcast", {world_rank_of(root)});
-    return;
+  } else {
+    MPI_Request req;
+    check_mpi(MPI_Ibcast(t.data_ptr(), static_cast<int>(t.numel()), mpi_type(t.scalar_type()), root, comm_, &req),
+              "MPI_Bcast");
+    wait(&req, 1, "broadcast", {world_rank_of(root)});
   }
-  MPI_Request req;
-  check_mpi(MPI_Ibcast(t.data_ptr(), static_cast<int>(t.numel()), mpi_type(t.scalar_type()), root, comm_, &req),
-            "MPI_Bcast");
-  wait(&req, 1, "broadcast", {world_rank_of(root)});
+  if (strict()) {  // the root leaves no earlier than the last rank enters
+    MPI_Request req;
+    check_mpi(MPI_Ibarrier(comm_, &req), "MPI_Barrier");
+    wait(&req, 1, "broadcast", others());
+  }
 }
 
 torch::Tensor MpiCommunicator::all_gather(const torch::Tensor& x) {
@@ -199,8 +228,11 @@ void MpiCommunicator::send(const torch::Tensor& t, int dst, int tag) {
   check_cpu_contiguous(c, "send");
   Timed timed(stats_, bytes_of(c));
   MPI_Request req;
-  check_mpi(MPI_Isend(c.data_ptr(), static_cast<int>(c.numel() * c.element_size()), MPI_BYTE, dst, tag, comm_, &req),
-            "MPI_Send");
+  const int bytes = static_cast<int>(c.numel() * c.element_size());
+  if (strict())
+    check_mpi(MPI_Issend(c.data_ptr(), bytes, MPI_BYTE, dst, wire_tag(tag), comm_, &req), "MPI_Ssend");
+  else
+    check_mpi(MPI_Isend(c.data_ptr(), bytes, MPI_BYTE, dst, tag, comm_, &req), "MPI_Send");
   wait(&req, 1, "send", {world_rank_of(dst)});
 }
 
@@ -208,9 +240,11 @@ void MpiCommunicator::recv(torch::Tensor& t, int src, int tag) {
   check_cpu_contiguous(t, "recv");
   Timed timed(stats_, 0);
   MPI_Request req;
-  check_mpi(MPI_Irecv(t.data_ptr(), static_cast<int>(t.numel() * t.element_size()), MPI_BYTE, src, tag, comm_, &req),
-            "MPI_Recv");
-  wait(&req, 1, "recv", {world_rank_of(src)});
+  MPI_Status status;
+  const int64_t bytes = t.numel() * t.element_size();
+  check_mpi(MPI_Irecv(t.data_ptr(), static_cast<int>(bytes), MPI_BYTE, src, wire_tag(tag), comm_, &req), "MPI_Recv");
+  wait(&req, 1, "recv", {world_rank_of(src)}, &status);
+  check_received(status, bytes, "recv", src);
 }
 
 void MpiCommunicator::sendrecv(const torch::Tensor& send, int dst, torch::Tensor& recv, int src, int tag) {
@@ -219,13 +253,17 @@ void MpiCommunicator::sendrecv(const torch::Tensor& send, int dst, torch::Tensor
   check_cpu_contiguous(recv, "sendrecv");
   Timed timed(stats_, bytes_of(c));
   MPI_Request reqs[2];
-  check_mpi(MPI_Irecv(recv.data_ptr(), static_cast<int>(recv.numel() * recv.element_size()), MPI_BYTE, src, tag,
-                      comm_, &reqs[0]),
+  MPI_Status statuses[2];
+  const int64_t recv_bytes = recv.numel() * recv.element_size();
+  const int send_bytes = static_cast<int>(c.numel() * c.element_size());
+  check_mpi(MPI_Irecv(recv.data_ptr(), static_cast<int>(recv_bytes), MPI_BYTE, src, wire_tag(tag), comm_, &reqs[0]),
             "MPI_Sendrecv");
-  check_mpi(MPI_Isend(c.data_ptr(), static_cast<int>(c.numel() * c.element_size()), MPI_BYTE, dst, tag, comm_,
-                      &reqs[1]),
-            "MPI_Sendrecv");
-  wait(reqs, 2, "sendrecv", {world_rank_of(dst), world_rank_of(src)});
+  if (strict())
+    check_mpi(MPI_Issend(c.data_ptr(), send_bytes, MPI_BYTE, dst, wire_tag(tag), comm_, &reqs[1]), "MPI_Sendrecv");
+  else
+    check_mpi(MPI_Isend(c.data_ptr(), send_bytes, MPI_BYTE, dst, tag, comm_, &reqs[1]), "MPI_Sendrecv");
+  wait(reqs, 2, "sendrecv", {world_rank_of(dst), world_rank_of(src)}, statuses);
+  check_received(statuses[0], recv_bytes, "sendrecv", src);
 }
 
 void MpiCommunicator::barrier() {

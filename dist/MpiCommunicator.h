@@ -30,6 +30,17 @@ class MpiCommunicator : public Communicator {
   static void set_timeout(double seconds);
   static double timeout();
 
+  // Strict mode (PTUNER_MPI_STRICT=1 in the environment, or set_strict): tensor traffic under
+  // NCCL's rules, the worst case of what NCCL may do, so that a CPU run shows whether the same
+  // call sequence can hang on GPUs. A send returns only once its receive has started (MPI_Issend,
+  // as an ncclSend may block its stream until the peer's ncclRecv); tags are ignored (NCCL has
+  // none: a pair's messages match in the order they were posted); a receive must get exactly its
+  // buffer's size (ncclRecv's count), else an error naming both sizes; a tensor broadcast ends
+  // with a barrier (no rank leaves before all have entered). Host-side calls (bytes, scalars) are
+  // unchanged: on GPUs they stay MPI's. Process-wide.
+  static void set_strict(bool strict);
+  static bool strict();
+
   int rank() const override { return rank_; }
   int size() const override { return size_; }
   std::string backend() const override { return "mpi"; }
@@ -49,7 +60,11 @@ class MpiCommunicator : public Communicator {
 
  private:
   // Waits for n requests, within the timeout; `peers`: world ranks it waits for.
-  void wait(MPI_Request* requests, int n, const char* what, const std::vector<int>& peers);
+  void wait(MPI_Request* requests, int n, const char* what, const std::vector<int>& peers,
+            MPI_Status* statuses = MPI_STATUSES_IGNORE);
+  // Strict mode: the tag used on the wire, and the check that a receive filled its buffer.
+  static int wire_tag(int tag);
+  void check_received(const MPI_Status& status, int64_t expected, const char* what, int src) const;
   int world_rank_of(int rank) const;
   std::vector<int> others() const;  // world ranks of the other members
 

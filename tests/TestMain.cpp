@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #if PTUNER_TEST_MPI
+#include "dist/MpiCommunicator.h"
 #include "dist/MpiEnvironment.h"
 #endif
 
@@ -12,6 +13,9 @@ int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);
 #if PTUNER_TEST_MPI
   ptuner::dist::MpiEnvironment mpi(&argc, &argv);
+  // Under PTUNER_MPI_STRICT a hang is what the run looks for: the watchdog ends it with the call
+  // and the ranks it waited for, well before ctest's timeout would.
+  if (ptuner::dist::MpiCommunicator::strict()) ptuner::dist::MpiCommunicator::set_timeout(240);
 #endif
   return RUN_ALL_TESTS();
 }

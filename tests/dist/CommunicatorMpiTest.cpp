@@ -2,6 +2,10 @@
 // work out from its rank alone.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <thread>
+
+#include "dist/Check.h"
 #include "dist/ParallelState.h"
 #include "tests/MpiSupport.h"
 
@@ -58,6 +62,76 @@ TEST(MpiCommunicator, GatherScatterBroadcastPointToPoint) {
   }
   EXPECT_DOUBLE_EQ(in[0].item<double>(), (r + n - 1) % n);
   w->barrier();
+}
+
+// Strict mode (PTUNER_MPI_STRICT) holds point-to-point traffic to NCCL's rules, so that the
+// pipeline suites run under it show that the same calls cannot hang over NCCL. Ranks 0 and 1
+// exchange; the others only join the collectives.
+TEST(MpiCommunicator, StrictModeFollowsNcclRules) {
+  auto w = world();
+  ASSERT_GE(w->size(), 2);
+  const int r = w->rank();
+  const bool before = MpiCommunicator::strict();
+  // Two messages, tags 5 then 6, received as 6 then 5: MPI matches by tag, strict mode (as NCCL)
+  // in posting order.
+  for (const bool strict : {false, true}) {
+    MpiCommunicator::set_strict(strict);
+    if (r == 0) {
+      w->send(torch::full({1}, 1.0f), 1, 5);
+      w->send(torch::full({1}, 2.0f), 1, 6);
+    } else if (r == 1) {
+      auto six = torch::empty({1}), five = torch::empty({1});
+      w->recv(six, 0, 6);
+      w->recv(five, 0, 5);
+      EXPECT_EQ(six.item<float>(), strict ? 1.0f : 2.0f) << "strict " << strict;
+      EXPECT_EQ(five.item<float>(), strict ? 2.0f : 1.0f) << "strict " << strict;
+    }
+    w->barrier();
+  }
+  // A receive larger than the message: MPI fills the front of the buffer, strict mode refuses it
+  // (ncclRecv's count must equal ncclSend's), naming both sizes.
+  for (const bool strict : {false, true}) {
+    MpiCommunicator::set_strict(strict);
+    std::string error;
+    if (r == 0) {
+      w->send(torch::full({4}, 3.0f), 1, 0);
+    } else if (r == 1) {
+      auto into = torch::zeros({8});
+      try {
+        w->recv(into, 0, 0);
+      } catch (const Error& e) {
+        error = e.what();
+      }
+      EXPECT_EQ(into[3].item<float>(), 3.0f);
+      if (strict) {
+        EXPECT_NE(error.find("received 16 bytes from world rank 0 into a buffer of 32 bytes"), std::string::npos)
+            << error;
+      } else {
+        EXPECT_EQ(error, "");
+      }
+    }
+    w->barrier();
+  }
+  // A strict send returns only after its receive has started: rank 1 starts its receive 0.3 s
+  // late, rank 0's send returns after that moment (one clock: CLOCK_MONOTONIC, one machine).
+  MpiCommunicator::set_strict(true);
+  auto now = [] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  };
+  double sent = 0, posted = 0;
+  if (r == 0) {
+    w->send(torch::full({1}, 4.0f), 1, 0);
+    sent = now();
+  } else if (r == 1) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    auto in = torch::empty({1});
+    posted = now();
+    w->recv(in, 0, 0);
+  }
+  sent = w->all_reduce_scalar(sent, ReduceOp::Max);
+  posted = w->all_reduce_scalar(posted, ReduceOp::Max);
+  EXPECT_GE(sent, posted);
+  MpiCommunicator::set_strict(before);
 }
 
 TEST(ParallelState, GroupsFollowTheMegatronOrder) {
