@@ -7,7 +7,6 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
-#include <vector>
 
 #include <spdlog/spdlog.h>
 
@@ -18,26 +17,35 @@
 
 namespace ptuner::train {
 
+std::vector<MetricsRecord> read_metrics_records(const std::string& path) {
+  std::vector<std::string> lines;
+  {
+    std::ifstream in(path);
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+  }
+  auto blank = [](const std::string& line) { return line.find_first_not_of(" \t\r") == std::string::npos; };
+  while (!lines.empty() && blank(lines.back())) lines.pop_back();
+  std::vector<MetricsRecord> out;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    if (blank(lines[i])) continue;
+    auto j = nlohmann::json::parse(lines[i], nullptr, /*allow_exceptions=*/false);
+    const bool good = !j.is_discarded() && j.is_object() && j.contains("step") && j["step"].is_number_integer();
+    if (!good && i + 1 == lines.size()) {  // a line a crash cut short: a resumed run re-logs its step
+      spdlog::warn("{}:{}: dropping a cut last line: {}", path, i + 1, lines[i].substr(0, 120));
+      continue;
+    }
+    PTUNER_CHECK(good, "{}:{}: not a metrics record (a JSON object with an integer \"step\"): {}", path, i + 1,
+                 lines[i].substr(0, 120));
+    out.push_back({static_cast<int64_t>(i + 1), std::move(j), lines[i]});
+  }
+  return out;
+}
+
 MetricsLog::MetricsLog(const std::string& path, int64_t keep_up_to_step) : path_(path) {
   if (keep_up_to_step >= 0) {
-    std::vector<std::string> lines, kept;
-    {
-      std::ifstream in(path);
-      for (std::string line; std::getline(in, line);) lines.push_back(line);
-    }
-    while (!lines.empty() && lines.back().find_first_not_of(" \t\r") == std::string::npos) lines.pop_back();
-    for (size_t i = 0; i < lines.size(); ++i) {
-      if (lines[i].empty()) continue;
-      auto j = nlohmann::json::parse(lines[i], nullptr, /*allow_exceptions=*/false);
-      const bool good = !j.is_discarded() && j.is_object() && j.contains("step") && j["step"].is_number_integer();
-      if (!good && i + 1 == lines.size()) {  // a line a crash cut short: the run re-logs its step
-        spdlog::warn("{}:{}: dropping a cut last line: {}", path, i + 1, lines[i].substr(0, 120));
-        continue;
-      }
-      PTUNER_CHECK(good, "{}:{}: not a metrics record (a JSON object with an integer \"step\"): {}", path, i + 1,
-                   lines[i].substr(0, 120));
-      if (j["step"].get<int64_t>() <= keep_up_to_step) kept.push_back(lines[i]);
-    }
+    std::vector<std::string> kept;
+    for (const auto& r : read_metrics_records(path))
+      if (r.json["step"].get<int64_t>() <= keep_up_to_step) kept.push_back(r.text);
     // Rewritten beside and renamed over: a crash here leaves the old file or the new one.
     const std::string tmp = path + ".tmp";
     {

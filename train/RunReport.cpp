@@ -2,10 +2,10 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 
 #include "dist/Check.h"
 #include "train/Checkpoint.h"
+#include "train/MetricsLog.h"
 #include "train/RunConfig.h"
 
 namespace ptuner::train {
@@ -18,25 +18,13 @@ RunSummary RunSummary::read(const std::string& dir) {
   r.name = fs::path(dir).lexically_normal().filename().string();
   if (r.name.empty()) r.name = fs::path(dir).lexically_normal().parent_path().filename().string();
   const std::string path = dir + "/metrics.jsonl";
-  std::ifstream in(path);
-  PTUNER_CHECK(in.good(), "report: {} does not exist (not a run directory?)", path);
+  PTUNER_CHECK(fs::exists(path), "report: {} does not exist (not a run directory?)", path);
   std::map<int64_t, nlohmann::json> train_lines, eval_lines;  // by step: a resumed run's later line wins
-  int64_t line_no = 0;
-  for (std::string line; std::getline(in, line);) {
-    ++line_no;
-    if (line.empty()) continue;
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::exception& e) {
-      PTUNER_FAIL("report: {}:{}: not JSON: {}", path, line_no, e.what());
-    }
-    PTUNER_CHECK(j.is_object() && j.contains("step") && j["step"].is_number_integer(),
-                 "report: {}:{}: not a metrics record (no integer \"step\")", path, line_no);
-    const int64_t step = j["step"].get<int64_t>();
+  for (auto& record : read_metrics_records(path)) {
+    const int64_t step = record.json["step"].get<int64_t>();
     bool is_eval = false;
-    for (const auto& [key, value] : j.items()) is_eval = is_eval || key.rfind("eval_", 0) == 0;
-    (is_eval ? eval_lines : train_lines)[step] = j;
+    for (const auto& [key, value] : record.json.items()) is_eval = is_eval || key.rfind("eval_", 0) == 0;
+    (is_eval ? eval_lines : train_lines)[step] = std::move(record.json);
   }
   double tokens = 0;
   int64_t with_tokens = 0;

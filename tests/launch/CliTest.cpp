@@ -210,6 +210,26 @@ TEST_F(Cli, ReportTablesMetricsAndPlotsThem) {
   auto none = run("report " + root_ + "/model");
   EXPECT_NE(none.code, 0);
   EXPECT_NE(none.output.find(root_ + "/model/metrics.jsonl does not exist"), std::string::npos) << none.output;
+  // A run killed while writing a line: the report drops the cut last line (as a resume does) and
+  // tables the rest; a bad line before the last is an error naming the file and line.
+  const std::string cut = root_ + "/report-cut";
+  std::filesystem::copy(dir, cut, std::filesystem::copy_options::recursive);
+  const std::string whole = ptuner::testing::read_file(cut + "/metrics.jsonl");
+  const std::string cut_line = std::to_string(std::count(whole.begin(), whole.end(), '\n') + 1);
+  std::ofstream(cut + "/metrics.jsonl", std::ios::app) << "{\"step\": 7, \"lo";
+  auto c = run("report " + cut);
+  ASSERT_EQ(c.code, 0) << c.output;
+  EXPECT_NE(c.output.find("| report-cut " + row.substr(std::string("| report-run ").size())), std::string::npos)
+      << c.output;
+  EXPECT_NE(c.output.find(cut + "/metrics.jsonl:" + cut_line + ": dropping a cut last line"),
+            std::string::npos)
+      << c.output;
+  std::ofstream(cut + "/metrics.jsonl", std::ios::app) << "\n{\"step\": 8}\n";
+  auto bad = run("report " + cut);
+  EXPECT_NE(bad.code, 0);
+  EXPECT_NE(bad.output.find(cut + "/metrics.jsonl:" + cut_line + ": not a metrics record"),
+            std::string::npos)
+      << bad.output;
 }
 
 // Every paper config fits its layout on 8×80 GB (`ptuner plan`) and passes a dry run at that layout under mpirun
