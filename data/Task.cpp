@@ -24,7 +24,7 @@ const std::vector<TaskSpec>& task_specs() {
       {"mrqa", "MRQA 2019 <Dataset>.jsonl.gz (header line, then one context per line)", {},
        {"f1", "exact_match"}},
       {"cola", "GLUE CoLA/{train,dev,test}.tsv", {"unacceptable", "acceptable"},
-       {"matthews_corr", "accuracy"}},
+       {"matthews_corr", "accuracy"}, 1},
       {"sst2", "GLUE SST-2/{train,dev,test}.tsv", {"negative", "positive"}, {"accuracy"}},
       {"mrpc", "GLUE MRPC/{train,dev,test}.tsv", {"not_equivalent", "equivalent"},
        {"f1", "accuracy"}},
@@ -53,6 +53,17 @@ const TaskSpec& task_spec(const std::string& name) {
   for (const auto& s : task_specs())
     if (s.name == name) return s;
   PTUNER_FAIL("unknown task '{}' (known: {})", name, known_task_names());
+}
+
+double task_score(const TaskSpec& spec, const std::map<std::string, double>& metrics) {
+  const size_t n = spec.scored > 0 ? spec.scored : spec.metrics.size();
+  double sum = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const auto it = metrics.find(spec.metrics[i]);
+    PTUNER_CHECK(it != metrics.end(), "task '{}': its metrics lack '{}'", spec.name, spec.metrics[i]);
+    sum += it->second;
+  }
+  return sum / static_cast<double>(n);
 }
 
 }  // namespace ptuner::data

@@ -2,6 +2,7 @@
 // The task registry: every benchmark task ptuner reads, the file it expects, its legal labels
 // and the metrics compute_metrics() reports for it. TaskReader (data/TaskReader.h) reads a
 // task's file; compute_metrics (data/Metrics.h) scores predictions on it.
+#include <map>
 #include <string>
 #include <vector>
 
@@ -17,7 +18,15 @@ struct TaskSpec {
   std::vector<std::string> labels;
   // Keys of compute_metrics() for this task, the headline metric first ("examples" comes too).
   std::vector<std::string> metrics;
+  // The task's score in a benchmark average is the mean of metrics[0, scored) (0: of all), as the
+  // GLUE and SuperGLUE leaderboards and T5 average them (CB: F1 and accuracy; MRPC, QQP: F1 and
+  // accuracy; STS-B: Pearson and Spearman; CoLA: Matthews' correlation alone, its accuracy is
+  // ptuner's extra).
+  size_t scored = 0;
 };
+
+// That score of `metrics` (compute_metrics' result for `spec`'s task).
+double task_score(const TaskSpec& spec, const std::map<std::string, double>& metrics);
 
 // Every task, in the order above.
 const std::vector<TaskSpec>& task_specs();

@@ -48,7 +48,10 @@ Command add_eval(CLI::App& app) {
   return [a]() {
     auto s = setup_run(a->run);
     const auto& c = s.config;
-    PTUNER_CHECK(!c.data.dev.empty(), "{}: data.dev is not set; eval needs a dev file", c.source);
+    PTUNER_CHECK(!c.data.dev.empty(), "{}: data.dev is not set; eval needs a dev file{}", c.source,
+                 train::run_dev_sets(c).empty()
+                     ? std::string()
+                     : " (it evaluates one: for a task of the mixture, --set data.task and data.dev to its own)");
     train::check_prompt_method(c);  // before the model loads
     data::Tokenizer tokenizer(c.tokenizer_path());
     auto frozen = train::build_frozen_model(c, *s.ps);

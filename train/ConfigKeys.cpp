@@ -61,8 +61,9 @@ const std::vector<ConfigKey>& table() {
       {"data", "tokenizer_threads", PTUNER_FIELD(data.tokenizer_threads), at_least(1),
        "threads tokenizing a bucketing window (the batches do not depend on it)"},
       {"data", "mixture", PTUNER_FIELD(data.mixture), {},
-       "`[[data.mixture]]` tables with `task`, `train` and an optional `rate`: a multi-task mixture instead of "
-       "`data.train` (see below); `rate` (> 0, for every entry or none) overrides `data.mixing`"},
+       "`[[data.mixture]]` tables with `task`, `train` and an optional `rate` and `dev`: a multi-task mixture "
+       "instead of `data.train` (see below); `rate` (> 0, for every entry or none) overrides `data.mixing`; `dev` "
+       "files are each evaluated, with their average (instead of `data.dev`)"},
       {"data", "mixing", PTUNER_FIELD(data.mixing), one_of({"proportional", "temperature"}),
        "`proportional`: rate ∝ min(n, K); `temperature`: rate ∝ min(n, K)^(1/T) (n = a task's training "
        "examples)"},
@@ -92,7 +93,8 @@ const std::vector<ConfigKey>& table() {
        "only (a requeued job resumes by itself), `always`, or `never`; a changed config is refused as with "
        "`--resume`"},
       {"train", "best_metric", PTUNER_FIELD(train.best_metric), {},
-       "keeps `checkpoint-best.h5` by this dev metric (`auto`: accuracy, else exact_match, else f1)"},
+       "keeps `checkpoint-best.h5` by this dev metric (`auto`: a mixture's `average`, else accuracy, else "
+       "exact_match, else f1; a mixture's task metric as `task/metric`)"},
       {"train", "z_loss", PTUNER_FIELD(train.z_loss), at_least(0), "z-loss coefficient (Lester et al.: 1e-4)"},
       {"train", "recompute", PTUNER_FIELD(train.recompute), {}, "recompute each block's activations in backward"},
 
@@ -215,6 +217,7 @@ std::string toml_of(const T& v) {
   } else if constexpr (std::is_same_v<T, RunConfig::Data::MixtureEntry>) {
     std::string s = "{task = " + toml_string(v.task) + ", train = " + toml_string(v.train);
     if (v.rate > 0) s += ", rate = " + toml_double(v.rate);
+    if (!v.dev.empty()) s += ", dev = " + toml_string(v.dev);
     return s + "}";
   } else {
     std::string s;

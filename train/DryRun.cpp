@@ -93,8 +93,11 @@ std::vector<std::string> dry_run(const RunConfig& c, const dist::ParallelState& 
   // Evaluation.
   const DevLabels labels = check_eval_needs(c);
   if (c.train.eval_every > 0)
-    out.push_back(fmt::format("data.dev {}: {} examples, {} labeled; evaluated every {} steps", c.data.dev,
-                              labels.examples, labels.labeled, c.train.eval_every));
+    out.push_back(c.data.dev.empty()
+                      ? fmt::format("the mixture's {} dev files: {} examples, {} labeled; evaluated every {} steps",
+                                    run_dev_sets(c).size(), labels.examples, labels.labeled, c.train.eval_every)
+                      : fmt::format("data.dev {}: {} examples, {} labeled; evaluated every {} steps", c.data.dev,
+                                    labels.examples, labels.labeled, c.train.eval_every));
   // The run directory.
   if (resume) {
     check_resumable(c);

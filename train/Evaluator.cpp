@@ -162,25 +162,37 @@ std::string majority_vote(const std::vector<std::string>& predictions) {
   return predictions[best];
 }
 
-EvalOptions EvalOptions::from(const RunConfig& c) {
+EvalOptions EvalOptions::from(const RunConfig& c) { return for_task(c, c.data.task, c.data.dev); }
+
+EvalOptions EvalOptions::for_task(const RunConfig& c, const std::string& task, const std::string& path) {
   EvalOptions o;
-  o.path = c.data.dev;
+  o.path = path;
   o.batch_size = c.micro_batch_size();
   o.max_input_len = c.data.max_input_length - encoder_prefix_rows(c);
   o.max_target_len = c.data.max_target_length;
   o.max_examples = c.data.eval_max_examples;
   o.on_error = c.data.on_error;
-  o.task = c.data.task;
+  o.task = task;
   o.task_prefix = c.data.task_prefix;
   if (c.data.eval_method == "rank") {
-    o.rank_labels = data::task_spec(c.data.task).labels;
-    if (o.rank_labels.empty()) o.rank_labels = c.prompt.class_labels;
+    o.rank_labels = data::task_spec(task).labels;
+    // prompt.class_labels stand for the labels of one free-text task, not of a mixture's.
+    if (o.rank_labels.empty() && c.data.mixture.empty()) o.rank_labels = c.prompt.class_labels;
     PTUNER_CHECK(!o.rank_labels.empty(),
                  "{}: data.eval_method = \"rank\" scores a task's legal labels, but task '{}' has free-text "
-                 "targets (set prompt.class_labels to the labels to score, or use \"greedy\")",
-                 c.source, c.data.task);
+                 "targets ({}use \"greedy\")",
+                 c.source, task,
+                 c.data.mixture.empty() ? "set prompt.class_labels to the labels to score, or " : "in a mixture: ");
   }
   return o;
+}
+
+std::vector<EvalOptions> run_dev_sets(const RunConfig& c) {
+  std::vector<EvalOptions> out;
+  if (!c.data.dev.empty()) out.push_back(EvalOptions::from(c));
+  for (const auto& m : c.data.mixture)
+    if (!m.dev.empty()) out.push_back(EvalOptions::for_task(c, m.task, m.dev));
+  return out;
 }
 
 DevLabels count_dev_labels(const EvalOptions& o) {
@@ -216,22 +228,32 @@ void check_dev_labels(const DevLabels& labels, const EvalOptions& o) {
 
 DevLabels check_eval_needs(const RunConfig& c) {
   if (c.train.eval_every <= 0) return {};
-  PTUNER_CHECK(!c.data.dev.empty(), "{}: train.eval_every = {} needs data.dev", c.source, c.train.eval_every);
-  PTUNER_CHECK(std::filesystem::exists(c.data.dev), "{}: data.dev {} does not exist", c.source, c.data.dev);
-  // Rank classification's labels, and a dev set with labels to score (a test split has none).
-  const EvalOptions options = EvalOptions::from(c);
-  const DevLabels labels = count_dev_labels(options);
-  check_dev_labels(labels, options);
-  if (c.train.best_metric != "auto") {
-    const auto& metrics = data::task_spec(c.data.task).metrics;
-    PTUNER_CHECK(std::find(metrics.begin(), metrics.end(), c.train.best_metric) != metrics.end(),
-                 "{}: train.best_metric '{}' is not a metric of task '{}' (it has: {})", c.source, c.train.best_metric,
-                 c.data.task, fmt::join(metrics, ", "));
+  const auto sets = run_dev_sets(c);  // rank classification's labels checked here
+  PTUNER_CHECK(!sets.empty(), "{}: train.eval_every = {} needs data.dev{}", c.source, c.train.eval_every,
+               c.data.mixture.empty() ? "" : " or a dev file in [[data.mixture]]");
+  const bool mixture = c.data.dev.empty();
+  DevLabels all;
+  std::vector<std::string> metrics;  // what train.best_metric may name
+  if (mixture) metrics.push_back("average");
+  for (const auto& o : sets) {
+    const std::string key = mixture ? "data.mixture (" + o.task + ").dev" : "data.dev";
+    PTUNER_CHECK(std::filesystem::exists(o.path), "{}: {} {} does not exist", c.source, key, o.path);
+    // A dev set with labels to score (a test split has none).
+    const DevLabels labels = count_dev_labels(o);
+    check_dev_labels(labels, o);
+    all.examples += labels.examples;
+    all.labeled += labels.labeled;
+    for (const auto& m : data::task_spec(o.task).metrics) metrics.push_back(mixture ? o.task + "/" + m : m);
   }
-  return labels;
+  if (c.train.best_metric != "auto")
+    PTUNER_CHECK(std::find(metrics.begin(), metrics.end(), c.train.best_metric) != metrics.end(),
+                 "{}: train.best_metric '{}' is not a metric of {} (it has: {})", c.source, c.train.best_metric,
+                 mixture ? "the mixture's dev sets" : "task '" + c.data.task + "'", fmt::join(metrics, ", "));
+  return all;
 }
 
 std::string select_metric(const std::map<std::string, double>& metrics, const std::string& wanted) {
+  if (wanted == "auto" && metrics.count("average")) return "average";
   if (wanted != "auto") {
     if (metrics.count(wanted)) return wanted;
     std::string have;
@@ -365,6 +387,24 @@ EnsembleResult evaluate_prompts(mp::T5Model& model, PromptMethod& prompt, int64_
 EvalResult evaluate(mp::T5Model& model, PromptMethod& prompt, const data::Tokenizer& tokenizer,
                     const dist::ParallelState& ps, const EvalOptions& o) {
   return evaluate_prompts(model, prompt, 1, tokenizer, ps, o).prompts.at(0);
+}
+
+std::map<std::string, double> evaluate_run(mp::T5Model& model, PromptMethod& prompt, const data::Tokenizer& tokenizer,
+                                           const dist::ParallelState& ps, const RunConfig& config) {
+  const auto sets = run_dev_sets(config);
+  if (sets.empty()) return {};
+  if (!config.data.dev.empty()) return evaluate(model, prompt, tokenizer, ps, sets.front()).metrics;
+  std::map<std::string, double> out;
+  double scores = 0, examples = 0;
+  for (const auto& o : sets) {
+    const auto metrics = evaluate(model, prompt, tokenizer, ps, o).metrics;
+    for (const auto& [name, value] : metrics) out[o.task + "/" + name] = value;
+    scores += data::task_score(data::task_spec(o.task), metrics);
+    examples += metrics.at("examples");
+  }
+  out["average"] = scores / static_cast<double>(sets.size());
+  out["examples"] = examples;
+  return out;
 }
 
 std::vector<std::string> predict(mp::T5Model& model, PromptMethod& prompt, const std::vector<int64_t>& prompt_of,

@@ -30,7 +30,13 @@ struct EvalOptions {
 
   // The dev set of a run: data.dev, read as data.task, lengths net of the prompt.
   static EvalOptions from(const RunConfig& config);
+  // The same for another task's dev file (a mixture entry's).
+  static EvalOptions for_task(const RunConfig& config, const std::string& task, const std::string& path);
 };
+
+// A run's dev sets: data.dev (as data.task), or every [[data.mixture]] entry's dev (as its task),
+// in the mixture's order; none when neither is set.
+std::vector<EvalOptions> run_dev_sets(const RunConfig& config);
 
 // The dev set's labels (data::is_labeled: what the metric scores). check_dev_labels refuses a
 // dev set without one labeled example ("a test split?"), and one with unlabeled examples when
@@ -51,8 +57,8 @@ void check_dev_labels(const DevLabels& labels, const EvalOptions& o);
 // labels ({0, 0} without evaluation).
 DevLabels check_eval_needs(const RunConfig& config);
 
-// The metric `wanted` names, or for "auto" the task's first of accuracy, exact_match, f1;
-// an unknown name is an error listing the metrics there are.
+// The metric `wanted` names, or for "auto" a mixture's "average", else the task's first of
+// accuracy, exact_match, f1; an unknown name is an error listing the metrics there are.
 std::string select_metric(const std::map<std::string, double>& metrics, const std::string& wanted);
 
 struct EvalResult {
@@ -91,6 +97,13 @@ std::string majority_vote(const std::vector<std::string>& predictions);
 
 EvalResult evaluate(mp::T5Model& model, PromptMethod& prompt, const data::Tokenizer& tokenizer,
                     const dist::ParallelState& ps, const EvalOptions& options);
+
+// A run's periodic evaluation over run_dev_sets(config). One dev set (data.dev): its metrics, as
+// evaluate() gives them. A mixture's: each task's metrics as "<task>/<metric>" (with
+// "<task>/examples"), "average": the mean over the tasks of their scores (data::task_score, the
+// GLUE / SuperGLUE / T5 average), and "examples": the sum. Empty without dev sets.
+std::map<std::string, double> evaluate_run(mp::T5Model& model, PromptMethod& prompt, const data::Tokenizer& tokenizer,
+                                           const dist::ParallelState& ps, const RunConfig& config);
 
 // N prompts in one pass over the dev set (a prompt ensemble, Lester et al. §5): `prompt` picks
 // each row's prompt by MicroBatch::prompt_ids (a PromptTable; with n = 1, any method and no ids),

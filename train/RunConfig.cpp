@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <fstream>
 #include <limits>
+#include <map>
 #include <set>
 #include <sstream>
 #include <type_traits>
@@ -101,7 +102,7 @@ void apply_override(toml::table& root, const std::string& item, const std::strin
   t->insert_or_assign(key, *parsed["v"].node());
 }
 
-// [[data.mixture]]: an array of tables, each with task, train and an optional rate.
+// [[data.mixture]]: an array of tables, each with task, train and an optional rate and dev.
 void read_mixture(const toml::node& node, std::vector<RunConfig::Data::MixtureEntry>& out,
                   const std::string& source) {
   const auto* arr = node.as_array();
@@ -110,13 +111,13 @@ void read_mixture(const toml::node& node, std::vector<RunConfig::Data::MixtureEn
                source);
   PTUNER_CHECK(!arr->empty(), "{}: data.mixture is empty: give at least one [[data.mixture]] with task and train",
                source);
-  const std::set<std::string> known = {"task", "train", "rate"};
+  const std::set<std::string> known = {"task", "train", "rate", "dev"};
   for (size_t i = 0; i < arr->size(); ++i) {
     const auto* t = (*arr)[i].as_table();
     PTUNER_CHECK(t, "{}: data.mixture[{}] must be a table with task and train", source, i);
     for (const auto& [key, value] : *t) {
       const std::string k(key.str());
-      PTUNER_CHECK(known.count(k), "{}: unknown key 'data.mixture[{}].{}' (known keys of [[data.mixture]]: rate, task, train)",
+      PTUNER_CHECK(known.count(k), "{}: unknown key 'data.mixture[{}].{}' (known keys of [[data.mixture]]: dev, rate, task, train)",
                    source, i, k);
     }
     RunConfig::Data::MixtureEntry e;
@@ -130,6 +131,12 @@ void read_mixture(const toml::node& node, std::vector<RunConfig::Data::MixtureEn
       auto v = r.value<double>();
       PTUNER_CHECK(v.has_value() && *v > 0, "{}: data.mixture[{}].rate must be a number > 0", source, i);
       e.rate = *v;
+    }
+    if (auto d = (*t)["dev"]) {
+      auto v = d.value<std::string>();
+      PTUNER_CHECK(v.has_value() && !v->empty(), "{}: data.mixture[{}].dev must be a non-empty string (a dev file)",
+                   source, i);
+      e.dev = *v;
     }
     out.push_back(e);
   }
@@ -230,6 +237,20 @@ void RunConfig::validate() const {
     for (const auto& spec : data::task_specs()) known = known || spec.name == data.mixture[i].task;
     PTUNER_CHECK(known, "{}: data.mixture[{}].task: unknown task '{}' (known: {})", s, i, data.mixture[i].task,
                  data::known_task_names());
+  }
+  {
+    // A mixture's dev sets: one per task (their metrics are named by task), and not beside data.dev.
+    std::map<std::string, size_t> dev_of;
+    for (size_t i = 0; i < data.mixture.size(); ++i) {
+      if (data.mixture[i].dev.empty()) continue;
+      PTUNER_CHECK(data.dev.empty(),
+                   "{}: data.mixture[{}].dev and data.dev are both set: a mixture is evaluated on its entries' dev "
+                   "files, or on data.dev alone (as data.task), not both",
+                   s, i);
+      const auto [it, fresh] = dev_of.emplace(data.mixture[i].task, i);
+      PTUNER_CHECK(fresh, "{}: data.mixture[{}] and data.mixture[{}] both give a dev file for task '{}': one per task",
+                   s, it->second, i, data.mixture[i].task);
+    }
   }
   {
     size_t explicit_rates = 0;

@@ -37,12 +37,14 @@ struct RunConfig {
     std::string eval_method = "greedy";  // greedy (decode) | rank (score each legal label)
     int64_t prefetch = 4;             // batches made ahead by the loader's thread (0: none)
     int64_t tokenizer_threads = 1;    // threads tokenizing a bucketing window
-    // A multi-task training mixture ([[data.mixture]] tables) instead of data.train; data.task
-    // and data.dev still describe the dev file.
+    // A multi-task training mixture ([[data.mixture]] tables) instead of data.train. Its dev sets:
+    // each entry's `dev` (every such task evaluated, with an average: Evaluator.h's
+    // evaluate_run), or else data.task and data.dev (one file), not both.
     struct MixtureEntry {
       std::string task;  // required: a task name (as data.task)
       std::string train; // required: its training file
       double rate = 0;   // > 0: an explicit weight (give it for every entry or none)
+      std::string dev;   // optional: its dev file
     };
     std::vector<MixtureEntry> mixture;
     std::string mixing = "proportional";  // proportional | temperature (T5's rules)

@@ -94,10 +94,17 @@ std::vector<ConfigChange> resume_changes(const std::string& saved_toml, const Ru
   std::vector<ConfigChange> out;
   if (saved_toml.empty()) return out;
   const auto saved = RunConfig::from_string(saved_toml, "the checkpoint's config", {}, /*validate=*/false);
+  // A mixture's dev files, like data.dev, may change: its training part may not.
+  auto training_part = [](RunConfig c) {
+    for (auto& m : c.data.mixture) m.dev.clear();
+    return c;
+  };
   for (const auto& key : config_keys()) {
     const auto before = key.toml_value(saved), after = key.toml_value(now);
     if (before == after) continue;
-    const bool refused = std::find(kRefused.begin(), kRefused.end(), key.path()) != kRefused.end();
+    bool refused = std::find(kRefused.begin(), kRefused.end(), key.path()) != kRefused.end();
+    if (key.path() == "data.mixture")
+      refused = key.toml_value(training_part(saved)) != key.toml_value(training_part(now));
     out.push_back({key.path(), before, after, refused});
   }
   return out;

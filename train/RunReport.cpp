@@ -62,7 +62,7 @@ RunSummary RunSummary::read(const std::string& dir) {
     if (wanted != "auto" && r.eval.count(wanted)) {
       r.metric = wanted;
     } else {
-      for (const char* m : {"accuracy", "exact_match", "f1"})
+      for (const char* m : {"average", "accuracy", "exact_match", "f1"})
         if (r.metric.empty() && r.eval.count(m)) r.metric = m;
       if (r.metric.empty()) r.metric = r.eval.begin()->first;
     }

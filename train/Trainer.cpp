@@ -423,8 +423,7 @@ void Trainer::save(const std::string& path) {
 }
 
 std::map<std::string, double> Trainer::maybe_evaluate() {
-  if (config_.data.dev.empty()) return {};
-  return evaluate(frozen_.model, *prompt_, tokenizer_, ps_, EvalOptions::from(config_)).metrics;
+  return evaluate_run(frozen_.model, *prompt_, tokenizer_, ps_, config_);
 }
 
 bool Trainer::run(bool resume, bool overwrite) {

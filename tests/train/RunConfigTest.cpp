@@ -164,7 +164,7 @@ TEST(RunConfig, MixtureErrorsNameTheKeyAndFile) {
   auto err = [](const std::string& text, const std::vector<std::string>& o = {}) { return error_of(text, o); };
   std::string typo = kMixture;
   typo.replace(typo.find("train = \"rte/train.jsonl\""), 0, "weight = 2\n");
-  EXPECT_NE(err(typo).find("cfg.toml: unknown key 'data.mixture[1].weight' (known keys of [[data.mixture]]: rate, "
+  EXPECT_NE(err(typo).find("cfg.toml: unknown key 'data.mixture[1].weight' (known keys of [[data.mixture]]: dev, rate, "
                            "task, train)"),
             std::string::npos)
       << err(typo);
