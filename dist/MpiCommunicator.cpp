@@ -101,7 +101,14 @@ void MpiCommunicator::wait(MPI_Request* requests, int n, const char* what, const
   const auto start = Clock::now();
   int done = 0;
   for (int64_t polls = 0;; ++polls) {
-    check_mpi(MPI_Testall(n, requests, &done, statuses), what);
+    int code = MPI_Testall(n, requests, &done, statuses);
+    if (code == MPI_ERR_IN_STATUS)  // with statuses asked for: the failed request's own error
+      for (int i = 0; i < n; ++i)
+        if (statuses[i].MPI_ERROR != MPI_SUCCESS && statuses[i].MPI_ERROR != MPI_ERR_PENDING) {
+          code = statuses[i].MPI_ERROR;
+          break;
+        }
+    check_mpi(code, what);
     if (done) return;
     // Spin briefly (most calls finish within microseconds), then poll without hogging a core.
     if (polls < 2000)

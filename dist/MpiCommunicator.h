@@ -31,13 +31,15 @@ class MpiCommunicator : public Communicator {
   static double timeout();
 
   // Strict mode (PTUNER_MPI_STRICT=1 in the environment, or set_strict): tensor traffic under
-  // NCCL's rules, the worst case of what NCCL may do, so that a CPU run shows whether the same
-  // call sequence can hang on GPUs. A send returns only once its receive has started (MPI_Issend,
-  // as an ncclSend may block its stream until the peer's ncclRecv); tags are ignored (NCCL has
-  // none: a pair's messages match in the order they were posted); a receive must get exactly its
-  // buffer's size (ncclRecv's count), else an error naming both sizes; a tensor broadcast ends
-  // with a barrier (no rank leaves before all have entered). Host-side calls (bytes, scalars) are
-  // unchanged: on GPUs they stay MPI's. Process-wide.
+  // NCCL's rules, at least as strictly as NCCL applies them, so that a CPU run shows whether the
+  // same call sequence can hang on GPUs. A send returns only once its receive has started
+  // (MPI_Issend: an ncclSend may block its stream until the peer's ncclRecv; here the host
+  // blocks, which is stricter: a false alarm is possible, a missed hang is not); tags are ignored
+  // (NCCL has none: a pair's messages match in the order they were posted); a receive must get
+  // exactly its buffer's size (ncclRecv's count): a shorter message is an error naming both
+  // sizes, a longer one MPI's truncation error; a tensor broadcast ends with a barrier (no rank
+  // leaves before all have entered). Host-side calls (bytes, scalars) are unchanged: on GPUs they
+  // stay MPI's. Process-wide.
   static void set_strict(bool strict);
   static bool strict();
 

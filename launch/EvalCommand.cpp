@@ -48,15 +48,17 @@ Command add_eval(CLI::App& app) {
   return [a]() {
     auto s = setup_run(a->run);
     const auto& c = s.config;
-    PTUNER_CHECK(!c.data.dev.empty(), "{}: data.dev is not set; eval needs a dev file{}", c.source,
-                 train::run_dev_sets(c).empty()
-                     ? std::string()
-                     : " (it evaluates one: for a task of the mixture, --set data.task and data.dev to its own)");
+    // data.dev, or a mixture's dev files (each task's metrics and their average, as train logs them).
+    const bool mixture = c.data.dev.empty() && !c.data.mixture.empty() && !train::run_dev_sets(c).empty();
+    PTUNER_CHECK(!c.data.dev.empty() || mixture, "{}: data.dev is not set; eval needs a dev file", c.source);
+    PTUNER_CHECK(!mixture || (a->prompts.size() == 1 && a->predictions.empty()),
+                 "{}: a mixture's dev files are evaluated for one --prompt without --predictions (for an ensemble "
+                 "or predictions of one task, --set data.mixture without its dev files and data.task, data.dev)",
+                 c.source);
     train::check_prompt_method(c);  // before the model loads
     data::Tokenizer tokenizer(c.tokenizer_path());
     auto frozen = train::build_frozen_model(c, *s.ps);
     dist::MpiCommunicator::set_timeout(c.dist.timeout_s);  // the model is loaded: time every wait
-    const auto options = train::EvalOptions::from(c);
     if (a->prompts.size() == 1) {
       const auto& path = a->prompts[0];
       auto ck = train::Checkpoint::load(path);
@@ -64,7 +66,11 @@ Command add_eval(CLI::App& app) {
       auto prompt = train::make_prompt(c, tokenizer, frozen, *s.ps, /*initialise=*/false);
       prompt->check_saved(ck.method, ck.prompt_config, path);
       prompt->load_parameters(ck.params, path);
-      auto result = train::evaluate(frozen.model, *prompt, tokenizer, *s.ps, options);
+      train::EvalResult result;
+      if (mixture)
+        result.metrics = train::evaluate_run(frozen.model, *prompt, tokenizer, *s.ps, c);
+      else
+        result = train::evaluate(frozen.model, *prompt, tokenizer, *s.ps, train::EvalOptions::from(c));
       if (!a->predictions.empty() && s.ps->is_writer()) write_predictions(a->predictions, result.predictions);
       if (s.ps->is_writer()) {
         nlohmann::json j = result.metrics;
@@ -76,7 +82,7 @@ Command add_eval(CLI::App& app) {
     }
     // An ensemble: every prompt's shallow form in one table, text lengths net of its rows.
     auto table = train::load_prompt_table(a->prompts, frozen.fingerprint, frozen.stage.first, s.ps->device());
-    auto o = options;
+    auto o = train::EvalOptions::from(c);
     o.max_input_len = c.data.max_input_length - table->prefix_length();
     PTUNER_CHECK(o.max_input_len > 0, "{}: prompts of {} tokens leave no room within data.max_input_length {}",
                  c.source, table->prefix_length(), c.data.max_input_length);

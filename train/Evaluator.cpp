@@ -162,9 +162,10 @@ std::string majority_vote(const std::vector<std::string>& predictions) {
   return predictions[best];
 }
 
-EvalOptions EvalOptions::from(const RunConfig& c) { return for_task(c, c.data.task, c.data.dev); }
+namespace {
 
-EvalOptions EvalOptions::for_task(const RunConfig& c, const std::string& task, const std::string& path) {
+// The options of one dev file; prompt.class_labels serve the free-text task of data.task alone.
+EvalOptions eval_options(const RunConfig& c, const std::string& task, const std::string& path, bool class_labels) {
   EvalOptions o;
   o.path = path;
   o.batch_size = c.micro_batch_size();
@@ -176,15 +177,23 @@ EvalOptions EvalOptions::for_task(const RunConfig& c, const std::string& task, c
   o.task_prefix = c.data.task_prefix;
   if (c.data.eval_method == "rank") {
     o.rank_labels = data::task_spec(task).labels;
-    // prompt.class_labels stand for the labels of one free-text task, not of a mixture's.
-    if (o.rank_labels.empty() && c.data.mixture.empty()) o.rank_labels = c.prompt.class_labels;
+    if (o.rank_labels.empty() && class_labels) o.rank_labels = c.prompt.class_labels;
     PTUNER_CHECK(!o.rank_labels.empty(),
                  "{}: data.eval_method = \"rank\" scores a task's legal labels, but task '{}' has free-text "
                  "targets ({}use \"greedy\")",
                  c.source, task,
-                 c.data.mixture.empty() ? "set prompt.class_labels to the labels to score, or " : "in a mixture: ");
+                 class_labels ? "set prompt.class_labels to the labels to score, or "
+                              : "a mixture's dev sets do not take prompt.class_labels: ");
   }
   return o;
+}
+
+}  // namespace
+
+EvalOptions EvalOptions::from(const RunConfig& c) { return eval_options(c, c.data.task, c.data.dev, true); }
+
+EvalOptions EvalOptions::for_task(const RunConfig& c, const std::string& task, const std::string& path) {
+  return eval_options(c, task, path, false);
 }
 
 std::vector<EvalOptions> run_dev_sets(const RunConfig& c) {

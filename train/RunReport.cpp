@@ -12,6 +12,15 @@ namespace ptuner::train {
 
 namespace fs = std::filesystem;
 
+namespace {
+// eval_examples, or a mixture task's eval_<task>/examples: counts, not metrics.
+bool report_counts_examples(const std::string& key) {
+  const std::string tail = "/examples";
+  return key == "eval_examples" ||
+         (key.size() >= tail.size() && key.compare(key.size() - tail.size(), tail.size(), tail) == 0);
+}
+}  // namespace
+
 RunSummary RunSummary::read(const std::string& dir) {
   RunSummary r;
   r.dir = dir;
@@ -44,7 +53,7 @@ RunSummary RunSummary::read(const std::string& dir) {
   for (const auto& [step, j] : eval_lines) {
     r.eval_steps.push_back(step);
     for (const auto& [key, value] : j.items())
-      if (key.rfind("eval_", 0) == 0 && key != "eval_examples" && value.is_number())
+      if (key.rfind("eval_", 0) == 0 && !report_counts_examples(key) && value.is_number())
         r.eval[key.substr(5)].push_back(value.get<double>());
   }
   // The checkpoint: its config (layout, the metric the run kept its best by) and prompt size.

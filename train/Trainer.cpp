@@ -414,6 +414,25 @@ void Trainer::restore(const Checkpoint& ck, const std::string& path) {
   init_file_ = ck.init_file, init_digest_ = ck.init_digest, init_fingerprint_ = ck.init_fingerprint;
   best_metric_ = ck.best_metric;
   best_step_ = ck.best_step;
+  // A best measured on other dev sets, by another metric, or another way is no bar for this run's
+  // evaluations: the next one writes checkpoint-best.h5 again.
+  if (best_step_ >= 0 && !ck.config_toml.empty()) {
+    const auto saved = RunConfig::from_string(ck.config_toml, path + ":/meta/config", {}, /*validate=*/false);
+    auto measure = [](const RunConfig& c) {
+      std::string s = fmt::format("{}|{}|{}|{}|{}|{}", c.data.task, c.data.dev, c.data.eval_method,
+                                  c.data.eval_max_examples, c.train.best_metric, fmt::join(c.prompt.class_labels, ","));
+      for (const auto& m : c.data.mixture) s += "|" + m.task + "=" + m.dev;
+      return s;
+    };
+    if (measure(saved) != measure(config_)) {
+      if (ps_.is_writer())
+        spdlog::warn("resume: the dev sets, data.eval_method, data.eval_max_examples or train.best_metric changed since "
+                     "{}: its best ({:.4f} at step {}) was measured otherwise; the next evaluation writes {} afresh",
+                     path, best_metric_, best_step_, best_checkpoint_path());
+      best_metric_ = -std::numeric_limits<double>::infinity();
+      best_step_ = -1;
+    }
+  }
 }
 
 void Trainer::save(const std::string& path) {

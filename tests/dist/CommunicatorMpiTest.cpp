@@ -112,6 +112,24 @@ TEST(MpiCommunicator, StrictModeFollowsNcclRules) {
     }
     w->barrier();
   }
+  // A receive smaller than the message: MPI's truncation error in either mode, named as such (not
+  // as MPI_ERR_IN_STATUS, the code of the wait over several requests).
+  for (const bool strict : {false, true}) {
+    MpiCommunicator::set_strict(strict);
+    std::string error;
+    if (r == 0) {
+      w->send(torch::full({8}, 5.0f), 1, 0);
+    } else if (r == 1) {
+      auto into = torch::zeros({4});
+      try {
+        w->recv(into, 0, 0);
+      } catch (const Error& e) {
+        error = e.what();
+      }
+      EXPECT_NE(error.find("MPI call recv failed: MPI_ERR_TRUNCATE"), std::string::npos) << error;
+    }
+    w->barrier();
+  }
   // A strict send returns only after its receive has started: rank 1 starts its receive 0.3 s
   // late, rank 0's send returns after that moment (one clock: CLOCK_MONOTONIC, one machine).
   MpiCommunicator::set_strict(true);

@@ -171,6 +171,29 @@ TEST_F(Cli, DataStatsOnATestSplitSuggestsEval) {
   EXPECT_EQ(std::count(predictions.begin(), predictions.end(), '\n'), 2);
 }
 
+// ptuner eval of a mixture's dev files: each task's metrics and their average, as training logs them.
+TEST_F(Cli, EvalOfAMixtureScoresEachTaskAndTheirAverage) {
+  const std::string sst2 = std::string(PTUNER_FIXTURES) + "/data/SST-2/dev.tsv";
+  const std::string mixture = "--set 'data.train=\"\"' --set 'data.dev=\"\"' --set 'data.on_error=\"skip\"' "
+                              "--set 'data.mixture=[{task = \"jsonl\", train = \"" + root_ + "/train.jsonl\", dev = \"" +
+                              root_ + "/dev.jsonl\"}, {task = \"sst2\", train = \"" + sst2 + "\", dev = \"" + sst2 + "\"}]'";
+  auto t = run("train " + root_ + "/run.toml " + mixture + " --set 'run.dir=\"" + root_ + "/mixture-run\"' --set train.steps=2");
+  ASSERT_EQ(t.code, 0) << t.output;
+  const std::string prompt = " --prompt " + root_ + "/mixture-run/checkpoint-last.h5";
+  auto e = run("eval " + root_ + "/run.toml " + mixture + prompt);
+  ASSERT_EQ(e.code, 0) << e.output;
+  const auto j = nlohmann::json::parse(e.output.substr(e.output.rfind("{\"average")));
+  EXPECT_DOUBLE_EQ(j["average"].get<double>(),
+                   (j["jsonl/exact_match"].get<double>() + j["sst2/accuracy"].get<double>()) / 2);
+  EXPECT_EQ(j["jsonl/examples"], 8);
+  EXPECT_EQ(j["step"], 2);
+  auto ensemble = run("eval " + root_ + "/run.toml " + mixture + prompt + prompt);
+  EXPECT_NE(ensemble.code, 0);
+  EXPECT_NE(ensemble.output.find("a mixture's dev files are evaluated for one --prompt without --predictions"),
+            std::string::npos)
+      << ensemble.output;
+}
+
 // ptuner report: the markdown table's numbers are metrics.jsonl's, and the plot is a PNG and an SVG.
 TEST_F(Cli, ReportTablesMetricsAndPlotsThem) {
   const std::string dir = root_ + "/report-run";

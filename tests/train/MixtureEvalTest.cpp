@@ -115,7 +115,7 @@ TEST(MixtureDev, ConfigChecksNameTheEntries) {
               run_dev_sets(ptuner::testing::tiny_trainer_config(
                   "x", {"data.train=\"\"", "data.dev=\"\"", "data.eval_method=\"rank\"", "prompt.class_labels=[\"a\"]",
                         "data.mixture=[{task = \"jsonl\", train = \"" + e.train + "\", dev = \"" + e.dev + "\"}]"}));
-            }).find("task 'jsonl' has free-text targets (in a mixture: use \"greedy\")"),
+            }).find("task 'jsonl' has free-text targets (a mixture's dev sets do not take prompt.class_labels: use \"greedy\")"),
             std::string::npos);
   // Evaluation's needs: a missing dev file named with its task, best_metric among the mixture's.
   EXPECT_NE(mixture_error([&] {
@@ -161,6 +161,7 @@ TEST(MixtureDev, EachTaskIsScoredAndTheBestCheckpointKeptByTheAverage) {
     if (average > best) best = average, best_step = j["step"].get<int64_t>();
   }
   EXPECT_EQ(Checkpoint::load(c.run.dir + "/checkpoint-best.h5").step, best_step);
+  EXPECT_NE(evals.front()["eval_average"].get<double>(), best);  // the best is not merely the first
   // The last evaluation (step 8, the final prompt) is what each task's own evaluation gives.
   data::Tokenizer tokenizer(c.tokenizer_path());
   for (const auto& o : run_dev_sets(c)) {
@@ -169,8 +170,20 @@ TEST(MixtureDev, EachTaskIsScoredAndTheBestCheckpointKeptByTheAverage) {
   }
   // Adding, changing or dropping a mixture's dev files on resume is allowed; its training part is not.
   const auto saved = Checkpoint::load(c.run.dir + "/checkpoint-last.h5").config_toml;
-  for (const auto& change : resume_changes(saved, mixture_config("mixture-dev", false)))
-    EXPECT_FALSE(change.refused) << change.key;
+  const auto changes = resume_changes(saved, mixture_config("mixture-dev", false, {"train.steps=8", "train.eval_every=2", "optim.lr=0.3"}));
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0].key, "data.mixture");
+  EXPECT_FALSE(changes[0].refused);
+  // Resumed with CoLA's Matthews correlation as the metric: the best so far was the average, so the
+  // first evaluation after the resume (step 10) writes checkpoint-best.h5 again, though lower.
+  {
+    Trainer more(mixture_config("mixture-dev", true,
+                                {"train.steps=10", "train.eval_every=2", "optim.lr=0.3",
+                                 "train.best_metric=\"cola/matthews_corr\""}),
+                 ps);
+    more.run(/*resume=*/true);
+  }
+  EXPECT_EQ(Checkpoint::load(c.run.dir + "/checkpoint-best.h5").step, 10);
   const auto other = ptuner::testing::tiny_trainer_config(
       "mixture-dev", {"data.train=\"\"", "data.dev=\"\"", "data.mixture=[{task = \"cola\", train = \"" + cola_file() + "\"}]"});
   bool refused = false;
