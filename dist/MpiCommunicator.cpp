@@ -74,6 +74,14 @@ bool MpiCommunicator::strict() { return g_strict.load(); }
 
 int MpiCommunicator::wire_tag(int tag) { return strict() ? 0 : tag; }
 
+void MpiCommunicator::post_send(const void* data, int bytes, int dst, int tag, MPI_Request* request,
+                                const char* what) const {
+  if (strict())
+    check_mpi(MPI_Issend(data, bytes, MPI_BYTE, dst, wire_tag(tag), comm_, request), what);
+  else
+    check_mpi(MPI_Isend(data, bytes, MPI_BYTE, dst, tag, comm_, request), what);
+}
+
 void MpiCommunicator::check_received(const MPI_Status& status, int64_t expected, const char* what, int src) const {
   if (!strict()) return;
   int count = 0;
@@ -235,11 +243,7 @@ void MpiCommunicator::send(const torch::Tensor& t, int dst, int tag) {
   check_cpu_contiguous(c, "send");
   Timed timed(stats_, bytes_of(c));
   MPI_Request req;
-  const int bytes = static_cast<int>(c.numel() * c.element_size());
-  if (strict())
-    check_mpi(MPI_Issend(c.data_ptr(), bytes, MPI_BYTE, dst, wire_tag(tag), comm_, &req), "MPI_Ssend");
-  else
-    check_mpi(MPI_Isend(c.data_ptr(), bytes, MPI_BYTE, dst, tag, comm_, &req), "MPI_Send");
+  post_send(c.data_ptr(), static_cast<int>(c.numel() * c.element_size()), dst, tag, &req, "MPI_Send");
   wait(&req, 1, "send", {world_rank_of(dst)});
 }
 
@@ -262,13 +266,9 @@ void MpiCommunicator::sendrecv(const torch::Tensor& send, int dst, torch::Tensor
   MPI_Request reqs[2];
   MPI_Status statuses[2];
   const int64_t recv_bytes = recv.numel() * recv.element_size();
-  const int send_bytes = static_cast<int>(c.numel() * c.element_size());
   check_mpi(MPI_Irecv(recv.data_ptr(), static_cast<int>(recv_bytes), MPI_BYTE, src, wire_tag(tag), comm_, &reqs[0]),
             "MPI_Sendrecv");
-  if (strict())
-    check_mpi(MPI_Issend(c.data_ptr(), send_bytes, MPI_BYTE, dst, wire_tag(tag), comm_, &reqs[1]), "MPI_Sendrecv");
-  else
-    check_mpi(MPI_Isend(c.data_ptr(), send_bytes, MPI_BYTE, dst, tag, comm_, &reqs[1]), "MPI_Sendrecv");
+  post_send(c.data_ptr(), static_cast<int>(c.numel() * c.element_size()), dst, tag, &reqs[1], "MPI_Sendrecv");
   wait(reqs, 2, "sendrecv", {world_rank_of(dst), world_rank_of(src)}, statuses);
   check_received(statuses[0], recv_bytes, "sendrecv", src);
 }

@@ -64,8 +64,10 @@ class MpiCommunicator : public Communicator {
   // Waits for n requests, within the timeout; `peers`: world ranks it waits for.
   void wait(MPI_Request* requests, int n, const char* what, const std::vector<int>& peers,
             MPI_Status* statuses = MPI_STATUSES_IGNORE);
-  // Strict mode: the tag used on the wire, and the check that a receive filled its buffer.
+  // Strict mode: the tag used on the wire, the send (synchronous when strict) and the check that a
+  // receive filled its buffer.
   static int wire_tag(int tag);
+  void post_send(const void* data, int bytes, int dst, int tag, MPI_Request* request, const char* what) const;
   void check_received(const MPI_Status& status, int64_t expected, const char* what, int src) const;
   int world_rank_of(int rank) const;
   std::vector<int> others() const;  // world ranks of the other members

@@ -49,7 +49,7 @@ Command add_eval(CLI::App& app) {
     auto s = setup_run(a->run);
     const auto& c = s.config;
     // data.dev, or a mixture's dev files (each task's metrics and their average, as train logs them).
-    const bool mixture = c.data.dev.empty() && !c.data.mixture.empty() && !train::run_dev_sets(c).empty();
+    const bool mixture = c.data.dev.empty() && !train::run_dev_sets(c).empty();
     PTUNER_CHECK(!c.data.dev.empty() || mixture, "{}: data.dev is not set; eval needs a dev file", c.source);
     PTUNER_CHECK(!mixture || (a->prompts.size() == 1 && a->predictions.empty()),
                  "{}: a mixture's dev files are evaluated for one --prompt without --predictions (for an ensemble "

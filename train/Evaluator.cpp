@@ -252,7 +252,7 @@ DevLabels check_eval_needs(const RunConfig& c) {
     check_dev_labels(labels, o);
     all.examples += labels.examples;
     all.labeled += labels.labeled;
-    for (const auto& m : data::task_spec(o.task).metrics) metrics.push_back(mixture ? o.task + "/" + m : m);
+    for (const auto& m : data::task_spec(o.task).metrics) metrics.push_back(mixture ? mixture_metric(o.task, m) : m);
   }
   if (c.train.best_metric != "auto")
     PTUNER_CHECK(std::find(metrics.begin(), metrics.end(), c.train.best_metric) != metrics.end(),
@@ -261,17 +261,23 @@ DevLabels check_eval_needs(const RunConfig& c) {
   return all;
 }
 
+const std::vector<std::string>& auto_metric_order() {
+  static const std::vector<std::string> order = {"average", "accuracy", "exact_match", "f1"};
+  return order;
+}
+
+std::string mixture_metric(const std::string& task, const std::string& metric) { return task + "/" + metric; }
+
 std::string select_metric(const std::map<std::string, double>& metrics, const std::string& wanted) {
-  if (wanted == "auto" && metrics.count("average")) return "average";
   if (wanted != "auto") {
     if (metrics.count(wanted)) return wanted;
     std::string have;
     for (const auto& [k, v] : metrics) have += (have.empty() ? "" : ", ") + k;
     PTUNER_FAIL("train.best_metric '{}' is not a metric of this task (it has: {})", wanted, have);
   }
-  for (const char* m : {"accuracy", "exact_match", "f1"})
+  for (const auto& m : auto_metric_order())
     if (metrics.count(m)) return m;
-  PTUNER_FAIL("the dev metrics have none of accuracy, exact_match, f1");
+  PTUNER_FAIL("the dev metrics have none of {}", fmt::join(auto_metric_order(), ", "));
 }
 
 namespace {
@@ -407,7 +413,7 @@ std::map<std::string, double> evaluate_run(mp::T5Model& model, PromptMethod& pro
   double scores = 0, examples = 0;
   for (const auto& o : sets) {
     const auto metrics = evaluate(model, prompt, tokenizer, ps, o).metrics;
-    for (const auto& [name, value] : metrics) out[o.task + "/" + name] = value;
+    for (const auto& [name, value] : metrics) out[mixture_metric(o.task, name)] = value;
     scores += data::task_score(data::task_spec(o.task), metrics);
     examples += metrics.at("examples");
   }

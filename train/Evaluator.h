@@ -60,6 +60,10 @@ DevLabels check_eval_needs(const RunConfig& config);
 // The metric `wanted` names, or for "auto" a mixture's "average", else the task's first of
 // accuracy, exact_match, f1; an unknown name is an error listing the metrics there are.
 std::string select_metric(const std::map<std::string, double>& metrics, const std::string& wanted);
+// The order "auto" tries: average, accuracy, exact_match, f1 (select_metric, and `ptuner report`).
+const std::vector<std::string>& auto_metric_order();
+// A mixture task's metric as evaluate_run names it: "<task>/<metric>".
+std::string mixture_metric(const std::string& task, const std::string& metric);
 
 struct EvalResult {
   std::map<std::string, double> metrics;  // the task's official metrics over the whole dev set

@@ -36,7 +36,7 @@ std::vector<MetricsRecord> read_metrics_records(const std::string& path) {
     }
     PTUNER_CHECK(good, "{}:{}: not a metrics record (a JSON object with an integer \"step\"): {}", path, i + 1,
                  lines[i].substr(0, 120));
-    out.push_back({static_cast<int64_t>(i + 1), std::move(j), lines[i]});
+    out.push_back({std::move(j), lines[i]});
   }
   return out;
 }

@@ -9,13 +9,12 @@
 
 namespace ptuner::train {
 
-// The records of a metrics file, in file order, each with its line number (blank lines skipped).
+// The records of a metrics file, in file order (blank lines skipped).
 // A line that is not a JSON object with an integer "step" is an error naming the file and line,
 // except the last, which a crash or a kill may have cut short: that one is dropped with a
 // warning. A missing file holds no records. What MetricsLog keeps on resume and what `ptuner
 // report` reads.
 struct MetricsRecord {
-  int64_t line = 0;
   nlohmann::json json;
   std::string text;  // the line as written
 };

@@ -5,6 +5,7 @@
 
 #include "dist/Check.h"
 #include "train/Checkpoint.h"
+#include "train/Evaluator.h"
 #include "train/MetricsLog.h"
 #include "train/RunConfig.h"
 
@@ -71,7 +72,7 @@ RunSummary RunSummary::read(const std::string& dir) {
     if (wanted != "auto" && r.eval.count(wanted)) {
       r.metric = wanted;
     } else {
-      for (const char* m : {"average", "accuracy", "exact_match", "f1"})
+      for (const auto& m : auto_metric_order())
         if (r.metric.empty() && r.eval.count(m)) r.metric = m;
       if (r.metric.empty()) r.metric = r.eval.begin()->first;
     }
