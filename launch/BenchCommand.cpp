@@ -1,5 +1,5 @@
 // ptuner bench CONFIG.toml [--steps N] [--warmup W] [--synthetic] [--full-finetune-baseline]
-//                          [--out FILE] [--trace FILE] [--set section.key=value …]: timed steps as JSON on stdout.
+//                          [--decode N] [--out FILE] [--trace FILE] [--set section.key=value …]: timed steps as JSON on stdout.
 #include <fstream>
 #include <iostream>
 
@@ -25,6 +25,9 @@ Command add_bench(CLI::App& app) {
   app.add_option("--gemm-repeats", o->gemm_repeats, "matmuls timed for the GEMM rate")->capture_default_str();
   app.add_option("--peak-flops", o->peak_flops,
                  "the chip's dense peak FLOP/s in the model dtype (989e12: H100/H200 bf16): reports MFU");
+  app.add_option("--decode", o->decode_tokens,
+                 "also time greedy decoding of N tokens per row, with and without the decoder's key/value cache")
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--out", *out, "also write the JSON to this file");
   app.add_option("--trace", o->trace,
                  "write the first timed step's operators as a Chrome trace to TRACE.<rank> (that step runs slower)");

@@ -18,6 +18,7 @@
 #include "model_parallel/ModelFlops.h"
 #include "launch/PipelineReplay.h"
 #include "model_parallel/PipelineObserver.h"
+#include "train/Evaluator.h"
 #include "train/Trainer.h"
 
 namespace ptuner::launch {
@@ -335,6 +336,48 @@ nlohmann::json gemm_rate(const RunConfig& c, const mp::T5Config& model, const di
           {"flops_per_s_per_rank", gather(ps, rate)}};
 }
 
+// Greedy decoding of one synthetic batch per call, `o.warmup` untimed calls and `o.steps` timed
+// ones (each between world barriers, after the device's queue drained), with and without the
+// decoder's cache.
+nlohmann::json decode_rate(Trainer& t, const RunConfig& c, const dist::ParallelState& ps, const BenchOptions& o) {
+  const auto batch = synthetic_batch(c, t.frozen().config.vocab_size, 1234 + static_cast<uint64_t>(ps.dp_rank()));
+  const int64_t B = c.micro_batch_size(), N = o.decode_tokens;
+  const auto ids = batch.input_ids.narrow(0, 0, B), mask = batch.attention_mask.narrow(0, 0, B);
+  mp::PipelineStage stage(t.frozen().model);
+  t.frozen().model->eval();
+  nlohmann::json j;
+  j["tokens_per_row"] = N;
+  j["rows_per_dp_rank"] = B;
+  j["input_length"] = ids.size(1) + train::encoder_prefix_rows(c);
+  torch::Tensor reference;
+  for (const bool cache : {true, false}) {
+    train::DecodeOptions d;
+    d.cache = cache;
+    d.stop_at_eos = false;
+    std::vector<double> times;
+    torch::Tensor out;
+    for (int64_t i = 0; i < o.warmup + o.steps; ++i) {
+      dist::synchronize_device(ps.device());
+      ps.world().barrier();
+      const auto start = Clock::now();
+      out = train::greedy_decode(stage, t.prompt(), ps, ids, mask, N, {}, d);
+      dist::synchronize_device(ps.device());
+      ps.world().barrier();
+      if (i >= o.warmup) times.push_back(seconds_since(start));
+    }
+    const double per_batch = mean(times);
+    const auto tokens = static_cast<double>(B * N * ps.dp_size());
+    j[cache ? "cached" : "recomputed"] = {{"batch_time_s", {{"mean", per_batch}, {"median", median(times)}}},
+                                          {"generated_tokens_per_s", tokens / per_batch},
+                                          {"ms_per_token", 1e3 * per_batch / static_cast<double>(N)}};
+    if (cache) reference = out;
+    else j["same_tokens"] = torch::equal(out, reference);
+  }
+  j["cached_over_recomputed_tokens_per_s"] =
+      j["cached"]["generated_tokens_per_s"].get<double>() / j["recomputed"]["generated_tokens_per_s"].get<double>();
+  return j;
+}
+
 }  // namespace
 
 nlohmann::json run_benchmark(const RunConfig& c, const dist::ParallelState& ps, const BenchOptions& o) {
@@ -369,6 +412,10 @@ nlohmann::json run_benchmark(const RunConfig& c, const dist::ParallelState& ps, 
     j["full_finetune"] = run_phase(t, c, ps, o, /*full=*/true, largest);
     j["frozen_over_full_step_time"] =
         j["frozen"]["step_time_s"]["mean"].get<double>() / j["full_finetune"]["step_time_s"]["mean"].get<double>();
+  }
+  if (o.decode_tokens > 0) {
+    spdlog::info("bench: greedy decoding of {} tokens per row, with and without the decoder's cache", o.decode_tokens);
+    j["decode"] = decode_rate(t, c, ps, o);
   }
   j["gemm"] = gemm_rate(c, t.frozen().config, ps, largest, o.gemm_repeats, t.frozen().model->dtype());
   j["model_flop_rate_over_gemm_rate"] =

@@ -23,6 +23,10 @@
 // micro-batch shape seen), timed in the same process after the phases.
 // full-finetune baseline: the same steps with every frozen weight requiring a gradient (weight
 // gradients computed and dropped, no optimizer), and frozen step time / full step time.
+// decode (--decode N): greedy decoding as evaluation runs it (train::greedy_decode through the
+// layout), of a synthetic batch of the evaluation's size (the micro-batch per DP rank) and input
+// length, N tokens per row (no stop at EOS), with the decoder's key/value cache and without it
+// (the whole prefix again at each token): batch time, generated tokens/s, and the ratio.
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
@@ -47,6 +51,8 @@ struct BenchOptions {
   // The chip's dense peak FLOP/s for the model dtype (e.g. 989e12 for an H100/H200 in bf16):
   // when > 0, "mfu" = model FLOP/s per rank over it.
   double peak_flops = 0;
+  // > 0: also time greedy decoding of this many tokens per row (cached and recomputed).
+  int64_t decode_tokens = 0;
 };
 
 // Collective over the world; every rank returns the same JSON.

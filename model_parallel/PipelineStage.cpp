@@ -40,9 +40,9 @@ torch::Tensor PipelineStage::encode_blocks(const torch::Tensor& ids, const torch
 
 torch::Tensor PipelineStage::decode_blocks(const torch::Tensor& decoder_ids, const torch::Tensor& h,
                                            const torch::Tensor& enc, const torch::Tensor& enc_mask,
-                                           const PromptInjection& prompt) {
+                                           const PromptInjection& prompt, DecoderCache* cache) {
   auto x = model_->stage().decoder_begin == 0 ? model_->shared(decoder_ids).to(model_->dtype()) : h;
-  return model_->decoder(x, torch::Tensor(), enc, enc_mask, &prompt);
+  return model_->decoder(x, torch::Tensor(), enc, enc_mask, &prompt, cache);
 }
 
 std::vector<torch::Tensor> PipelineStage::forward(const MicroBatch& mb, const std::vector<torch::Tensor>& inputs,

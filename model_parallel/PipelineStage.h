@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "model_parallel/CrossEntropy.h"
+#include "model_parallel/DecoderCache.h"
 #include "model_parallel/PipelineLink.h"
 #include "model_parallel/PromptInjection.h"
 #include "model_parallel/T5Model.h"
@@ -55,9 +56,12 @@ class PipelineStage {
   torch::Tensor encode_blocks(const torch::Tensor& ids, const torch::Tensor& h, const torch::Tensor& enc_mask,
                               const PromptInjection& prompt);
   // This stage's decoder blocks: from decoder_ids [B, T] on the stage holding decoder block 0,
-  // else from the previous stage's h [B, T, d]; enc: [B, p+S, d] -> [B, T, d].
+  // else from the previous stage's h [B, T, d]; enc: [B, p+S, d] -> [B, T, d]. cache (optional,
+  // no gradient): this stage's keys and values kept while decoding (DecoderCache; Incremental:
+  // decoder_ids / h hold only the new positions).
   torch::Tensor decode_blocks(const torch::Tensor& decoder_ids, const torch::Tensor& h, const torch::Tensor& enc,
-                              const torch::Tensor& enc_mask, const PromptInjection& prompt);
+                              const torch::Tensor& enc_mask, const PromptInjection& prompt,
+                              DecoderCache* cache = nullptr);
 
   T5Model& model() { return model_; }
   // Options of the activations crossing the boundaries (the model's dtype and device).

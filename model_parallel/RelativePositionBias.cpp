@@ -30,9 +30,9 @@ RelativePositionBiasImpl::RelativePositionBiasImpl(const RelativePositionBiasOpt
   weight = register_parameter("weight", torch::empty({o.num_buckets(), o.num_heads()}), /*requires_grad=*/false);
 }
 
-torch::Tensor RelativePositionBiasImpl::forward(int64_t query_len, int64_t key_len) {
+torch::Tensor RelativePositionBiasImpl::forward(int64_t query_len, int64_t key_len, int64_t query_offset) {
   auto opts = torch::TensorOptions().dtype(torch::kLong).device(weight.device());
-  auto context = torch::arange(query_len, opts).unsqueeze(1);
+  auto context = torch::arange(query_offset, query_offset + query_len, opts).unsqueeze(1);
   auto memory = torch::arange(key_len, opts).unsqueeze(0);
   auto buckets = relative_position_bucket(memory - context, options_.bidirectional(), options_.num_buckets(),
                                           options_.max_distance());

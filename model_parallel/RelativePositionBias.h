@@ -25,8 +25,9 @@ struct RelativePositionBiasOptions {
 class RelativePositionBiasImpl : public torch::nn::Module {
  public:
   explicit RelativePositionBiasImpl(const RelativePositionBiasOptions& options);
-  // -> [1, heads, query_len, key_len]
-  torch::Tensor forward(int64_t query_len, int64_t key_len);
+  // Queries at positions query_offset.. (decoding with a cache: the new positions after the
+  // cached ones), keys at 0.. -> [1, heads, query_len, key_len]
+  torch::Tensor forward(int64_t query_len, int64_t key_len, int64_t query_offset = 0);
   torch::Tensor weight;  // [num_buckets, heads], frozen
 
  private:

@@ -63,18 +63,30 @@ T5AttentionImpl::T5AttentionImpl(const T5Config& c, dist::Communicator& tp)
 }
 
 torch::Tensor T5AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& kv, const torch::Tensor& bias,
-                                       const KvPrefix* prefix) {
+                                       const KvPrefix* prefix, AttentionCache* cache) {
   const int64_t B = x.size(0), S = x.size(1);
+  const bool cross = kv.defined();
+  PTUNER_CHECK(!cache || !torch::GradMode::is_enabled(), "an attention cache is for decoding without gradients");
+  PTUNER_CHECK(!cache || !cache->key.defined() || cache->key.size(0) == B,
+               "the attention cache holds {} rows, the input has {}", cache ? cache->key.size(0) : 0, B);
   auto xin = copy_to_tp(x, *tp_);
-  auto src = kv.defined() ? copy_to_tp(kv, *tp_) : xin;
-  const int64_t K = src.size(1);
   // [B, L, heads·d_kv] -> [B, heads, L, d_kv]
-  auto split = [&](const torch::Tensor& t, int64_t len) {
-    return t.view({B, len, local_heads_, d_kv_}).transpose(1, 2);
+  auto split = [&](const torch::Tensor& t) {
+    return t.view({B, t.size(1), local_heads_, d_kv_}).transpose(1, 2);
   };
-  auto qh = split(q(xin), S);
-  auto kh = split(k(src), K);
-  auto vh = split(v(src), K);
+  auto qh = split(q(xin));
+  // The query rows' positions start after the cached ones (self-attention with a cache).
+  const int64_t past = cache && !cross ? cache->length() : 0;
+  torch::Tensor kh, vh;
+  if (cross && cache && cache->key.defined()) {
+    kh = cache->key, vh = cache->value;
+  } else {
+    auto src = cross ? copy_to_tp(kv, *tp_) : xin;
+    kh = split(k(src)), vh = split(v(src));
+    if (past > 0) kh = torch::cat({cache->key, kh}, 2), vh = torch::cat({cache->value, vh}, 2);
+    if (cache) cache->key = kh, cache->value = vh;
+  }
+  const int64_t K = kh.size(2);
   auto b = bias;
   if (prefix && prefix->length() > 0) {
     // [1|B, heads, p, d_kv] before the K positions: [B, heads, p+K, d_kv]; zero bias over them.

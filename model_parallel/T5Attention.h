@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include "dist/Communicator.h"
+#include "model_parallel/DecoderCache.h"
 #include "model_parallel/FrozenLinear.h"
 #include "model_parallel/PromptInjection.h"
 #include "model_parallel/T5Config.h"
@@ -38,8 +39,11 @@ class T5AttentionImpl : public torch::nn::Module {
   // x: [B, S, d_model]; kv: [B, K, d_model] for cross-attention (undefined: self-attention);
   // bias: broadcastable to [B, heads/tp, S, K] (position bias + mask); prefix (optional): p key and
   // value rows per local head placed before the K positions, with zero bias -> [B, S, d_model]
+  // cache (optional, no gradient): for self-attention, the keys and values of the positions
+  // before x's, which x's are appended to (bias then spans all of them: [.., S, n+S]); for
+  // cross-attention, kv's keys and values, computed at the first call and reused after it.
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& kv, const torch::Tensor& bias,
-                        const KvPrefix* prefix = nullptr);
+                        const KvPrefix* prefix = nullptr, AttentionCache* cache = nullptr);
 
   // This TP rank's key and value projections of x [n, d_model] -> [n, heads/tp · d_kv] each
   // (prompt initialisers: a prefix from the frozen model's own K/V of chosen rows).

@@ -11,8 +11,9 @@ T5AttentionLayerImpl::T5AttentionLayerImpl(const T5Config& c, dist::Communicator
 }
 
 torch::Tensor T5AttentionLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& kv,
-                                            const torch::Tensor& bias, const KvPrefix* prefix) {
-  return x + torch::dropout(attention->forward(layer_norm(x), kv, bias, prefix), dropout_, is_training());
+                                            const torch::Tensor& bias, const KvPrefix* prefix,
+                                            AttentionCache* cache) {
+  return x + torch::dropout(attention->forward(layer_norm(x), kv, bias, prefix, cache), dropout_, is_training());
 }
 
 T5FeedForwardLayerImpl::T5FeedForwardLayerImpl(const T5Config& c, dist::Communicator& tp)
@@ -39,9 +40,10 @@ T5BlockImpl::T5BlockImpl(const T5Config& c, dist::Communicator& tp, bool is_deco
 
 torch::Tensor T5BlockImpl::forward(const torch::Tensor& x, const torch::Tensor& self_bias, const torch::Tensor& enc,
                                    const torch::Tensor& cross_bias, const KvPrefix* self_prefix,
-                                   const KvPrefix* cross_prefix) {
-  auto h = self_->forward(x, torch::Tensor(), self_bias, self_prefix);
-  if (cross_) h = cross_->forward(h, enc, cross_bias, cross_prefix);
+                                   const KvPrefix* cross_prefix, AttentionCache* self_cache,
+                                   AttentionCache* cross_cache) {
+  auto h = self_->forward(x, torch::Tensor(), self_bias, self_prefix, self_cache);
+  if (cross_) h = cross_->forward(h, enc, cross_bias, cross_prefix, cross_cache);
   return ff_(h);
 }
 

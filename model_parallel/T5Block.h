@@ -18,7 +18,7 @@ class T5AttentionLayerImpl : public torch::nn::Module {
   T5AttentionLayerImpl(const T5Config& c, dist::Communicator& tp, bool cross);
   // x + dropout(attention(norm(x)))
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& kv, const torch::Tensor& bias,
-                        const KvPrefix* prefix = nullptr);
+                        const KvPrefix* prefix = nullptr, AttentionCache* cache = nullptr);
   T5Attention attention{nullptr};
   RMSNorm layer_norm{nullptr};
 
@@ -43,10 +43,12 @@ class T5BlockImpl : public torch::nn::Module {
  public:
   T5BlockImpl(const T5Config& config, dist::Communicator& tp, bool is_decoder);
   // x: [B, S, d]; self_bias: [1|B, heads, S, S]; for the decoder enc: [B, K, d] and
-  // cross_bias: [B, 1, 1, K]; optional key/value prefixes of its self- and cross-attention -> [B, S, d]
+  // cross_bias: [B, 1, 1, K]; optional key/value prefixes of its self- and cross-attention, and
+  // caches of their keys and values while decoding (T5AttentionImpl::forward) -> [B, S, d]
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& self_bias, const torch::Tensor& enc = {},
                         const torch::Tensor& cross_bias = {}, const KvPrefix* self_prefix = nullptr,
-                        const KvPrefix* cross_prefix = nullptr);
+                        const KvPrefix* cross_prefix = nullptr, AttentionCache* self_cache = nullptr,
+                        AttentionCache* cross_cache = nullptr);
   // This TP rank's K and V of rows x [n, d] as the self-attention (after its layer norm) or the
   // cross-attention (x as the encoder output) would compute them: [n, heads/tp · d_kv] each.
   std::pair<torch::Tensor, torch::Tensor> project_kv(const torch::Tensor& x, bool cross);

@@ -23,9 +23,9 @@ torch::Tensor additive_mask(const torch::Tensor& mask, torch::ScalarType dtype) 
   return (1.0 - m) * lowest(dtype);
 }
 
-torch::Tensor causal_mask(int64_t T, torch::ScalarType dtype, torch::Device device) {
-  auto upper = torch::ones({T, T}, torch::TensorOptions().dtype(dtype).device(device)).triu(1);
-  return (upper * lowest(dtype)).view({1, 1, T, T});
+torch::Tensor causal_mask(int64_t T, torch::ScalarType dtype, torch::Device device, int64_t past) {
+  auto upper = torch::ones({T, past + T}, torch::TensorOptions().dtype(dtype).device(device)).triu(past + 1);
+  return (upper * lowest(dtype)).view({1, 1, T, past + T});
 }
 
 T5StackImpl::T5StackImpl(const T5Config& c, dist::Communicator& tp, bool is_decoder, int64_t begin, int64_t end)
@@ -49,15 +49,20 @@ T5StackImpl::T5StackImpl(const T5Config& c, dist::Communicator& tp, bool is_deco
 }
 
 torch::Tensor T5StackImpl::forward(const torch::Tensor& h_in, const torch::Tensor& mask, const torch::Tensor& enc,
-                                   const torch::Tensor& enc_mask, const PromptInjection* prompt) {
+                                   const torch::Tensor& enc_mask, const PromptInjection* prompt,
+                                   DecoderCache* cache) {
+  PTUNER_CHECK(!cache || is_decoder_, "only a decoder keeps a cache");
+  PTUNER_CHECK(!cache || !torch::GradMode::is_enabled(), "a decoder cache is for decoding without gradients");
   auto h = begin_ == 0 ? torch::dropout(h_in, dropout_, is_training()) : h_in;
   const int64_t S = h.size(1);
   const auto dtype = h.scalar_type();
+  // The new positions come after the cached ones (Incremental decoding), else start at 0.
+  const int64_t past = cache && cache->incremental() ? cache->length : 0;
   // Position bias is computed once and shared by every block of the stack (as HF does).
-  auto self_bias = relative_attention_bias(S, S).to(dtype);
+  auto self_bias = relative_attention_bias(S, past + S, past).to(dtype);
   torch::Tensor cross_bias;
   if (is_decoder_) {
-    self_bias = self_bias + causal_mask(S, dtype, h.device());
+    self_bias = self_bias + causal_mask(S, dtype, h.device(), past);
     PTUNER_CHECK(enc.defined() && enc_mask.defined(), "decoder stage needs the encoder output and its mask");
     cross_bias = additive_mask(enc_mask, dtype);
   } else if (mask.defined()) {
@@ -66,13 +71,27 @@ torch::Tensor T5StackImpl::forward(const torch::Tensor& h_in, const torch::Tenso
   const bool recompute = recompute_ && torch::GradMode::is_enabled() &&
                          (h.requires_grad() || (enc.defined() && enc.requires_grad()) ||
                           (prompt && prompt->kv_requires_grad()));
+  // A prefix's score bias with a row per decoder position, when decoding incrementally: the rows
+  // of the new positions.
+  KvPrefix self_rows, cross_rows;
+  auto rows = [&](const KvPrefix* kp, KvPrefix& holder) -> const KvPrefix* {
+    if (!kp || !(cache && cache->incremental()) || !kp->bias.defined() || kp->bias.size(2) == 1)
+      return kp;
+    PTUNER_CHECK(kp->bias.size(2) >= past + S, "a prefix score bias of {} rows cannot serve decoder position {}",
+                 kp->bias.size(2), past + S - 1);
+    holder = KvPrefix(kp->key, kp->value, kp->bias.narrow(2, past, S));
+    return &holder;
+  };
   for (size_t i = 0; i < blocks_.size(); ++i) {
     const int64_t g = global_block(begin_ + static_cast<int64_t>(i));
-    const KvPrefix* sp = prompt ? prompt->self_prefix(g) : nullptr;
-    const KvPrefix* cp = prompt && is_decoder_ ? prompt->cross_prefix(g) : nullptr;
+    const KvPrefix* sp = rows(prompt ? prompt->self_prefix(g) : nullptr, self_rows);
+    const KvPrefix* cp = rows(prompt && is_decoder_ ? prompt->cross_prefix(g) : nullptr, cross_rows);
+    AttentionCache* self_cache = cache && cache->incremental() ? &cache->self[g] : nullptr;
+    AttentionCache* cross_cache = cache ? &cache->cross[g] : nullptr;
     h = recompute ? recomputed_block(blocks_[i], h, self_bias, enc, cross_bias, sp, cp)
-                  : blocks_[i]->forward(h, self_bias, enc, cross_bias, sp, cp);
+                  : blocks_[i]->forward(h, self_bias, enc, cross_bias, sp, cp, self_cache, cross_cache);
   }
+  if (cache && cache->incremental()) cache->length = past + S;
   if (ends_stack()) h = torch::dropout(final_layer_norm(h), dropout_, is_training());
   return h;
 }

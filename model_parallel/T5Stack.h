@@ -6,6 +6,7 @@
 
 #include <vector>
 
+#include "model_parallel/DecoderCache.h"
 #include "model_parallel/PromptInjection.h"
 #include "model_parallel/RMSNorm.h"
 #include "model_parallel/RelativePositionBias.h"
@@ -21,9 +22,13 @@ class T5StackImpl : public torch::nn::Module {
   // h: [B, S, d] (embeddings when begin == 0); mask: [B, S] 1 = real token (encoder self-attention
   // mask; unused by the causal decoder); enc, enc_mask: [B, K, d], [B, K] for the decoder.
   // prompt (optional): the key/value prefixes of this stage's blocks, by global block index.
+  // cache (decoder, no gradient; DecoderCache): in Incremental mode h holds only the positions
+  // after the cache's length, which grows by them; in CrossOnly mode h starts at position 0 and
+  // only the cross-attention's keys and values are reused.
   // -> [B, S, d] (normed and dropped out when this stage ends the stack)
   torch::Tensor forward(const torch::Tensor& h, const torch::Tensor& mask, const torch::Tensor& enc = {},
-                        const torch::Tensor& enc_mask = {}, const PromptInjection* prompt = nullptr);
+                        const torch::Tensor& enc_mask = {}, const PromptInjection* prompt = nullptr,
+                        DecoderCache* cache = nullptr);
 
   bool ends_stack() const { return end_ == total_; }
   // Recompute each block's activations in backward instead of keeping them (training only).
@@ -49,7 +54,8 @@ TORCH_MODULE(T5Stack);
 
 // mask [B, K] of 1/0 -> additive [B, 1, 1, K] with 0 / finfo(dtype).min.
 torch::Tensor additive_mask(const torch::Tensor& mask, torch::ScalarType dtype);
-// Causal additive mask [1, 1, T, T]: finfo(dtype).min above the diagonal.
-torch::Tensor causal_mask(int64_t T, torch::ScalarType dtype, torch::Device device);
+// Causal additive mask [1, 1, T, past+T] of T queries after `past` earlier positions: finfo(dtype).min
+// where the key comes after the query.
+torch::Tensor causal_mask(int64_t T, torch::ScalarType dtype, torch::Device device, int64_t past = 0);
 
 }  // namespace ptuner::mp

@@ -67,15 +67,17 @@ torch::Tensor encode_through_pipeline(mp::PipelineStage& stage, mp::PipelineLink
 }
 
 // The decoder stages in turn over decoder_ids [B, T]; the last stage's output [B, T, d] (undefined
-// on the other stages).
+// on the other stages). With an incremental cache, decoder_ids are the new positions only, and so
+// is what crosses each stage boundary.
 torch::Tensor decode_through_pipeline(mp::PipelineStage& stage, mp::PipelineLink& link, const EvalBatch& b,
-                                      const torch::Tensor& decoder_ids, const torch::Tensor& enc) {
+                                      const torch::Tensor& decoder_ids, const torch::Tensor& enc,
+                                      mp::DecoderCache* cache) {
   const auto& s = stage.model()->stage();
   if (!s.has_decoder()) return {};
   const auto& c = stage.model()->config();
   torch::Tensor h;
   if (s.decoder_begin != 0) h = link.recv_prev({{decoder_ids.size(0), decoder_ids.size(1), c.d_model}}).at(0);
-  h = stage.decode_blocks(decoder_ids, h, enc, b.enc_mask, b.injection);
+  h = stage.decode_blocks(decoder_ids, h, enc, b.enc_mask, b.injection, cache);
   if (s.last) return h;
   link.send_next({h});
   return {};
@@ -85,7 +87,7 @@ torch::Tensor decode_through_pipeline(mp::PipelineStage& stage, mp::PipelineLink
 
 torch::Tensor greedy_decode(mp::PipelineStage& stage, PromptMethod& prompt, const dist::ParallelState& ps,
                             const torch::Tensor& ids, const torch::Tensor& mask, int64_t max_len,
-                            const torch::Tensor& prompt_ids) {
+                            const torch::Tensor& prompt_ids, const DecodeOptions& options) {
   torch::NoGradGuard no_grad;
   auto& model = stage.model();
   const auto& c = model->config();
@@ -95,18 +97,24 @@ torch::Tensor greedy_decode(mp::PipelineStage& stage, PromptMethod& prompt, cons
   mp::PipelineLink link(ps, stage.activation_options(), kEvalTag);
   const EvalBatch b(prompt, ids, mask, device, prompt_ids);
   const auto enc = encode_through_pipeline(stage, link, b);
-  // Each new token: the decoder stages in turn over the whole prefix, the last stage's argmax
-  // over the TP-gathered vocabulary, shared with every stage of the pipeline.
+  // Each new token: the decoder stages in turn over the new token (with the cache, each stage's
+  // keys and values of the tokens before it kept) or over the whole prefix (without), the last
+  // stage's argmax over the TP-gathered vocabulary, shared with every stage of the pipeline.
   const auto ids_on = torch::TensorOptions().dtype(torch::kLong).device(device);
   auto dec = torch::full({B, 1}, c.decoder_start_token_id, ids_on);
+  auto last = dec;
   auto done = torch::zeros({B}, ids_on.dtype(torch::kBool));
+  mp::DecoderCache cache(mp::DecoderCache::Mode::Incremental);
   for (int64_t t = 0; t < max_len; ++t) {
     auto next = torch::empty({B}, ids_on);
-    auto h = decode_through_pipeline(stage, link, b, dec, enc);
+    auto h = options.cache ? decode_through_pipeline(stage, link, b, last, enc, &cache)
+                           : decode_through_pipeline(stage, link, b, dec, enc, nullptr);
     if (s.last) next = stage.logits(h.narrow(1, h.size(1) - 1, 1)).squeeze(1).argmax(-1).contiguous();  // [B]
     ps.pp().broadcast(next, ps.pp_size() - 1);
     next.masked_fill_(done, c.pad_token_id);
-    dec = torch::cat({dec, next.unsqueeze(1)}, 1);
+    last = next.unsqueeze(1);
+    dec = torch::cat({dec, last}, 1);
+    if (!options.stop_at_eos) continue;
     done = done.logical_or(next == c.eos_token_id);
     if (done.all().item<bool>()) break;
   }
@@ -127,11 +135,13 @@ torch::Tensor rank_scores(mp::PipelineStage& stage, PromptMethod& prompt, const 
   const auto enc = encode_through_pipeline(stage, link, b);
   const auto on = torch::TensorOptions().device(device);
   auto scores = torch::empty({K, B}, on.dtype(torch::kFloat32));  // Σ −log p(label tokens | input)
+  // Every candidate attends to the same encoder output: its keys and values are projected once.
+  mp::DecoderCache cross(mp::DecoderCache::Mode::CrossOnly);
   for (int64_t k = 0; k < K; ++k) {
     const auto& label = candidates[static_cast<size_t>(k)];
     auto labels = torch::tensor(label, torch::kLong).to(device).unsqueeze(0).expand({B, static_cast<int64_t>(label.size())}).contiguous();
     auto h = decode_through_pipeline(stage, link, b, mp::shift_right(labels, c.decoder_start_token_id, c.pad_token_id),
-                                     enc);
+                                     enc, &cross);
     auto row = torch::empty({B}, on.dtype(torch::kFloat32));
     if (model->stage().last) row = stage.loss(h, labels, 0.0).ce_per_row.contiguous();
     ps.pp().broadcast(row, ps.pp_size() - 1);

@@ -70,18 +70,29 @@ struct EvalResult {
   std::vector<std::string> predictions;   // every example's, in file order (all DP ranks')
 };
 
+struct DecodeOptions {
+  // Keep each decoder block's keys and values (mp::DecoderCache): a step runs the decoder over
+  // the new token only. Off: over the whole prefix (the reference the cached decoding is checked
+  // against, and `ptuner bench --decode`'s baseline).
+  bool cache = true;
+  // Stop when every row has produced EOS (off: always max_len steps, for timing).
+  bool stop_at_eos = true;
+};
+
 // ids: [B, S], mask: [B, S] -> generated ids [B, ≤ max_len] (no start token; pad after EOS), on
 // every rank of the DP replica. The encoder runs once through the pipeline and its output is
-// passed on to the decoder stages; then per token the decoder stages run in turn over the
-// prefix (no cache) and the last stage's argmax is broadcast along the pipeline. prompt_ids [B]
-// (optional) picks each row's prompt (MicroBatch::prompt_ids: a PromptTable's rows).
+// passed on to the decoder stages; then per token the decoder stages run in turn over the new
+// token (each stage keeping its blocks' keys and values) and the last stage's argmax is
+// broadcast along the pipeline. prompt_ids [B] (optional) picks each row's prompt
+// (MicroBatch::prompt_ids: a PromptTable's rows).
 torch::Tensor greedy_decode(mp::PipelineStage& stage, PromptMethod& prompt, const dist::ParallelState& ps,
                             const torch::Tensor& ids, const torch::Tensor& mask, int64_t max_len,
-                            const torch::Tensor& prompt_ids = {});
+                            const torch::Tensor& prompt_ids = {}, const DecodeOptions& options = {});
 
 // Rank classification: candidates are the token ids of each legal label (EOS included) ->
 // [K, B] Σ cross-entropy of each candidate per example, on every rank of the replica. The
-// encoder runs once; each candidate is one decoder pass.
+// encoder runs once, and so do the cross-attention's key and value projections of its output;
+// each candidate is one decoder pass.
 torch::Tensor rank_scores(mp::PipelineStage& stage, PromptMethod& prompt, const dist::ParallelState& ps,
                           const torch::Tensor& ids, const torch::Tensor& mask,
                           const std::vector<std::vector<int64_t>>& candidates, const torch::Tensor& prompt_ids = {});
