@@ -607,15 +607,29 @@ TEST_F(Cli, CudaWithoutACudaBuildFailsBeforeLoadingNamingTheReasonAndRank) {
   EXPECT_NE(r.output.find("model.device = \"cuda\" on rank 0: this LibTorch was built without CUDA"), std::string::npos)
       << r.output;
   EXPECT_EQ(r.output.find("no-such-model"), std::string::npos) << r.output;
-  // The bench reports the device and, on the CPU, no device memory; --peak-flops gives an MFU.
-  auto b = run("bench " + root_ + "/run.toml --steps 1 --warmup 0 --synthetic --peak-flops 1e12 --out " + root_ +
-               "/bench-mfu.json");
+  // The bench reports the device and, on the CPU, no device memory; --peak-flops gives an MFU;
+  // --decode times greedy decoding with and without the decoder's cache.
+  auto b = run("bench " + root_ + "/run.toml --steps 1 --warmup 0 --synthetic --peak-flops 1e12 --decode 5 --out " +
+               root_ + "/bench-mfu.json");
   ASSERT_EQ(b.code, 0) << b.output;
   std::ifstream in(root_ + "/bench-mfu.json");
   auto j = nlohmann::json::parse(in);
   EXPECT_EQ(j["device"], "cpu");
   EXPECT_FALSE(j["frozen"].contains("device_peak_allocated_mib_per_rank"));
   EXPECT_NEAR(j["frozen"]["mfu"].get<double>(), j["frozen"]["model_flops_per_s_per_rank"].get<double>() / 1e12, 1e-12);
+  const auto& d = j["decode"];
+  EXPECT_EQ(d["tokens_per_row"].get<int64_t>(), 5);
+  EXPECT_EQ(d["rows_per_dp_rank"].get<int64_t>(), 4);
+  EXPECT_EQ(d["input_length"].get<int64_t>(), 32);  // the prompt's 4 rows and 28 tokens
+  EXPECT_TRUE(d["same_tokens"].get<bool>());
+  for (const char* mode : {"cached", "recomputed"}) {
+    const double t = d[mode]["batch_time_s"]["mean"].get<double>();
+    EXPECT_GT(t, 0) << mode;
+    EXPECT_NEAR(d[mode]["generated_tokens_per_s"].get<double>() * t, 4 * 5, 1e-9) << mode;
+  }
+  EXPECT_NEAR(d["cached_over_recomputed_tokens_per_s"].get<double>(),
+              d["cached"]["generated_tokens_per_s"].get<double>() / d["recomputed"]["generated_tokens_per_s"].get<double>(),
+              1e-12);
 }
 
 TEST_F(Cli, WrongLayoutFailsBeforeTraining) {
