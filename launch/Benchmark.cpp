@@ -344,12 +344,16 @@ nlohmann::json decode_rate(Trainer& t, const RunConfig& c, const dist::ParallelS
   const int64_t B = c.micro_batch_size(), N = o.decode_tokens;
   const auto ids = batch.input_ids.narrow(0, 0, B), mask = batch.attention_mask.narrow(0, 0, B);
   mp::PipelineStage stage(t.frozen().model);
-  t.frozen().model->eval();
+  // As evaluation decodes: no dropout in the model or in a prompt's reparameterisation.
+  auto& model = t.frozen().model;
+  const bool model_training = model->is_training(), prompt_training = t.prompt().is_training();
+  model->eval();
+  t.prompt().eval();
   nlohmann::json j;
   j["tokens_per_row"] = N;
   j["rows_per_dp_rank"] = B;
   j["input_length"] = ids.size(1) + train::encoder_prefix_rows(c);
-  torch::Tensor reference;
+  torch::Tensor tokens[2];  // cached, recomputed
   for (const bool cache : {true, false}) {
     train::DecodeOptions d;
     d.cache = cache;
@@ -366,13 +370,17 @@ nlohmann::json decode_rate(Trainer& t, const RunConfig& c, const dist::ParallelS
       if (i >= o.warmup) times.push_back(seconds_since(start));
     }
     const double per_batch = mean(times);
-    const auto tokens = static_cast<double>(B * N * ps.dp_size());
+    const auto generated = static_cast<double>(B * N * ps.dp_size());
     j[cache ? "cached" : "recomputed"] = {{"batch_time_s", {{"mean", per_batch}, {"median", median(times)}}},
-                                          {"generated_tokens_per_s", tokens / per_batch},
-                                          {"ms_per_token", 1e3 * per_batch / static_cast<double>(N)}};
-    if (cache) reference = out;
-    else j["same_tokens"] = torch::equal(out, reference);
+                                          {"generated_tokens_per_s", generated / per_batch},
+                                          {"ms_per_step", 1e3 * per_batch / static_cast<double>(N)}};
+    tokens[cache ? 0 : 1] = out;
   }
+  // Every replica's two decodings alike (each decodes rows of its own).
+  const bool differ = !torch::equal(tokens[0], tokens[1]);
+  j["same_tokens"] = ps.world().all_reduce_scalar(differ ? 1.0 : 0.0, dist::ReduceOp::Max) == 0.0;
+  if (model_training) model->train();
+  if (prompt_training) t.prompt().train();
   j["cached_over_recomputed_tokens_per_s"] =
       j["cached"]["generated_tokens_per_s"].get<double>() / j["recomputed"]["generated_tokens_per_s"].get<double>();
   return j;

@@ -24,9 +24,11 @@
 // full-finetune baseline: the same steps with every frozen weight requiring a gradient (weight
 // gradients computed and dropped, no optimizer), and frozen step time / full step time.
 // decode (--decode N): greedy decoding as evaluation runs it (train::greedy_decode through the
-// layout), of a synthetic batch of the evaluation's size (the micro-batch per DP rank) and input
-// length, N tokens per row (no stop at EOS), with the decoder's key/value cache and without it
-// (the whole prefix again at each token): batch time, generated tokens/s, and the ratio.
+// layout, model and prompt in eval mode), of a batch of random ids (with or without --synthetic)
+// of the evaluation's size (the micro-batch per DP rank) and input length, N tokens per row (no
+// stop at EOS), with the decoder's key/value cache and without it (the whole prefix again at each
+// token): batch time, generated tokens/s, ms per step (one token for every row), the ratio, and
+// whether every replica's two decodings gave the same tokens.
 #include <nlohmann/json.hpp>
 
 #include <cstdint>

@@ -15,7 +15,8 @@
 // (Prefix tuning's virtual tokens have no place in the sequence; HF's cached-key convention,
 // positions before the sequence, would tie each learned row to its distance from every query.)
 // An optional `bias` [1|B, 1|heads/tp, 1|S, p_b] is added to the prefix columns' scores instead
-// of zero (per-row prefix masks; a test hook at −∞ switches a prefix off).
+// of zero (per-row prefix masks; a test hook at −∞ switches a prefix off). Its S rows are decoder
+// positions from 0: decoding with a cache (DecoderCache) takes the rows of the new positions.
 // A stage looks up only its own blocks; entries for other stages' blocks are not expected.
 #include <ATen/core/Tensor.h>
 

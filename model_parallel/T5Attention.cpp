@@ -79,6 +79,8 @@ torch::Tensor T5AttentionImpl::forward(const torch::Tensor& x, const torch::Tens
   const int64_t past = cache && !cross ? cache->length() : 0;
   torch::Tensor kh, vh;
   if (cross && cache && cache->key.defined()) {
+    PTUNER_CHECK(cache->key.size(2) == kv.size(1), "the cross-attention cache holds {} encoder positions, the input has {}",
+                 cache->key.size(2), kv.size(1));
     kh = cache->key, vh = cache->value;
   } else {
     auto src = cross ? copy_to_tp(kv, *tp_) : xin;

@@ -42,8 +42,8 @@ TORCH_MODULE(T5FeedForwardLayer);
 class T5BlockImpl : public torch::nn::Module {
  public:
   T5BlockImpl(const T5Config& config, dist::Communicator& tp, bool is_decoder);
-  // x: [B, S, d]; self_bias: [1|B, heads, S, S]; for the decoder enc: [B, K, d] and
-  // cross_bias: [B, 1, 1, K]; optional key/value prefixes of its self- and cross-attention, and
+  // x: [B, S, d]; self_bias: [1|B, heads, S, S] ([.., S, n+S] after n cached positions); for the
+  // decoder enc: [B, K, d] and cross_bias: [B, 1, 1, K]; optional key/value prefixes of its self- and cross-attention, and
   // caches of their keys and values while decoding (T5AttentionImpl::forward) -> [B, S, d]
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& self_bias, const torch::Tensor& enc = {},
                         const torch::Tensor& cross_bias = {}, const KvPrefix* self_prefix = nullptr,

@@ -32,7 +32,8 @@ struct DecoderCacheTest : ::testing::Test {
     dec.select(1, 0).fill_(c.decoder_start_token_id);
   }
   // Deep-prompt prefixes on every decoder block, this rank's heads: self-attention 2 rows (the
-  // second block's with a per-query-row score bias), cross-attention 3 rows (with a score bias).
+  // second block's with a score bias per decoder position), cross-attention 3 rows (with a score
+  // bias; the first block's per decoder position).
   PromptInjection deep_prompt() {
     PromptInjection p;
     const int64_t H = c.num_heads, tp = ps->tp_size(), r = ps->tp_rank();
@@ -43,6 +44,7 @@ struct DecoderCacheTest : ::testing::Test {
       p.cross_kv[g] = KvPrefix(heads(3), heads(3), torch::randn({1, 1, 1, 3}));
     }
     p.self_kv[c.num_layers + 1].bias = torch::randn({1, 1, T, 2});
+    p.cross_kv[c.num_layers].bias = torch::randn({1, 1, T, 3});
     return p;
   }
   torch::Tensor encode(const PromptInjection& p) {
@@ -67,12 +69,19 @@ TEST_F(DecoderCacheTest, IncrementalDecodingEqualsTheWholeSequence) {
     const auto whole_logits = stage->logits(whole);
     // One position per call.
     DecoderCache cache;
+    const void* cross_keys = nullptr;
     for (int64_t t = 0; t < T; ++t) {
       auto h = stage->decode_blocks(dec.narrow(1, t, 1), torch::Tensor(), enc, enc_mask, p, &cache);
       ASSERT_EQ(h.size(1), 1);
       EXPECT_LT(rel_diff(h, whole.narrow(1, t, 1)), 1e-5) << "position " << t << " deep " << deep;
       EXPECT_LT(rel_diff(stage->logits(h), whole_logits.narrow(1, t, 1)), 1e-5) << "position " << t;
       EXPECT_EQ(cache.length, t + 1);
+      // The encoder output's keys are projected at the first position only.
+      const void* now = cache.cross.at(c.num_layers).key.data_ptr();
+      if (cross_keys) {
+        EXPECT_EQ(now, cross_keys) << "position " << t;
+      }
+      cross_keys = now;
     }
     ASSERT_EQ(cache.self.size(), static_cast<size_t>(c.num_decoder_layers));
     for (const auto& [g, kv] : cache.self) {
@@ -94,7 +103,8 @@ TEST_F(DecoderCacheTest, IncrementalDecodingEqualsTheWholeSequence) {
 TEST_F(DecoderCacheTest, CrossOnlyCacheServesEveryTargetSequence) {
   torch::NoGradGuard no_grad;
   auto p = deep_prompt();
-  p.self_kv[c.num_layers + 1].bias = torch::Tensor();  // (its rows are for sequences of T positions)
+  p.self_kv[c.num_layers + 1].bias = torch::Tensor();  // (their rows are for sequences of T positions)
+  p.cross_kv[c.num_layers].bias = torch::Tensor();
   const auto enc_mask = prefixed_mask(mask, p.prefix_length());
   const auto enc = encode(p);
   DecoderCache cross(DecoderCache::Mode::CrossOnly);
@@ -122,14 +132,34 @@ TEST_F(DecoderCacheTest, IsRefusedWhereGradientsAreRecordedOrTheBatchChanges) {
     torch::NoGradGuard no_grad;
     enc = encode({});
   }
+  // The error a call gives ("" if none).
+  auto error_of = [&](auto&& call) -> std::string {
+    try {
+      call();
+    } catch (const ptuner::Error& e) {
+      return e.what();
+    }
+    return "";
+  };
   DecoderCache cache;
-  EXPECT_THROW(stage->decode_blocks(dec.narrow(1, 0, 1), torch::Tensor(), enc, enc_mask, {}, &cache), ptuner::Error);
+  EXPECT_NE(error_of([&] { stage->decode_blocks(dec.narrow(1, 0, 1), torch::Tensor(), enc, enc_mask, {}, &cache); })
+                .find("a decoder cache is for decoding without gradients"),
+            std::string::npos);
   torch::NoGradGuard no_grad;
   stage->decode_blocks(dec.narrow(1, 0, 1), torch::Tensor(), enc, enc_mask, {}, &cache);
   // The next call with one row where the cache holds two.
-  EXPECT_THROW(stage->decode_blocks(dec.narrow(0, 0, 1).narrow(1, 1, 1), torch::Tensor(), enc.narrow(0, 0, 1),
-                                    enc_mask.narrow(0, 0, 1), {}, &cache),
-               ptuner::Error);
+  EXPECT_NE(error_of([&] {
+              stage->decode_blocks(dec.narrow(0, 0, 1).narrow(1, 1, 1), torch::Tensor(), enc.narrow(0, 0, 1),
+                                   enc_mask.narrow(0, 0, 1), {}, &cache);
+            }).find("the attention cache holds 2 rows, the input has 1"),
+            std::string::npos);
+  // Another encoder output than the one whose keys the cache holds.
+  DecoderCache cross(DecoderCache::Mode::CrossOnly);
+  stage->decode_blocks(dec, torch::Tensor(), enc, enc_mask, {}, &cross);
+  EXPECT_NE(error_of([&] {
+              stage->decode_blocks(dec, torch::Tensor(), enc.narrow(1, 0, 5), enc_mask.narrow(1, 0, 5), {}, &cross);
+            }).find("the cross-attention cache holds 7 encoder positions, the input has 5"),
+            std::string::npos);
 }
 
 }  // namespace

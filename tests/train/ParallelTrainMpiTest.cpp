@@ -187,26 +187,35 @@ TEST_F(ParallelTrain, EvaluationAtTheLayoutEqualsOneRank) {
 
 TEST_F(ParallelTrain, CachedGreedyDecodingEqualsRecomputingThePrefix) {
   // Each stage keeps its blocks' keys and values and passes on the new token's hidden state only;
-  // the tokens equal those of decoding the whole prefix at every step, at this layout.
+  // the tokens equal those of decoding the whole prefix at every step, at this layout, with a
+  // shallow prompt and with deep prompts in every encoder and decoder block's attention.
   const auto layout = ptuner::testing::test_layout();
   dist::ParallelState ps(layout, ptuner::testing::world());
-  Trainer t(config("decode-cache", layout, 2), ps);
-  for (int i = 0; i < 2; ++i) t.step();
-  torch::manual_seed(23);  // the same batch on every rank
-  auto ids = torch::randint(3, 400, {3, 11}, torch::kLong);
-  auto mask = torch::ones({3, 11}, torch::kLong);
-  mask[2].narrow(0, 8, 3).fill_(0);
-  mp::PipelineStage stage(t.frozen().model);
-  DecodeOptions cached, recomputed;
-  cached.stop_at_eos = recomputed.stop_at_eos = false;  // all 9 steps
-  recomputed.cache = false;
-  auto a = greedy_decode(stage, t.prompt(), ps, ids, mask, 9, {}, cached);
-  auto b = greedy_decode(stage, t.prompt(), ps, ids, mask, 9, {}, recomputed);
-  ASSERT_EQ(a.sizes(), (std::vector<int64_t>{3, 9}));
-  EXPECT_TRUE(torch::equal(a, b)) << a << "\n" << b;
-  const auto flat = a.flatten().contiguous();
-  const std::set<int64_t> distinct(flat.data_ptr<int64_t>(), flat.data_ptr<int64_t>() + flat.numel());
-  EXPECT_GT(distinct.size(), 2u) << "a degenerate decoding compares little: " << a;
+  for (const bool deep : {false, true}) {
+    auto c = config(deep ? "decode-cache-deep" : "decode-cache", layout, 2);
+    if (deep)
+      c = RunConfig::from_string(c.toml, "test.toml",
+                                 {"prompt.method=\"deep\"", "prompt.deep.decoder=true", "prompt.deep.cross=true"});
+    Trainer t(c, ps);
+    for (int i = 0; i < 2; ++i) t.step();
+    t.frozen().model->eval();
+    t.prompt().eval();
+    torch::manual_seed(23);  // the same batch on every rank
+    auto ids = torch::randint(3, 400, {3, 11}, torch::kLong);
+    auto mask = torch::ones({3, 11}, torch::kLong);
+    mask[2].narrow(0, 8, 3).fill_(0);
+    mp::PipelineStage stage(t.frozen().model);
+    DecodeOptions cached, recomputed;
+    cached.stop_at_eos = recomputed.stop_at_eos = false;  // all 9 steps
+    recomputed.cache = false;
+    auto a = greedy_decode(stage, t.prompt(), ps, ids, mask, 9, {}, cached);
+    auto b = greedy_decode(stage, t.prompt(), ps, ids, mask, 9, {}, recomputed);
+    ASSERT_EQ(a.sizes(), (std::vector<int64_t>{3, 9}));
+    EXPECT_TRUE(torch::equal(a, b)) << "deep " << deep << "\n" << a << "\n" << b;
+    const auto flat = a.flatten().contiguous();
+    const std::set<int64_t> distinct(flat.data_ptr<int64_t>(), flat.data_ptr<int64_t>() + flat.numel());
+    EXPECT_GT(distinct.size(), 2u) << "a degenerate decoding compares little: " << a;
+  }
 }
 
 TEST_F(ParallelTrain, GPipeGivesTheSameNumbersAs1F1B) {
