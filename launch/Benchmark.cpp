@@ -344,11 +344,7 @@ nlohmann::json decode_rate(Trainer& t, const RunConfig& c, const dist::ParallelS
   const int64_t B = c.micro_batch_size(), N = o.decode_tokens;
   const auto ids = batch.input_ids.narrow(0, 0, B), mask = batch.attention_mask.narrow(0, 0, B);
   mp::PipelineStage stage(t.frozen().model);
-  // As evaluation decodes: no dropout in the model or in a prompt's reparameterisation.
-  auto& model = t.frozen().model;
-  const bool model_training = model->is_training(), prompt_training = t.prompt().is_training();
-  model->eval();
-  t.prompt().eval();
+  const train::EvalMode eval_mode(t.frozen().model, t.prompt());  // as evaluation decodes
   nlohmann::json j;
   j["tokens_per_row"] = N;
   j["rows_per_dp_rank"] = B;
@@ -379,8 +375,6 @@ nlohmann::json decode_rate(Trainer& t, const RunConfig& c, const dist::ParallelS
   // Every replica's two decodings alike (each decodes rows of its own).
   const bool differ = !torch::equal(tokens[0], tokens[1]);
   j["same_tokens"] = ps.world().all_reduce_scalar(differ ? 1.0 : 0.0, dist::ReduceOp::Max) == 0.0;
-  if (model_training) model->train();
-  if (prompt_training) t.prompt().train();
   j["cached_over_recomputed_tokens_per_s"] =
       j["cached"]["generated_tokens_per_s"].get<double>() / j["recomputed"]["generated_tokens_per_s"].get<double>();
   return j;

@@ -27,10 +27,11 @@ struct DecoderCache {
   explicit DecoderCache(Mode m = Mode::Incremental) : mode(m) {}
 
   Mode mode;
-  int64_t length = 0;  // decoder positions already held (Incremental; always 0 in CrossOnly)
   std::map<int64_t, AttentionCache> self, cross;
 
   bool incremental() const { return mode == Mode::Incremental; }
+  // Decoder positions already held (every block holds as many; always 0 in CrossOnly).
+  int64_t length() const { return self.empty() ? 0 : self.begin()->second.length(); }
 };
 
 }  // namespace ptuner::mp

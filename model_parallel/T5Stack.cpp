@@ -57,7 +57,7 @@ torch::Tensor T5StackImpl::forward(const torch::Tensor& h_in, const torch::Tenso
   const int64_t S = h.size(1);
   const auto dtype = h.scalar_type();
   // The new positions come after the cached ones (Incremental decoding), else start at 0.
-  const int64_t past = cache && cache->incremental() ? cache->length : 0;
+  const int64_t past = cache ? cache->length() : 0;
   // Position bias is computed once and shared by every block of the stack (as HF does).
   auto self_bias = relative_attention_bias(S, past + S, past).to(dtype);
   torch::Tensor cross_bias;
@@ -91,7 +91,6 @@ torch::Tensor T5StackImpl::forward(const torch::Tensor& h_in, const torch::Tenso
     h = recompute ? recomputed_block(blocks_[i], h, self_bias, enc, cross_bias, sp, cp)
                   : blocks_[i]->forward(h, self_bias, enc, cross_bias, sp, cp, self_cache, cross_cache);
   }
-  if (cache && cache->incremental()) cache->length = past + S;
   if (ends_stack()) h = torch::dropout(final_layer_norm(h), dropout_, is_training());
   return h;
 }

@@ -85,6 +85,17 @@ torch::Tensor decode_through_pipeline(mp::PipelineStage& stage, mp::PipelineLink
 
 }  // namespace
 
+EvalMode::EvalMode(mp::T5Model& model, PromptMethod& prompt)
+    : model_(model), prompt_(prompt), model_training_(model->is_training()), prompt_training_(prompt.is_training()) {
+  model_->eval();
+  prompt_.eval();  // no dropout in a reparameterisation either
+}
+
+EvalMode::~EvalMode() {
+  if (model_training_) model_->train();
+  if (prompt_training_) prompt_.train();
+}
+
 torch::Tensor greedy_decode(mp::PipelineStage& stage, PromptMethod& prompt, const dist::ParallelState& ps,
                             const torch::Tensor& ids, const torch::Tensor& mask, int64_t max_len,
                             const torch::Tensor& prompt_ids, const DecodeOptions& options) {
@@ -324,9 +335,7 @@ std::vector<std::string> gather_predictions(const std::vector<std::pair<int64_t,
 EnsembleResult evaluate_prompts(mp::T5Model& model, PromptMethod& prompt, int64_t n, const data::Tokenizer& tokenizer,
                                 const dist::ParallelState& ps, const EvalOptions& o) {
   PTUNER_CHECK(n >= 1, "an evaluation of {} prompts", n);
-  const bool was_training = model->is_training(), prompt_training = prompt.is_training();
-  model->eval();
-  prompt.eval();  // no dropout in a reparameterisation either
+  const EvalMode eval_mode(model, prompt);
   mp::PipelineStage stage(model);
   auto reader = open_dev_reader(o);
   data::Collator collator(o.max_input_len, o.max_target_len, tokenizer.pad_id());
@@ -404,8 +413,6 @@ EnsembleResult evaluate_prompts(mp::T5Model& model, PromptMethod& prompt, int64_
   EnsembleResult result;
   for (const auto& m : mine) result.prompts.push_back(result_of(m));
   result.ensemble = result_of(mine_ensemble);
-  if (was_training) model->train();
-  if (prompt_training) prompt.train();
   return result;
 }
 
@@ -437,9 +444,7 @@ std::vector<std::string> predict(mp::T5Model& model, PromptMethod& prompt, const
                                  const dist::ParallelState& ps, int64_t batch_size, int64_t max_input_len,
                                  int64_t max_target_len) {
   PTUNER_CHECK(prompt_of.size() == inputs.size(), "{} rows with {} prompt choices", inputs.size(), prompt_of.size());
-  const bool was_training = model->is_training(), prompt_training = prompt.is_training();
-  model->eval();
-  prompt.eval();
+  const EvalMode eval_mode(model, prompt);
   mp::PipelineStage stage(model);
   data::Collator collator(max_input_len, max_target_len, tokenizer.pad_id());
   std::vector<std::pair<int64_t, std::string>> mine;
@@ -469,10 +474,7 @@ std::vector<std::string> predict(mp::T5Model& model, PromptMethod& prompt, const
     if (static_cast<int64_t>(batch.size()) == batch_size) flush();
   }
   flush();
-  auto out = gather_predictions(mine, n, ps.dp());
-  if (was_training) model->train();
-  if (prompt_training) prompt.train();
-  return out;
+  return gather_predictions(mine, n, ps.dp());
 }
 
 }  // namespace ptuner::train

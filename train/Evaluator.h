@@ -70,6 +70,21 @@ struct EvalResult {
   std::vector<std::string> predictions;   // every example's, in file order (all DP ranks')
 };
 
+// The model and the prompt method in eval mode (no dropout, in a prompt's reparameterisation
+// either) while it lives; each gets its mode back after.
+class EvalMode {
+ public:
+  EvalMode(mp::T5Model& model, PromptMethod& prompt);
+  ~EvalMode();
+  EvalMode(const EvalMode&) = delete;
+  EvalMode& operator=(const EvalMode&) = delete;
+
+ private:
+  mp::T5Model& model_;
+  PromptMethod& prompt_;
+  bool model_training_, prompt_training_;
+};
+
 struct DecodeOptions {
   // Keep each decoder block's keys and values (mp::DecoderCache): a step runs the decoder over
   // the new token only. Off: over the whole prefix (the reference the cached decoding is checked

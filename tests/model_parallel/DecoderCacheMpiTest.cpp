@@ -75,7 +75,7 @@ TEST_F(DecoderCacheTest, IncrementalDecodingEqualsTheWholeSequence) {
       ASSERT_EQ(h.size(1), 1);
       EXPECT_LT(rel_diff(h, whole.narrow(1, t, 1)), 1e-5) << "position " << t << " deep " << deep;
       EXPECT_LT(rel_diff(stage->logits(h), whole_logits.narrow(1, t, 1)), 1e-5) << "position " << t;
-      EXPECT_EQ(cache.length, t + 1);
+      EXPECT_EQ(cache.length(), t + 1);
       // The encoder output's keys are projected at the first position only.
       const void* now = cache.cross.at(c.num_layers).key.data_ptr();
       if (cross_keys) {
@@ -115,7 +115,7 @@ TEST_F(DecoderCacheTest, CrossOnlyCacheServesEveryTargetSequence) {
     auto got = stage->decode_blocks(d, torch::Tensor(), enc, enc_mask, p, &cross);
     // The same keys and values, projected by the same matmul: the same bits.
     EXPECT_TRUE(torch::equal(got, expected)) << "length " << len;
-    EXPECT_EQ(cross.length, 0);
+    EXPECT_EQ(cross.length(), 0);
     EXPECT_TRUE(cross.self.empty());
     const auto* now = cross.cross.at(c.num_layers).key.data_ptr();
     if (keys) {
