@@ -62,15 +62,19 @@ data::Batch synthetic_batch(const RunConfig& c, int64_t vocab, uint64_t seed) {
   return b;
 }
 
-// Seconds in each group's MPI calls. Pipeline sends and receives go over the world
-// communicator, which inside a training step carries nothing else; the loss is shared over pp.
+// Each group's communication statistics (seconds, calls, bytes). Pipeline sends and receives go
+// over the world communicator, which inside a training step carries nothing else; the loss is
+// shared over pp.
 struct CommSnapshot {
-  double tp = 0, dp = 0, pp = 0, p2p = 0;
+  dist::CommStats tp, dp, pp, p2p;
   static CommSnapshot of(const dist::ParallelState& ps) {
-    return {ps.tp().stats().seconds, ps.dp().stats().seconds, ps.pp().stats().seconds, ps.world().stats().seconds};
+    return {ps.tp().stats(), ps.dp().stats(), ps.pp().stats(), ps.world().stats()};
   }
   CommSnapshot& add_difference(const CommSnapshot& from, const CommSnapshot& to) {
-    tp += to.tp - from.tp, dp += to.dp - from.dp, pp += to.pp - from.pp, p2p += to.p2p - from.p2p;
+    auto add = [](dist::CommStats& sum, const dist::CommStats& a, const dist::CommStats& b) {
+      sum.seconds += b.seconds - a.seconds, sum.calls += b.calls - a.calls, sum.bytes += b.bytes - a.bytes;
+    };
+    add(tp, from.tp, to.tp), add(dp, from.dp, to.dp), add(pp, from.pp, to.pp), add(p2p, from.p2p, to.p2p);
     return *this;
   }
 };
@@ -268,11 +272,21 @@ nlohmann::json run_phase(Trainer& t, const RunConfig& c, const dist::ParallelSta
                  {"replayed", ps.pp_size() > 1 ? mean(gather(ps, mean(replayed))) : 0.0},
                  {"ideal", ideal_bubble(ps.pp_size(), c.pipeline.micro_batches)},
                  {"micro_batches", c.pipeline.micro_batches}};
-  auto per_step = [&](double seconds) { return mean(gather(ps, seconds / n)); };
-  const double comm_tp = per_step(comm.tp), comm_dp = per_step(comm.dp), comm_pp = per_step(comm.pp),
-               comm_p2p = per_step(comm.p2p);
+  auto per_step = [&](double v) { return mean(gather(ps, v / n)); };
+  const double comm_tp = per_step(comm.tp.seconds), comm_dp = per_step(comm.dp.seconds),
+               comm_pp = per_step(comm.pp.seconds), comm_p2p = per_step(comm.p2p.seconds);
   j["comm_s_per_step"] = {{"tp", comm_tp}, {"dp", comm_dp}, {"pp_collectives", comm_pp}, {"p2p", comm_p2p},
                           {"fraction_of_step", (comm_tp + comm_dp + comm_pp + comm_p2p) / (total_s / n)}};
+  // What each rank sent or contributed per step, averaged over the ranks: the calls and their
+  // payload bytes (an all-reduce counts its tensor once).
+  auto counts = [&](int64_t dist::CommStats::*field) {
+    return nlohmann::json{{"tp", per_step(static_cast<double>(comm.tp.*field))},
+                          {"dp", per_step(static_cast<double>(comm.dp.*field))},
+                          {"pp_collectives", per_step(static_cast<double>(comm.pp.*field))},
+                          {"p2p", per_step(static_cast<double>(comm.p2p.*field))}};
+  };
+  j["comm_calls_per_step"] = counts(&dist::CommStats::calls);
+  j["comm_bytes_per_step"] = counts(&dist::CommStats::bytes);
   j["p2p_wait_s_per_step"] = mean(gather(ps, p2p_wait / n));
   // The last stage's loss reaches the others by a pp all-reduce, which waits for the flush to
   // drain: pp_collectives holds that wait too (bubble, not transfer).

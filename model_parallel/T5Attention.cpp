@@ -83,7 +83,7 @@ torch::Tensor T5AttentionImpl::forward(const torch::Tensor& x, const torch::Tens
                  cache->key.size(2), kv.size(1));
     kh = cache->key, vh = cache->value;
   } else {
-    auto src = cross ? copy_to_tp(kv, *tp_) : xin;
+    const auto& src = cross ? kv : xin;  // kv: in the TP region already (see the header)
     kh = split(k(src)), vh = split(v(src));
     if (past > 0) kh = torch::cat({cache->key, kh}, 2), vh = torch::cat({cache->value, vh}, 2);
     if (cache) cache->key = kh, cache->value = vh;

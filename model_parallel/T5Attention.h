@@ -36,7 +36,9 @@ class T5AttentionImpl : public torch::nn::Module {
  public:
   T5AttentionImpl(const T5Config& config, dist::Communicator& tp);
 
-  // x: [B, S, d_model]; kv: [B, K, d_model] for cross-attention (undefined: self-attention);
+  // x: [B, S, d_model]; kv: [B, K, d_model] for cross-attention (undefined: self-attention),
+  // already inside the TP region: the caller applies copy_to_tp to it, once for all the decoder
+  // blocks that attend to it, so that its gradient is all-reduced over TP once, not per block;
   // bias: broadcastable to [B, heads/tp, S, K] (position bias + mask); prefix (optional): p key and
   // value rows per local head placed before the K positions, with zero bias -> [B, S, d_model]
   // cache (optional, no gradient): for self-attention, the keys and values of the positions

@@ -43,7 +43,7 @@ class T5BlockImpl : public torch::nn::Module {
  public:
   T5BlockImpl(const T5Config& config, dist::Communicator& tp, bool is_decoder);
   // x: [B, S, d]; self_bias: [1|B, heads, S, S] ([.., S, n+S] after n cached positions); for the
-  // decoder enc: [B, K, d] and cross_bias: [B, 1, 1, K]; optional key/value prefixes of its self- and cross-attention, and
+  // decoder enc: [B, K, d] (in the TP region: T5StackImpl::forward) and cross_bias: [B, 1, 1, K]; optional key/value prefixes of its self- and cross-attention, and
   // caches of their keys and values while decoding (T5AttentionImpl::forward) -> [B, S, d]
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& self_bias, const torch::Tensor& enc = {},
                         const torch::Tensor& cross_bias = {}, const KvPrefix* self_prefix = nullptr,

@@ -4,6 +4,7 @@
 
 #include "dist/Check.h"
 #include "model_parallel/BlockRecompute.h"
+#include "model_parallel/TensorParallelOps.h"
 
 namespace ptuner::mp {
 
@@ -29,7 +30,7 @@ torch::Tensor causal_mask(int64_t T, torch::ScalarType dtype, torch::Device devi
 }
 
 T5StackImpl::T5StackImpl(const T5Config& c, dist::Communicator& tp, bool is_decoder, int64_t begin, int64_t end)
-    : is_decoder_(is_decoder), begin_(begin), end_(end),
+    : tp_(&tp), is_decoder_(is_decoder), begin_(begin), end_(end),
       total_(is_decoder ? c.num_decoder_layers : c.num_layers), offset_(is_decoder ? c.num_layers : 0),
       dropout_(c.dropout_rate) {
   PTUNER_CHECK(0 <= begin && begin < end && end <= total_, "{} stage blocks [{}, {}) are outside [0, {})",
@@ -60,11 +61,15 @@ torch::Tensor T5StackImpl::forward(const torch::Tensor& h_in, const torch::Tenso
   const int64_t past = cache ? cache->length() : 0;
   // Position bias is computed once and shared by every block of the stack (as HF does).
   auto self_bias = relative_attention_bias(S, past + S, past).to(dtype);
-  torch::Tensor cross_bias;
+  torch::Tensor cross_bias, enc_tp;
   if (is_decoder_) {
     self_bias = self_bias + causal_mask(S, dtype, h.device(), past);
     PTUNER_CHECK(enc.defined() && enc_mask.defined(), "decoder stage needs the encoder output and its mask");
     cross_bias = additive_mask(enc_mask, dtype);
+    // Every block's cross-attention projects enc with its own column-parallel k and v: each rank's
+    // gradient for enc is a partial sum over its heads, summed here over the blocks and then over
+    // TP by this one copy_to_tp (one all-reduce of [B, K, d] per stage, not one per block).
+    enc_tp = copy_to_tp(enc, *tp_);
   } else if (mask.defined()) {
     self_bias = self_bias + additive_mask(mask, dtype);
   }
@@ -88,8 +93,8 @@ torch::Tensor T5StackImpl::forward(const torch::Tensor& h_in, const torch::Tenso
     const KvPrefix* cp = rows(prompt && is_decoder_ ? prompt->cross_prefix(g) : nullptr, cross_rows);
     AttentionCache* self_cache = cache && cache->incremental() ? &cache->self[g] : nullptr;
     AttentionCache* cross_cache = cache ? &cache->cross[g] : nullptr;
-    h = recompute ? recomputed_block(blocks_[i], h, self_bias, enc, cross_bias, sp, cp)
-                  : blocks_[i]->forward(h, self_bias, enc, cross_bias, sp, cp, self_cache, cross_cache);
+    h = recompute ? recomputed_block(blocks_[i], h, self_bias, enc_tp, cross_bias, sp, cp)
+                  : blocks_[i]->forward(h, self_bias, enc_tp, cross_bias, sp, cp, self_cache, cross_cache);
   }
   if (ends_stack()) h = torch::dropout(final_layer_norm(h), dropout_, is_training());
   return h;

@@ -20,7 +20,9 @@ class T5StackImpl : public torch::nn::Module {
   T5StackImpl(const T5Config& config, dist::Communicator& tp, bool is_decoder, int64_t begin, int64_t end);
 
   // h: [B, S, d] (embeddings when begin == 0); mask: [B, S] 1 = real token (encoder self-attention
-  // mask; unused by the causal decoder); enc, enc_mask: [B, K, d], [B, K] for the decoder.
+  // mask; unused by the causal decoder); enc, enc_mask: [B, K, d], [B, K] for the decoder. The
+  // stack enters enc into the TP region once (copy_to_tp) for all its blocks' cross-attention:
+  // their gradients for it are summed on each rank and all-reduced over TP once per stage.
   // prompt (optional): the key/value prefixes of this stage's blocks, by global block index.
   // cache (decoder, no gradient; DecoderCache): in Incremental mode h holds only the positions
   // after the cache's length, which grows by them; in CrossOnly mode h starts at position 0 and
@@ -45,6 +47,7 @@ class T5StackImpl : public torch::nn::Module {
 
  private:
   std::vector<T5Block> blocks_;
+  dist::Communicator* tp_;
   bool is_decoder_;
   int64_t begin_, end_, total_, offset_;
   double dropout_;

@@ -581,6 +581,10 @@ TEST_F(Cli, BenchPrintsStepTimesFlopRatesAndTheFullFinetuneBaseline) {
     EXPECT_GT(p["model_flops_per_s"].get<double>(), 0) << phase;
     EXPECT_EQ(p["bubble"]["ideal"].get<double>(), 0.0) << phase;  // pp = 1
     EXPECT_EQ(p["comm_s_per_step"]["p2p"].get<double>(), 0.0) << phase;  // no pipeline: no p2p
+    EXPECT_EQ(p["comm_bytes_per_step"]["p2p"].get<double>(), 0.0) << phase;
+    // tp = 1: no tensor crosses the TP group; only the step's non-finite check (one double).
+    EXPECT_EQ(p["comm_calls_per_step"]["tp"].get<double>(), 1.0) << phase;
+    EXPECT_EQ(p["comm_bytes_per_step"]["tp"].get<double>(), 8.0) << phase;
     EXPECT_EQ(p["peak_rss_mib_per_rank"].size(), 1u) << phase;
     EXPECT_EQ(p["compute_clock"].get<std::string>(), "process CPU time") << phase;  // a CPU rank
     // One stage, always busy: its forward and backward fill the flush (the host's clock).

@@ -1,6 +1,6 @@
 // Each tensor-parallel piece against its unsharded self: the communication functions, the
-// attention, feed-forward, vocabulary embedding and vocabulary-parallel loss, and the whole
-// model. TP = the world size (2 or 4); the unsharded reference runs on each rank alone.
+// attention, a decoder stack, feed-forward, vocabulary embedding and vocabulary-parallel loss,
+// and the whole model. TP = the world size (2 or 4); the unsharded reference runs on each rank alone.
 #include <gtest/gtest.h>
 
 #include "model_parallel/CrossEntropy.h"
@@ -89,15 +89,46 @@ TEST_F(Tp, AttentionMatchesUnsharded) {
   y1.backward(g);
   y2.backward(g);
   EXPECT_LT(rel_diff(x2.grad(), x1.grad()), 1e-5);
-  // Cross-attention: keys and values from another sequence.
+  // Cross-attention: keys and values from another sequence, entered into the TP region by the
+  // caller (the decoder stack, once for all its blocks).
   auto kv1 = torch::randn({2, 7, c.d_model}, torch::requires_grad());
   auto kv2 = kv1.detach().clone().requires_grad_(true);
   auto z1 = full(x1.detach(), kv1, torch::Tensor());
-  auto z2 = shard(x1.detach(), kv2, torch::Tensor());
+  auto z2 = shard(x1.detach(), copy_to_tp(kv2, ps->tp()), torch::Tensor());
   EXPECT_LT(rel_diff(z2, z1), 1e-5);
   z1.sum().backward();
   z2.sum().backward();
   EXPECT_LT(rel_diff(kv2.grad(), kv1.grad()), 1e-5);
+}
+
+TEST_F(Tp, DecoderStackMatchesUnshardedAndAllReducesTheEncoderGradientOncePerStage) {
+  auto c = T5Config::preset("t5-tiny");
+  c.num_decoder_layers = 3;
+  for (const bool recompute : {false, true}) {
+    T5Stack full(c, single->tp(), true, 0, 3), shard(c, ps->tp(), true, 0, 3);
+    randomise(*full);
+    shard_from(*shard, *full, "", tp(), rank());
+    shard->set_recompute(recompute);
+    auto h1 = torch::randn({2, 4, c.d_model}, torch::requires_grad());
+    auto h2 = h1.detach().clone().requires_grad_(true);
+    auto e1 = torch::randn({2, 6, c.d_model}, torch::requires_grad());
+    auto e2 = e1.detach().clone().requires_grad_(true);
+    auto enc_mask = torch::ones({2, 6}, torch::kLong);
+    enc_mask[1][5] = 0;
+    auto y1 = full(h1, torch::Tensor(), e1, enc_mask);
+    auto y2 = shard(h2, torch::Tensor(), e2, enc_mask);
+    EXPECT_LT(rel_diff(y2, y1), 1e-5) << recompute;
+    auto g = torch::randn_like(y1);
+    y1.backward(g);
+    const int64_t before = ps->tp().stats().calls;
+    y2.backward(g);
+    // Backward's all-reduces (copy_to_tp): each block's three sub-layer inputs, and the encoder
+    // output's gradient once for the three blocks' cross-attention; with recomputation also each
+    // block's forward again (its three reduce_from_tp). None at tp = 1.
+    EXPECT_EQ(ps->tp().stats().calls - before, tp() == 1 ? 0 : (recompute ? 3 * 3 : 0) + 3 * 3 + 1) << recompute;
+    EXPECT_LT(rel_diff(h2.grad(), h1.grad()), 1e-5) << recompute;
+    EXPECT_LT(rel_diff(e2.grad(), e1.grad()), 1e-5) << recompute;
+  }
 }
 
 TEST_F(Tp, FeedForwardMatchesUnshardedBothKinds) {
