@@ -44,10 +44,11 @@ double mean(const std::vector<double>& v) {
   return v.empty() ? 0 : std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
 }
 
-// A DP rank's step share of fixed shape: random ids in [2, vocab), each row ending in EOS (1);
-// as long as training lets a text be (data.max_input_length less the method's encoder rows).
-data::Batch synthetic_batch(const RunConfig& c, int64_t vocab, uint64_t seed) {
-  const int64_t B = c.train.batch_size / c.parallel.dp;
+// A DP rank's step share (or `rows` rows) of fixed shape: random ids in [2, vocab), each row
+// ending in EOS (1); as long as training lets a text be (data.max_input_length less the method's
+// encoder rows).
+data::Batch synthetic_batch(const RunConfig& c, int64_t vocab, uint64_t seed, int64_t rows = 0) {
+  const int64_t B = rows > 0 ? rows : c.train.batch_size / c.parallel.dp;
   const int64_t S = c.data.max_input_length - train::encoder_prefix_rows(c), T = c.data.max_target_length;
   auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
   data::Batch b;
@@ -354,9 +355,10 @@ nlohmann::json gemm_rate(const RunConfig& c, const mp::T5Config& model, const di
 // ones (each between world barriers, after the device's queue drained), with and without the
 // decoder's cache.
 nlohmann::json decode_rate(Trainer& t, const RunConfig& c, const dist::ParallelState& ps, const BenchOptions& o) {
-  const auto batch = synthetic_batch(c, t.frozen().config.vocab_size, 1234 + static_cast<uint64_t>(ps.dp_rank()));
-  const int64_t B = c.micro_batch_size(), N = o.decode_tokens;
-  const auto ids = batch.input_ids.narrow(0, 0, B), mask = batch.attention_mask.narrow(0, 0, B);
+  const int64_t B = c.eval_batch_size(), N = o.decode_tokens;
+  const auto batch = synthetic_batch(c, t.frozen().config.vocab_size, 1234 + static_cast<uint64_t>(ps.dp_rank()), B);
+  const auto& ids = batch.input_ids;
+  const auto& mask = batch.attention_mask;
   mp::PipelineStage stage(t.frozen().model);
   const train::EvalMode eval_mode(t.frozen().model, t.prompt());  // as evaluation decodes
   nlohmann::json j;

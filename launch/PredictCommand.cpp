@@ -85,7 +85,7 @@ Command add_predict(CLI::App& app) {
     PTUNER_CHECK(max_input > 0, "{}: prompts of {} tokens leave no room within data.max_input_length {}", c.source,
                  table->prefix_length(), c.data.max_input_length);
     const auto predictions = train::predict(frozen.model, *table, prompt_of, inputs, tokenizer, *s.ps,
-                                            c.micro_batch_size(), max_input, c.data.max_target_length);
+                                            c.eval_batch_size(), max_input, c.data.max_target_length);
     if (s.ps->is_writer()) {
       std::ofstream out(a->output);
       PTUNER_CHECK(out.good(), "cannot write --output {}", a->output);

@@ -11,6 +11,7 @@
 #include <set>
 
 #include "data/Collator.h"
+#include "data/SortedBatches.h"
 #include "data/Metrics.h"
 #include "data/Task.h"
 #include "data/TaskReader.h"
@@ -189,7 +190,7 @@ namespace {
 EvalOptions eval_options(const RunConfig& c, const std::string& task, const std::string& path, bool class_labels) {
   EvalOptions o;
   o.path = path;
-  o.batch_size = c.micro_batch_size();
+  o.batch_size = c.eval_batch_size();
   o.max_input_len = c.data.max_input_length - encoder_prefix_rows(c);
   o.max_target_len = c.data.max_target_length;
   o.max_examples = c.data.eval_max_examples;
@@ -343,11 +344,9 @@ EnsembleResult evaluate_prompts(mp::T5Model& model, PromptMethod& prompt, int64_
   // (index, prediction) of this DP rank's examples: per prompt, and the ensemble's.
   std::vector<std::vector<std::pair<int64_t, std::string>>> mine(static_cast<size_t>(n));
   std::vector<std::pair<int64_t, std::string>> mine_ensemble;
-  std::vector<data::TokenizedExample> batch;
   std::vector<std::vector<int64_t>> candidates;
   for (const auto& label : o.rank_labels) candidates.push_back(tokenizer.encode(label));
-  auto flush = [&] {
-    if (batch.empty()) return;
+  auto run = [&](const std::vector<data::TokenizedExample>& batch) {
     auto b = collator.collate(batch);
     const int64_t B = b.input_ids.size(0);
     // N prompts: the batch N times, rows n·B … n·B + B − 1 with prompt n.
@@ -362,7 +361,6 @@ EnsembleResult evaluate_prompts(mp::T5Model& model, PromptMethod& prompt, int64_
           mine[static_cast<size_t>(k)].emplace_back(batch[i].index, o.rank_labels.at(best[k][i].item<int64_t>()));
         mine_ensemble.emplace_back(batch[i].index, o.rank_labels.at(summed[i].item<int64_t>()));
       }
-      batch.clear();
       return;
     }
     auto out = greedy_decode(stage, prompt, ps, ids, mask, o.max_target_len, prompt_ids);
@@ -376,8 +374,8 @@ EnsembleResult evaluate_prompts(mp::T5Model& model, PromptMethod& prompt, int64_
       }
       mine_ensemble.emplace_back(batch[i].index, majority_vote(votes));
     }
-    batch.clear();
   };
+  data::SortedBatches batches(o.batch_size, o.max_input_len, o.max_target_len, run);
   data::TextToTextExample ex;
   while (reader->next(ex)) {
     if (o.max_examples > 0 && static_cast<int64_t>(examples.size()) >= o.max_examples) break;
@@ -388,10 +386,9 @@ EnsembleResult evaluate_prompts(mp::T5Model& model, PromptMethod& prompt, int64_
     t.input_ids = tokenizer.encode(ex.inputs);
     t.target_ids = tokenizer.encode(ex.targets);
     t.index = index;
-    batch.push_back(std::move(t));
-    if (static_cast<int64_t>(batch.size()) == o.batch_size) flush();
+    batches.add(std::move(t));
   }
-  flush();
+  batches.flush();
   PTUNER_CHECK(!examples.empty(), "dev file {} holds no examples", o.path);
   DevLabels labels{static_cast<int64_t>(examples.size()), 0};
   for (const auto& e : examples) labels.labeled += data::is_labeled(o.task, e) ? 1 : 0;
@@ -448,11 +445,10 @@ std::vector<std::string> predict(mp::T5Model& model, PromptMethod& prompt, const
   mp::PipelineStage stage(model);
   data::Collator collator(max_input_len, max_target_len, tokenizer.pad_id());
   std::vector<std::pair<int64_t, std::string>> mine;
-  std::vector<data::TokenizedExample> batch;
-  std::vector<int64_t> ids_of_batch;
-  auto flush = [&] {
-    if (batch.empty()) return;
+  auto run = [&](const std::vector<data::TokenizedExample>& batch) {
     auto b = collator.collate(batch);
+    std::vector<int64_t> ids_of_batch;  // each row's prompt
+    for (const auto& t : batch) ids_of_batch.push_back(prompt_of[static_cast<size_t>(t.index)]);
     auto out = greedy_decode(stage, prompt, ps, b.input_ids, b.attention_mask, max_target_len,
                              torch::tensor(ids_of_batch, torch::kLong));
     for (int64_t i = 0; i < out.size(0); ++i) {
@@ -460,8 +456,8 @@ std::vector<std::string> predict(mp::T5Model& model, PromptMethod& prompt, const
       std::vector<int64_t> tokens(row.data_ptr<int64_t>(), row.data_ptr<int64_t>() + row.numel());
       mine.emplace_back(batch[static_cast<size_t>(i)].index, tokenizer.decode(tokens));
     }
-    batch.clear(), ids_of_batch.clear();
   };
+  data::SortedBatches batches(batch_size, max_input_len, max_target_len, run);
   const int64_t n = static_cast<int64_t>(inputs.size());
   for (int64_t i = 0; i < n; ++i) {
     if (i % ps.dp_size() != ps.dp_rank()) continue;
@@ -469,11 +465,9 @@ std::vector<std::string> predict(mp::T5Model& model, PromptMethod& prompt, const
     t.input_ids = tokenizer.encode(inputs[static_cast<size_t>(i)]);
     t.target_ids = {tokenizer.eos_id()};
     t.index = i;
-    batch.push_back(std::move(t));
-    ids_of_batch.push_back(prompt_of[static_cast<size_t>(i)]);
-    if (static_cast<int64_t>(batch.size()) == batch_size) flush();
+    batches.add(std::move(t));
   }
-  flush();
+  batches.flush();
   return gather_predictions(mine, n, ps.dp());
 }
 

@@ -305,6 +305,10 @@ int64_t RunConfig::micro_batch_size() const {
   return train.batch_size / (parallel.dp * train.grad_accum * pipeline.micro_batches);
 }
 
+int64_t RunConfig::eval_batch_size() const {
+  return data.eval_batch_size > 0 ? data.eval_batch_size : micro_batch_size();
+}
+
 std::string RunConfig::tokenizer_path() const {
   if (!model.tokenizer.empty()) return model.tokenizer;
   PTUNER_CHECK(!model.path.empty(), "{}: model.tokenizer must be set when the model is a preset", source);

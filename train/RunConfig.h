@@ -34,6 +34,7 @@ struct RunConfig {
     std::string on_error = "fail";    // fail | skip
     int64_t shuffle_buffer = 10000;
     int64_t eval_max_examples = 0;    // 0: the whole dev file
+    int64_t eval_batch_size = 0;      // rows per evaluation batch on each DP replica (0: micro_batch_size())
     std::string eval_method = "greedy";  // greedy (decode) | rank (score each legal label)
     int64_t prefetch = 4;             // batches made ahead by the loader's thread (0: none)
     int64_t tokenizer_threads = 1;    // threads tokenizing a bucketing window
@@ -128,6 +129,8 @@ struct RunConfig {
   void validate() const;
   // Micro-batch per DP rank: batch_size / (dp · grad_accum · micro_batches).
   int64_t micro_batch_size() const;
+  // Rows of an evaluation batch on each DP replica: data.eval_batch_size, or the micro-batch's.
+  int64_t eval_batch_size() const;
   std::string tokenizer_path() const;
 };
 

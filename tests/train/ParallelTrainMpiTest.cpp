@@ -176,6 +176,12 @@ TEST_F(ParallelTrain, EvaluationAtTheLayoutEqualsOneRank) {
   ASSERT_EQ(b.predictions.size(), 13u);
   EXPECT_EQ(b.predictions, a.predictions);
   EXPECT_EQ(b.metrics, a.metrics);
+  // Other evaluation batches (a row each; all 13 in one, length-sorted): the same predictions.
+  for (const int64_t rows : {1, 16}) {
+    o.batch_size = rows;
+    EXPECT_EQ(evaluate(parallel.frozen().model, parallel.prompt(), tok, ps, o).predictions, a.predictions) << rows;
+  }
+  o.batch_size = 3;
   // Rank classification through the layout, too.
   o.rank_labels = {"positive", "negative"};
   auto ra = one_rank();
