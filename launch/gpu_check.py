@@ -68,6 +68,7 @@ def write_prompt(directory, length, d_model):
 
 
 def losses(run_dir):
+    """(step, loss) of a run's logged steps; a loss that was not finite (logged as null) is None."""
     out = []
     with open(os.path.join(run_dir, "metrics.jsonl")) as f:
         for line in f:
@@ -75,6 +76,10 @@ def losses(run_dir):
             if "last_loss" in j:
                 out.append((j["step"], j["last_loss"]))
     return out
+
+
+def nonfinite(pairs):
+    return [step for step, loss in pairs if loss is None]
 
 
 def parity(init_dir, cpu_run, device_run):
@@ -88,17 +93,22 @@ def parity(init_dir, cpu_run, device_run):
     norm = math.sqrt(sum(x * x for x in g_cpu))
     diff = math.sqrt(sum((a - b) ** 2 for a, b in zip(g_cpu, g_dev)))
     loss_cpu, loss_dev = losses(cpu_run)[-1][1], losses(device_run)[-1][1]
+    finite = loss_cpu is not None and loss_dev is not None and norm > 0
     result = {"loss_cpu": loss_cpu, "loss_device": loss_dev,
-              "loss_relative_error": abs(loss_dev - loss_cpu) / abs(loss_cpu),
-              "gradient_relative_error": diff / norm if norm > 0 else float("nan"),
+              "loss_relative_error": abs(loss_dev - loss_cpu) / abs(loss_cpu) if finite else None,
+              "gradient_relative_error": diff / norm if finite else None,
               "gradient_norm_x1e3": norm, "prompt_shape": [len(init) // d_model, d_model]}
-    result["pass"] = result["loss_relative_error"] < 1e-4 and result["gradient_relative_error"] < 1e-4
+    result["pass"] = finite and result["loss_relative_error"] < 1e-4 and result["gradient_relative_error"] < 1e-4
     print(json.dumps(result, indent=2))
 
 
 def curves(fp32_run, bf16_run):
-    a, b = dict(losses(fp32_run)), dict(losses(bf16_run))
+    la, lb = losses(fp32_run), losses(bf16_run)
+    # The steps both runs logged with a finite loss; a step that was not finite fails the check.
+    a = {s: v for s, v in la if v is not None}
+    b = {s: v for s, v in lb if v is not None}
     steps = sorted(set(a) & set(b))
+    assert len(steps) >= 5, f"only {len(steps)} steps with a finite loss in both runs"
     # One batch's loss swings by half its size from step to step (the demo: 0.55 standard
     # deviation about 0.8 over steps 31-50), and two runs that round differently part ways after
     # a few dozen Adafactor steps; so the end of a run is the mean of its last 20 steps (of 50).
@@ -106,10 +116,12 @@ def curves(fp32_run, bf16_run):
     tail = steps[-20:]
     last = lambda d: sum(d[s] for s in tail) / len(tail)
     result = {"steps": steps, "fp32_cpu": [a[s] for s in steps], "bf16_device": [b[s] for s in steps],
-              "fp32_first5_last20": [first(a), last(a)], "bf16_first5_last20": [first(b), last(b)]}
+              "fp32_first5_last20": [first(a), last(a)], "bf16_first5_last20": [first(b), last(b)],
+              "nonfinite_steps": {"fp32_cpu": nonfinite(la), "bf16_device": nonfinite(lb)}}
     # "Falls like the fp32 run's": both fall to under a fifth, and the bf16 run ends within 25% of
     # the fp32 run (a run that stops learning ends several times higher).
-    result["pass"] = last(b) < 0.2 * first(b) and last(a) < 0.2 * first(a) and abs(last(b) - last(a)) <= 0.25 * last(a)
+    result["pass"] = (last(b) < 0.2 * first(b) and last(a) < 0.2 * first(a) and abs(last(b) - last(a)) <= 0.25 * last(a)
+                      and not nonfinite(la) and not nonfinite(lb))
     print(json.dumps(result))
 
 
@@ -247,13 +259,23 @@ def bench_row(bench):
 
 def summary(work, out, mode, sizes):
     def load(name):
+        # A stage's JSON; {"error": ...} where it is there but unreadable (a run cut short).
         path = os.path.join(work, name)
-        return json.load(open(path)) if os.path.exists(path) else None
+        if not os.path.exists(path):
+            return None
+        try:
+            with open(path) as f:
+                return json.load(f)
+        except (OSError, ValueError) as e:
+            return {"error": f"{name}: {e}"}
 
     s = {"mode": mode, "parity": load("parity.json"), "bf16": load("curves.json"), "sizes": {}}
     for size in sizes:
         bench, peer_run = load(f"bench-{size}.json"), load(f"peer-{size}.json")
         row = {}
+        if bench and "error" in bench:
+            row["error"] = bench["error"]
+            bench = None
         if bench:
             row["ptuner"] = bench_row(bench)
         if peer_run:
@@ -265,7 +287,7 @@ def summary(work, out, mode, sizes):
                 same = row["ptuner"]
                 if peer_run["batch"] != same["batch"]:
                     again = load(f"bench-{size}-peer-batch.json")
-                    same = bench_row(again) if again else None
+                    same = bench_row(again) if again and "error" not in again else None
                     if same:
                         row["ptuner_at_peer_batch"] = same
                         row["tokens_per_s_ratio_same_batch"] = same["tokens_per_s"] / peer_run["tokens_per_s"]
@@ -275,12 +297,19 @@ def summary(work, out, mode, sizes):
     with open(os.path.join(out, "gpu-check.json"), "w") as f:
         json.dump(s, f, indent=2)
     md = [f"# launch/gpu-check ({mode})", ""]
-    if s["parity"]:
+    for stage, key in (("(a) parity", "parity"), ("(b) bf16", "bf16")):
+        if s[key] and "error" in s[key]:
+            md += [f"{stage}: {s[key]['error']}", ""]
+            s[key] = dict(s[key], **{"pass": False})
+    if s["parity"] and s["parity"].get("loss_relative_error") is not None:
         p = s["parity"]
         md += [f"(a) parity, one fp32 step of t5.1.1-small: loss {p['loss_cpu']:.6f} (CPU) vs {p['loss_device']:.6f}; "
                f"loss relative error {p['loss_relative_error']:.2e}, prompt-gradient relative error "
                f"{p['gradient_relative_error']:.2e} ({'pass' if p['pass'] else 'FAIL'}, limit 1e-4)", ""]
-    if s["bf16"]:
+    elif s["parity"] and "error" not in s["parity"]:
+        md += [f"(a) parity: a loss or the gradient was not finite: loss {s['parity']['loss_cpu']} (CPU) vs "
+               f"{s['parity']['loss_device']} (FAIL)", ""]
+    if s["bf16"] and "steps" in s["bf16"]:
         c = s["bf16"]
         md += ["(b) demo task, 50 steps: loss of fp32 on the CPU and bf16 on the device", "",
                "| step | fp32 CPU | bf16 device |", "|---|---|---|"]
@@ -290,12 +319,18 @@ def summary(work, out, mode, sizes):
         md += ["", f"mean of the first 5 / last 20 steps: fp32 {c['fp32_first5_last20'][0]:.4f} -> {c['fp32_first5_last20'][1]:.4f}, "
                    f"bf16 {c['bf16_first5_last20'][0]:.4f} -> {c['bf16_first5_last20'][1]:.4f} "
                    f"({'pass' if c['pass'] else 'FAIL'})", ""]
+        bad = c.get("nonfinite_steps", {})
+        if any(bad.values()):
+            md += [f"steps whose loss was not finite: {bad}", ""]
     md += ["(c, d) throughput, inputs 512 (100 prompt) + 16 targets", "",
            "| model | batch | ptuner tokens/s | MFU | ptuner peak GiB | HF+PEFT batch | HF+PEFT tokens/s | HF+PEFT peak GiB | speed ratio | memory ratio |",
            "|---|---|---|---|---|---|---|---|---|---|"]
     fmt = lambda v, f: (f.format(v) if isinstance(v, (int, float)) else "-")
     for size, row in s["sizes"].items():
         p, h = row.get("ptuner", {}), row.get("hf_peft", {})
+        if "error" in row:
+            md.append(f"| {size}: {row['error']} | | | | | | | | | |")
+            continue
         md.append(f"| {size} | {p.get('batch', '-')} | {fmt(p.get('tokens_per_s'), '{:.0f}')} | "
                   f"{fmt(p.get('mfu'), '{:.1%}')} | {fmt((p.get('peak_allocated_mib') or 0) / 1024 or None, '{:.1f}')} | "
                   f"{h.get('batch', '-')} | {fmt(h.get('tokens_per_s'), '{:.0f}')} | {fmt(h.get('peak_allocated_mib', 0) / 1024 or None, '{:.1f}')} | "
