@@ -11,8 +11,8 @@
 #include <set>
 
 #include "data/Collator.h"
-#include "data/SortedBatches.h"
 #include "data/Metrics.h"
+#include "data/SortedBatches.h"
 #include "data/Task.h"
 #include "data/TaskReader.h"
 #include "dist/Check.h"
