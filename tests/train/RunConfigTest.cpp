@@ -43,6 +43,7 @@ TEST(RunConfig, ReadsValuesAndDefaults) {
   EXPECT_DOUBLE_EQ(c.optim.lr, 0.3);
   EXPECT_EQ(c.parallel.world(), 1);
   EXPECT_EQ(c.micro_batch_size(), 8);
+  EXPECT_EQ(c.eval_batch_size(), 8);  // data.eval_batch_size = 0: the micro-batch's rows
 }
 
 TEST(RunConfig, UnknownKeysAndSectionsAreErrorsNamingThem) {
@@ -238,6 +239,10 @@ std::vector<RoundTrip> round_trips() {
       {{"data.on_error=skip"}, [](const RunConfig& c) { EXPECT_EQ(c.data.on_error, "skip"); }},
       {{"data.shuffle_buffer=77"}, [](const RunConfig& c) { EXPECT_EQ(c.data.shuffle_buffer, 77); }},
       {{"data.eval_max_examples=5"}, [](const RunConfig& c) { EXPECT_EQ(c.data.eval_max_examples, 5); }},
+      {{"data.eval_batch_size=24"}, [](const RunConfig& c) {
+         EXPECT_EQ(c.data.eval_batch_size, 24);
+         EXPECT_EQ(c.eval_batch_size(), 24);
+       }},
       {{"data.eval_method=rank"}, [](const RunConfig& c) { EXPECT_EQ(c.data.eval_method, "rank"); }},
       {{"data.prefetch=0"}, [](const RunConfig& c) { EXPECT_EQ(c.data.prefetch, 0); }},
       {{"data.tokenizer_threads=3"}, [](const RunConfig& c) { EXPECT_EQ(c.data.tokenizer_threads, 3); }},
