@@ -39,7 +39,9 @@ TEST(SortedBatches, EachWindowRunsSortedByLengthAndEveryExampleOnce) {
       if (k == 0) continue;
       // Lengths never fall within a window; ties keep file order.
       EXPECT_LE(window[k - 1].input_ids.size(), window[k].input_ids.size()) << k;
-      if (window[k - 1].input_ids.size() == window[k].input_ids.size()) EXPECT_LT(window[k - 1].index, window[k].index);
+      if (window[k - 1].input_ids.size() == window[k].input_ids.size()) {
+        EXPECT_LT(window[k - 1].index, window[k].index);
+      }
     }
   }
   EXPECT_EQ(seen.size(), 69u);
