@@ -1,5 +1,6 @@
 // ptuner plan CONFIG.toml [--set …] [--json] [--device-memory 80GiB] [--attention KERNEL]: every
-// rank's share of the model and an activation estimate, checked against a device's memory,
+// rank's share of the model and an activation estimate for training and, where the config has
+// dev sets, for evaluation (data.eval_batch_size rows), checked against a device's memory,
 // without loading weights. The attention kernel the estimate assumes (auto: the one a run of this
 // config with this build takes: fused where the LibTorch has CUDA and fused attention and
 // model.device is not cpu, else written-out).
@@ -16,6 +17,7 @@
 #include "model_parallel/MemoryPlan.h"
 #include "model_parallel/StageSplit.h"
 #include "model_parallel/T5Attention.h"
+#include "train/Evaluator.h"
 #include "train/FrozenModel.h"
 #include "train/PromptMethod.h"
 
@@ -88,6 +90,11 @@ Command add_plan(CLI::App& app) {
                       ? "fused"
                       : "written-out";
     in.fused_attention = attention == "fused";
+    // Evaluation where the config has dev sets (training's eval_every, `ptuner eval`): its rows
+    // on each DP replica, its method.
+    const bool evaluates = !train::run_dev_sets(rc).empty();
+    in.eval_rows = evaluates ? rc.eval_batch_size() : 0;
+    in.eval_greedy = rc.data.eval_method != "rank";
     const int64_t device = parse_bytes(a->device_memory);
     // The prompt method's trainable values on each stage (every TP and DP rank of a stage holds
     // the same: replicated masters), made with zeros: no tokenizer, no weights.
@@ -125,7 +132,9 @@ Command add_plan(CLI::App& app) {
                        {"replica_parameters", p.replica_parameters},
                        {"prompt_parameters", prompt_per_stage[static_cast<size_t>(co.pp_idx)]},
                        {"weight_bytes", p.weight_bytes},
-                       {"activation_bytes", p.activation_bytes}, {"total_bytes", p.total_bytes()},
+                       {"activation_bytes", p.activation_bytes},
+                       {"eval_bytes", p.eval.bytes()}, {"eval_cache_bytes", p.eval.cache_bytes},
+                       {"total_bytes", p.total_bytes()},
                        {"fits", p.total_bytes() <= device}});
     }
     PTUNER_CHECK(owned_total == config.num_parameters(),
@@ -139,28 +148,34 @@ Command add_plan(CLI::App& app) {
                                   {"prompt_parameters", prompt_total},
                                   {"layout", l.str()},
                                   {"attention", attention},
+                                  {"eval_rows", in.eval_rows},
+                                  {"eval_method", evaluates ? rc.data.eval_method : ""},
                                   {"device_memory_bytes", device},
                                   {"fits", fits},
                                   {"ranks", ranks}}, 2)
                 << std::endl;
       return fits ? 0 : 3;
     }
-    std::cout << fmt::format("{:>5} {:>3} {:>3} {:>3}  {:<58} {:>14} {:>12} {:>12} {:>9} {:>9} {:>9}  {}\n", "rank",
-                             "tp", "pp", "dp", "blocks", "owned params", "replicas", "prompt", "weights", "activ.",
-                             "total", "fits");
+    std::cout << fmt::format("{:>5} {:>3} {:>3} {:>3}  {:<58} {:>14} {:>12} {:>12} {:>9} {:>9} {:>9} {:>9}  {}\n",
+                             "rank", "tp", "pp", "dp", "blocks", "owned params", "replicas", "prompt", "weights",
+                             "activ.", "eval", "total", "fits");
     for (const auto& r : ranks)
-      std::cout << fmt::format("{:>5} {:>3} {:>3} {:>3}  {:<58} {:>14} {:>12} {:>12} {:>7.2f}Gi {:>7.2f}Gi {:>7.2f}Gi  {}\n",
-                               r["rank"].get<int>(), r["tp"].get<int>(), r["pp"].get<int>(), r["dp"].get<int>(),
-                               r["blocks"].get<std::string>(), r["owned_parameters"].get<int64_t>(),
-                               r["replica_parameters"].get<int64_t>(), r["prompt_parameters"].get<int64_t>(),
-                               gib(r["weight_bytes"].get<int64_t>()),
-                               gib(r["activation_bytes"].get<int64_t>()), gib(r["total_bytes"].get<int64_t>()),
-                               r["fits"].get<bool>() ? "yes" : "NO");
+      std::cout << fmt::format(
+          "{:>5} {:>3} {:>3} {:>3}  {:<58} {:>14} {:>12} {:>12} {:>7.2f}Gi {:>7.2f}Gi {:>9} {:>7.2f}Gi  {}\n",
+          r["rank"].get<int>(), r["tp"].get<int>(), r["pp"].get<int>(), r["dp"].get<int>(),
+          r["blocks"].get<std::string>(), r["owned_parameters"].get<int64_t>(), r["replica_parameters"].get<int64_t>(),
+          r["prompt_parameters"].get<int64_t>(), gib(r["weight_bytes"].get<int64_t>()),
+          gib(r["activation_bytes"].get<int64_t>()),
+          evaluates ? fmt::format("{:.2f}Gi", gib(r["eval_bytes"].get<int64_t>())) : std::string("-"),
+          gib(r["total_bytes"].get<int64_t>()), r["fits"].get<bool>() ? "yes" : "NO");
+    const std::string evaluation =
+        evaluates ? fmt::format("evaluation {} rows ({})", in.eval_rows, rc.data.eval_method) : "no dev set to evaluate";
     std::cout << fmt::format(
         "total parameters {} (owned, summed over one DP replica: {}); {} prompt: {} trainable; micro-batch {} × {} "
-        "({}), S {} T {}, {} attention; largest rank {:.2f} GiB of {:.2f} GiB: {}\n",
-        config.num_parameters(), owned_total, rc.prompt.method, prompt_total, in.micro_batch, in.micro_batches, in.schedule, in.input_tokens,
-        in.target_tokens, attention, gib(worst), gib(device), fits ? "fits" : "DOES NOT FIT");
+        "({}), S {} T {}, {}, {} attention; largest rank {:.2f} GiB of {:.2f} GiB: {}\n",
+        config.num_parameters(), owned_total, rc.prompt.method, prompt_total, in.micro_batch, in.micro_batches,
+        in.schedule, in.input_tokens, in.target_tokens, evaluation, attention, gib(worst), gib(device),
+        fits ? "fits" : "DOES NOT FIT");
     return fits ? 0 : 3;
   };
 }

@@ -4,6 +4,35 @@
 
 namespace ptuner::mp {
 
+EvalPlan plan_evaluation(const T5Config& c, const StageSpec& s, const PlanInputs& in) {
+  c.check_settled("plan");
+  EvalPlan e;
+  if (in.eval_rows <= 0) return e;
+  const double B = static_cast<double>(in.eval_rows), S = static_cast<double>(in.input_tokens),
+               T = static_cast<double>(in.target_tokens), a = static_cast<double>(in.activation_bytes);
+  const double tp = in.tp, d = static_cast<double>(c.d_model), hd = static_cast<double>(c.num_heads / in.tp),
+               i_tp = static_cast<double>(c.inner_dim()) / tp,
+               f_tp = static_cast<double>((c.gated() ? 3 : 2) * c.d_ff) / tp,
+               v_tp = static_cast<double>(c.vocab_size / in.tp), V = static_cast<double>(c.vocab_size);
+  const bool fused = in.fused_attention;
+  if (s.has_encoder()) {
+    const double attention = 3 * B * S * i_tp * a + (fused ? 0.0 : B * hd * S * S * (a + 8));
+    const double ffn = B * S * f_tp * a;
+    e.encoder_bytes = static_cast<int64_t>(2 * B * S * d * a + B * hd * S * S * a + std::max(attention, ffn));
+  }
+  if (s.has_decoder()) {
+    const double blocks = static_cast<double>(s.decoder_end - s.decoder_begin);
+    const double cache = blocks * 2 * B * (S + (in.eval_greedy ? T : 0.0)) * i_tp * a;
+    const double tq = in.eval_greedy ? 1.0 : T;
+    const double pass = B * tq * f_tp * a + (fused ? 0.0 : B * hd * tq * (S + T) * (a + 8));
+    double logits = 0;
+    if (s.last) logits = in.eval_greedy ? B * (V + v_tp) * a : B * T * v_tp * (a + 8);
+    e.cache_bytes = static_cast<int64_t>(cache);
+    e.decoder_bytes = static_cast<int64_t>(B * S * d * a + cache + pass + logits);
+  }
+  return e;
+}
+
 RankPlan plan_rank(const T5Config& c, const StageSpec& s, int tp_rank, int pp_rank, const PlanInputs& in) {
   c.check_settled("plan");
   RankPlan r;
@@ -58,6 +87,7 @@ RankPlan plan_rank(const T5Config& c, const StageSpec& s, int tp_rank, int pp_ra
   if (in.recompute) act += std::max(enc_blocks ? enc_block : 0.0, dec_blocks ? dec_block : 0.0);
   if (s.last) act += 2 * B * T * static_cast<double>(c.vocab_size / tp) * 4;
   r.activation_bytes = static_cast<int64_t>(act);
+  r.eval = plan_evaluation(c, s, in);
   return r;
 }
 

@@ -18,6 +18,21 @@
 // (1f1b: min(pp − stage, m); gpipe: m). With recomputation a block keeps only its input
 // (B·S·d·a, or B·(T+S)·d·a in the decoder) plus one block's full activations. The last stage adds
 // the logits and their gradient: 2·B·T·(V/tp)·4.
+// Evaluation (no gradient; B = eval_rows, the whole batch through every stage, as a pipeline
+// evaluates without micro-batches), one phase at a time:
+//   encoder  one block's working set: its input and output 2·B·S·d·a, the stack's bias (positions
+//            + padding mask) B·(h/tp)·S²·a, and the larger of attention's q, k, v 3·B·S·i/tp·a plus,
+//            written out, its scores B·(h/tp)·S²·(a + 8) (a copy and an fp32 softmax in and out),
+//            and the feed-forward's B·S·g·f/tp·a;
+//   decoder  the encoder output B·S·d·a; each decoder block's cache (DecoderCache): the
+//            cross-attention's keys and values of the encoder output 2·B·S·i/tp·a and, when
+//            decoding greedily, the self-attention's of the T positions 2·B·T·i/tp·a; one decoder
+//            pass over Tq positions (greedy: 1 per token; rank: the whole label, at most T): its
+//            feed-forward B·Tq·g·f/tp·a and, written out, cross-attention scores
+//            B·(h/tp)·Tq·(S+T)·(a + 8); on the last stage the logits, greedy: B·V·a gathered over
+//            TP plus this rank's B·(V/tp)·a, rank: B·T·(V/tp)·(a + 8) (in fp32 for the loss).
+// The decoder cache's term is exact (DecoderCacheMpiTest); the rest are working-set estimates.
+#include <algorithm>
 #include <cstdint>
 #include <string>
 
@@ -34,6 +49,16 @@ struct PlanInputs {
   std::string schedule = "1f1b";
   bool recompute = false;
   bool fused_attention = false;  // the kernel CUDA ranks take under LibTorch >= 2.1
+  int64_t eval_rows = 0;         // rows of an evaluation batch (0: the run does not evaluate)
+  bool eval_greedy = true;       // greedy decoding (self- and cross-attention cache) or rank scoring
+};
+
+// Evaluation's memory on one rank beyond its weights (see the header's comment).
+struct EvalPlan {
+  int64_t encoder_bytes = 0;  // the encoder phase's working set (0 without encoder blocks)
+  int64_t cache_bytes = 0;    // the decoder blocks' key/value caches at the end of decoding
+  int64_t decoder_bytes = 0;  // the decoder phase in all: encoder output, caches, one pass, logits
+  int64_t bytes() const { return std::max(encoder_bytes, decoder_bytes); }
 };
 
 struct RankPlan {
@@ -43,8 +68,12 @@ struct RankPlan {
   int64_t replica_parameters = 0;
   int64_t weight_bytes = 0;      // (owned + replicas) · weight dtype
   int64_t activation_bytes = 0;  // estimate for the schedule's in-flight micro-batches
-  int64_t total_bytes() const { return weight_bytes + activation_bytes; }
+  EvalPlan eval;                 // zero where PlanInputs::eval_rows is 0
+  // Training's activations are freed before an evaluation runs: the larger of the two counts.
+  int64_t total_bytes() const { return weight_bytes + std::max(activation_bytes, eval.bytes()); }
 };
+
+EvalPlan plan_evaluation(const T5Config& config, const StageSpec& stage, const PlanInputs& in);
 
 RankPlan plan_rank(const T5Config& config, const StageSpec& stage, int tp_rank, int pp_rank, const PlanInputs& in);
 

@@ -56,7 +56,8 @@ const std::vector<ConfigKey>& table() {
       {"data", "eval_max_examples", PTUNER_FIELD(data.eval_max_examples), {}, "dev examples to use (0: all)"},
       {"data", "eval_batch_size", PTUNER_FIELD(data.eval_batch_size), at_least(0),
        "rows per evaluation batch on each DP replica (0: the training micro-batch's); evaluation keeps no "
-       "activations for backward, but the decoder's cache of cross-attention keys and values grows with it"},
+       "activations for backward, but the decoder's cache of cross-attention keys and values grows with it "
+       "(`ptuner plan` counts it)"},
       {"data", "eval_method", PTUNER_FIELD(data.eval_method), one_of({"greedy", "rank"}),
        "`greedy` decoding, or `rank` classification over the legal labels"},
       {"data", "prefetch", PTUNER_FIELD(data.prefetch), at_least(0),

@@ -565,6 +565,33 @@ TEST_F(Cli, PlanAssumesTheAttentionKernelOfTheRun) {
   EXPECT_NE(typo.output.find("--attention"), std::string::npos) << typo.output;
 }
 
+// Where the config has a dev set, the plan counts evaluation too: T5-XXL on one 36 GiB device
+// trains at micro-batch 8 (20.74 GiB of weights, 12.32 of activations) but its decoder caches for
+// 128 evaluation rows (25.3 GiB) do not fit beside the weights.
+TEST_F(Cli, PlanCountsEvaluationWhereTheConfigHasADevSet) {
+  std::ofstream(root_ + "/xxl-eval.toml") << "[model]\npreset = \"t5.1.1-xxl\"\ntokenizer = \"unused\"\ndtype = \"bfloat16\"\n"
+                                          << "[data]\ntrain = \"unused\"\nmax_input_length = 512\nmax_target_length = 16\n"
+                                          << "eval_batch_size = 128\n[train]\nbatch_size = 8\n";
+  auto plan = [&](const std::string& extra) {
+    return run("plan " + root_ + "/xxl-eval.toml --attention fused --device-memory 36GiB" + extra);
+  };
+  auto train_only = plan("");
+  EXPECT_EQ(train_only.code, 0) << train_only.output;
+  EXPECT_NE(train_only.output.find("no dev set to evaluate"), std::string::npos) << train_only.output;
+  auto with_dev = plan(" --set data.dev=\"dev.jsonl\"");
+  EXPECT_EQ(with_dev.code, 3) << with_dev.output;
+  EXPECT_NE(with_dev.output.find("evaluation 128 rows (greedy)"), std::string::npos) << with_dev.output;
+  EXPECT_NE(with_dev.output.find("DOES NOT FIT"), std::string::npos) << with_dev.output;
+  auto json = plan(" --set data.dev=\"dev.jsonl\" --set data.eval_batch_size=16 --json").output;
+  auto j = nlohmann::json::parse(json.substr(json.find('{')));
+  EXPECT_TRUE(j["fits"].get<bool>()) << json;
+  EXPECT_EQ(j["eval_rows"].get<int64_t>(), 16);
+  const auto& r = j["ranks"][0];
+  EXPECT_GT(r["eval_cache_bytes"].get<int64_t>(), 0);
+  EXPECT_LT(r["eval_bytes"].get<int64_t>(), r["activation_bytes"].get<int64_t>());  // 16 rows: training's is larger
+  EXPECT_EQ(r["total_bytes"].get<int64_t>(), r["weight_bytes"].get<int64_t>() + r["activation_bytes"].get<int64_t>());
+}
+
 TEST_F(Cli, BenchPrintsStepTimesFlopRatesAndTheFullFinetuneBaseline) {
   auto r = run("bench " + root_ + "/run.toml --steps 2 --warmup 1 --synthetic --full-finetune-baseline --out " + root_ +
                "/bench.json");

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "dist/Check.h"
+#include "model_parallel/MemoryPlan.h"
 #include "model_parallel/WeightLoader.h"
 #include "tests/MpiSupport.h"
 #include "tests/StageSupport.h"
@@ -123,6 +124,39 @@ TEST_F(DecoderCacheTest, CrossOnlyCacheServesEveryTargetSequence) {
     }
     keys = now;
   }
+}
+
+// The bytes a cache holds after decoding, summed over its tensors.
+int64_t cache_bytes(const DecoderCache& cache) {
+  int64_t n = 0;
+  for (const auto* side : {&cache.self, &cache.cross})
+    for (const auto& [g, kv] : *side) n += kv.key.nbytes() + kv.value.nbytes();
+  return n;
+}
+
+// `ptuner plan`'s evaluation estimate counts the caches a greedy decode and a rank scoring leave
+// behind exactly, at this rank's share of the heads (tp = the world size).
+TEST_F(DecoderCacheTest, HoldsTheBytesThePlanCounts) {
+  torch::NoGradGuard no_grad;
+  const auto enc_mask = prefixed_mask(mask, 0);
+  const auto enc = encode({});
+  PlanInputs in;
+  in.tp = ps->tp_size();
+  in.eval_rows = B;
+  in.input_tokens = enc.size(1);
+  in.target_tokens = T;
+  in.activation_bytes = 4;
+  DecoderCache greedy;
+  for (int64_t t = 0; t < T; ++t) stage->decode_blocks(dec.narrow(1, t, 1), torch::Tensor(), enc, enc_mask, {}, &greedy);
+  const auto planned = plan_evaluation(c, StageSpec::whole(c), in);
+  EXPECT_EQ(cache_bytes(greedy), planned.cache_bytes);
+  // t5-tiny: 2 decoder blocks, keys and values of 7 encoder and 6 decoder positions, 2 rows,
+  // 4 heads of 16 (over tp), fp32.
+  EXPECT_EQ(planned.cache_bytes, 2 * 2 * 2 * (7 + T) * (4 / ps->tp_size()) * 16 * 4);
+  DecoderCache rank(DecoderCache::Mode::CrossOnly);
+  stage->decode_blocks(dec, torch::Tensor(), enc, enc_mask, {}, &rank);
+  in.eval_greedy = false;
+  EXPECT_EQ(cache_bytes(rank), plan_evaluation(c, StageSpec::whole(c), in).cache_bytes);
 }
 
 TEST_F(DecoderCacheTest, IsRefusedWhereGradientsAreRecordedOrTheBatchChanges) {

@@ -97,5 +97,44 @@ TEST(MemoryPlan, Bf16HalvesAllButTheFp32Statistics) {
   EXPECT_EQ(bf16, 2 * halved + fixed);
 }
 
+// Evaluating 64 rows of T5-XXL on one GPU (bf16, fused attention, 512 input and 16 target
+// tokens): the decoder's caches of 24 blocks (keys and values of 512 encoder and 16 decoded
+// positions, 64 heads of 64) outweigh training's activations at micro-batch 8 (12.32 GiB), and
+// the rank's total counts the larger; rank scoring caches the encoder's positions alone.
+TEST(MemoryPlan, EvaluationCountsTheDecoderCacheAndTheLargerPhase) {
+  auto c = T5Config::preset("t5.1.1-xxl");
+  auto stage = split_stages(c, 1, StageCosts::of(c, 512, 16)).at(0);
+  PlanInputs in;
+  in.micro_batch = 8, in.input_tokens = 512, in.target_tokens = 16, in.weight_bytes = in.activation_bytes = 2;
+  in.fused_attention = true;
+  const auto training_only = plan_rank(c, stage, 0, 0, in);
+  EXPECT_EQ(training_only.eval.bytes(), 0);
+  EXPECT_EQ(training_only.total_bytes(), training_only.weight_bytes + training_only.activation_bytes);
+  in.eval_rows = 64;
+  const auto greedy = plan_rank(c, stage, 0, 0, in);
+  const int64_t B = 64, S = 512, T = 16, d = 4096, i = 4096, f = 3 * 10240, h = 64, V = 32128, a = 2;
+  EXPECT_EQ(greedy.eval.cache_bytes, 24 * 2 * B * (S + T) * i * a);  // 12.375 GiB
+  // The encoder output, the caches, one decoded token's feed-forward, the gathered logits.
+  EXPECT_EQ(greedy.eval.decoder_bytes, B * S * d * a + greedy.eval.cache_bytes + B * f * a + B * 2 * V * a);
+  // One encoder block at a time: its input and output, the stack's bias, the feed-forward.
+  EXPECT_EQ(greedy.eval.encoder_bytes, 2 * B * S * d * a + B * h * S * S * a + B * S * f * a);
+  EXPECT_NEAR(static_cast<double>(greedy.eval.bytes()) / (1 << 30), 12.64, 0.01);
+  EXPECT_EQ(greedy.activation_bytes, training_only.activation_bytes);
+  EXPECT_EQ(greedy.total_bytes(), greedy.weight_bytes + greedy.eval.decoder_bytes);
+  in.eval_greedy = false;
+  const auto rank = plan_rank(c, stage, 0, 0, in);
+  EXPECT_EQ(rank.eval.cache_bytes, 24 * 2 * B * S * i * a);
+  // Written out, an encoder block's attention outweighs its feed-forward: q, k, v and the scores,
+  // 64·64·512² elements in bf16 and in fp32 twice.
+  in.fused_attention = false;
+  EXPECT_EQ(plan_rank(c, stage, 0, 0, in).eval.encoder_bytes,
+            2 * B * S * d * a + B * h * S * S * a + 3 * B * S * i * a + B * h * S * S * (a + 8));
+  // A stage without decoder blocks keeps no cache; tp = 8 holds an eighth of the heads.
+  const auto stages = split_stages(c, 2, StageCosts::of(c, 512, 16));
+  EXPECT_EQ(plan_evaluation(c, stages.at(0), in).cache_bytes, 0);
+  in.tp = 8;
+  EXPECT_EQ(plan_evaluation(c, stage, in).cache_bytes * 8, rank.eval.cache_bytes);
+}
+
 }  // namespace
 }  // namespace ptuner::mp
