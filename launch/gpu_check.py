@@ -277,6 +277,18 @@ def summary(work, out, mode, sizes):
             bench = None
         if bench:
             row["ptuner"] = bench_row(bench)
+            # `ptuner plan`'s estimate for the largest rank at the batch that ran (the run had
+            # one rank), against the peak the allocator measured.
+            plan = load(f"plan-{size}.json")
+            if plan and "ranks" in plan and plan["ranks"]:
+                r = max(plan["ranks"], key=lambda x: x["total_bytes"])
+                row["plan"] = {"total_mib": r["total_bytes"] / 2**20, "weight_mib": r["weight_bytes"] / 2**20,
+                               "activation_mib": r["activation_bytes"] / 2**20, "attention": plan.get("attention")}
+                measured = row["ptuner"]["peak_allocated_mib"]
+                if measured:
+                    row["plan"]["measured_over_plan"] = measured / row["plan"]["total_mib"]
+            elif plan:
+                row["plan"] = {"error": plan.get("error", "no ranks in plan-%s.json" % size)}
         if peer_run:
             row["hf_peft"] = peer_run
             if bench and "tokens_per_s" in peer_run:
@@ -342,6 +354,19 @@ def summary(work, out, mode, sizes):
                       f"{h.get('batch', '-')} | {fmt(h.get('tokens_per_s'), '{:.0f}')} | "
                       f"{fmt(h.get('peak_allocated_mib', 0) / 1024 or None, '{:.1f}')} | "
                       f"{fmt(row.get('tokens_per_s_ratio_same_batch'), '{:.2f}x')} | {fmt(row.get('peak_memory_ratio'), '{:.2f}')} |")
+    plans = [(size, row["plan"], row["ptuner"]) for size, row in s["sizes"].items() if "plan" in row and "ptuner" in row]
+    if plans:
+        md += ["", "`ptuner plan`'s memory estimate at the batch benched, against the measured peak", "",
+               "| model | batch | attention | plan: weights + activations GiB | measured peak GiB | measured / plan |",
+               "|---|---|---|---|---|---|"]
+        for size, plan, p in plans:
+            if "error" in plan:
+                md.append(f"| {size} | {p['batch']} | {plan['error']} | | | |")
+                continue
+            md.append(f"| {size} | {p['batch']} | {plan['attention']} | {plan['weight_mib'] / 1024:.1f} + "
+                      f"{plan['activation_mib'] / 1024:.1f} = {plan['total_mib'] / 1024:.1f} | "
+                      f"{fmt((p.get('peak_allocated_mib') or 0) / 1024 or None, '{:.1f}')} | "
+                      f"{fmt(plan.get('measured_over_plan'), '{:.2f}')} |")
     text = "\n".join(md) + "\n"
     with open(os.path.join(out, "gpu-check.md"), "w") as f:
         f.write(text)
