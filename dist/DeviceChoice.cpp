@@ -6,7 +6,10 @@
 
 #include <cstdlib>
 
+#include <fmt/format.h>
+
 #include "dist/Check.h"
+#include "dist/Communicator.h"
 
 namespace ptuner::dist {
 
@@ -40,6 +43,58 @@ c10::Device choose_device(const std::string& kind, int world_rank) {
   const int visible = built ? static_cast<int>(torch::cuda::device_count()) : 0;
   // The node-local rank matters (and is asked for) only where there is a GPU to pick.
   return choose_device(kind, built, visible, kind != "cpu" && visible > 0 ? node_local_rank() : 0, world_rank);
+}
+
+namespace {
+
+// Ranks as a short list: "0-3, 6" (runs of consecutive ranks folded).
+std::string rank_list(const std::vector<int>& ranks) {
+  std::string out;
+  for (size_t i = 0; i < ranks.size();) {
+    size_t j = i;
+    while (j + 1 < ranks.size() && ranks[j + 1] == ranks[j] + 1) ++j;
+    if (!out.empty()) out += ", ";
+    out += j == i ? std::to_string(ranks[i]) : fmt::format("{}-{}", ranks[i], ranks[j]);
+    i = j + 1;
+  }
+  return out;
+}
+
+constexpr const char* kError = "error: ";
+
+}  // namespace
+
+void check_device_choices(const std::vector<std::string>& choices, const std::string& kind) {
+  std::vector<int> failed, cuda, cpu;
+  for (size_t r = 0; r < choices.size(); ++r) {
+    const auto& c = choices[r];
+    auto& into = c.rfind(kError, 0) == 0 ? failed : c.rfind("cuda", 0) == 0 ? cuda : cpu;
+    into.push_back(static_cast<int>(r));
+  }
+  if (!failed.empty()) {
+    const std::string first = choices[static_cast<size_t>(failed[0])].substr(std::string(kError).size());
+    PTUNER_FAIL("{}{}", first,
+                failed.size() > 1 ? fmt::format(" (rank(s) {} could not choose a device)", rank_list(failed))
+                                  : std::string());
+  }
+  PTUNER_CHECK(cuda.empty() || cpu.empty(),
+               "model.device = \"{}\" chose a GPU on rank(s) {} and the CPU on rank(s) {}: every rank must compute "
+               "on the same kind of device (does every node see its GPUs? CUDA_VISIBLE_DEVICES, Slurm's "
+               "--gpus-per-node); model.device = \"cuda\" or \"cpu\" says which",
+               kind, rank_list(cuda), rank_list(cpu));
+}
+
+c10::Device agree_on_device(Communicator& world, const std::string& kind, const std::function<c10::Device()>& choose) {
+  c10::Device device(c10::kCPU);
+  std::string mine;
+  try {
+    device = choose();
+    mine = device.str();
+  } catch (const std::exception& e) {
+    mine = std::string(kError) + e.what();
+  }
+  check_device_choices(world.all_gather_bytes(mine), kind);
+  return device;
 }
 
 }  // namespace ptuner::dist

@@ -21,9 +21,11 @@ RunSetup setup_run(const RunArgs& args) {
   RunSetup s;
   s.config = train::RunConfig::from_file(args.config, args.overrides);
   auto mpi = dist::MpiCommunicator::world();
-  // The device first (an impossible choice fails before any loading), then communicators that
-  // serve its tensors.
-  const auto device = dist::choose_device(s.config.model.device, mpi->rank());
+  // The device first (an impossible choice, or ranks that chose different kinds, fail on every
+  // rank before any loading), then communicators that serve its tensors.
+  const auto device = dist::agree_on_device(*mpi, s.config.model.device, [&] {
+    return dist::choose_device(s.config.model.device, mpi->rank());
+  });
   std::shared_ptr<dist::Communicator> world = mpi;
   if (device.is_cuda()) {
 #ifdef PTUNER_HAVE_NCCL

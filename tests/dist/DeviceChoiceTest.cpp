@@ -31,6 +31,30 @@ TEST(DeviceChoice, CudaThatCannotBeFailsNamingTheRankAndTheReason) {
   EXPECT_EQ(error_of("gpu", true, 1), "model.device 'gpu' is not one of: auto, cpu, cuda");
 }
 
+// The error check_device_choices gives ("no error" if none).
+std::string disagreement(const std::vector<std::string>& choices, const std::string& kind = "auto") {
+  try {
+    check_device_choices(choices, kind);
+  } catch (const ptuner::Error& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+TEST(DeviceChoice, RanksThatChoseDifferentKindsOrCouldNotChooseFailNamingThem) {
+  EXPECT_EQ(disagreement({"cpu", "cpu"}), "no error");
+  EXPECT_EQ(disagreement({"cuda:0", "cuda:1", "cuda:0"}), "no error");
+  // Under auto, ranks 2 and 3 (a node without visible GPUs) took the CPU.
+  EXPECT_EQ(disagreement({"cuda:0", "cuda:1", "cpu", "cpu", "cuda:0"}),
+            "model.device = \"auto\" chose a GPU on rank(s) 0-1, 4 and the CPU on rank(s) 2-3: every rank must "
+            "compute on the same kind of device (does every node see its GPUs? CUDA_VISIBLE_DEVICES, Slurm's "
+            "--gpus-per-node); model.device = \"cuda\" or \"cpu\" says which");
+  // The first failing rank's reason, and which others failed.
+  EXPECT_EQ(disagreement({"cpu", "error: no CUDA device on rank 1", "error: no CUDA device on rank 2"}, "cuda"),
+            "no CUDA device on rank 1 (rank(s) 1-2 could not choose a device)");
+  EXPECT_EQ(disagreement({"cuda:0", "error: no CUDA device on rank 1"}, "cuda"), "no CUDA device on rank 1");
+}
+
 TEST(DeviceChoice, ThisProcessWithItsLibTorch) {
   // This LibTorch (Debian's) has no CUDA: auto is the CPU, cuda an error before any loading.
   if (torch::cuda::is_available()) GTEST_SKIP() << "a CUDA device is visible";
