@@ -12,6 +12,7 @@
 #include <numeric>
 
 #include "dist/Check.h"
+#include "dist/ProcessMemory.h"
 #include "model_parallel/RngState.h"
 #include "train/AdamW.h"
 #include "train/Adafactor.h"
@@ -495,8 +496,15 @@ bool Trainer::run(bool resume, bool overwrite) {
       const double eta = elapsed / static_cast<double>(step_ - first) * static_cast<double>(t.steps - step_);
       const double lr = schedule_.at(step_ - 1);
       const double mean_loss = loss_count > 0 ? loss_sum / loss_count : std::nan("");
-      spdlog::info("step {}/{} | loss {:.4f} | lr {:.3g} | {:.0f} tokens/s | ETA {}", step_, t.steps, mean_loss, lr,
-                   tps, hms(eta));
+      // On GPUs, the largest rank's peak of tensor memory since the start (evaluation included),
+      // to set beside `ptuner plan`'s estimate; every rank takes part (all on CUDA, or none).
+      double peak_gib = -1;
+      if (ps_.device().is_cuda())
+        peak_gib = ps_.world().all_reduce_scalar(
+                       static_cast<double>(dist::device_peak_allocated_bytes(ps_.device())), dist::ReduceOp::Max) /
+                   (1024.0 * 1024 * 1024);
+      spdlog::info("step {}/{} | loss {:.4f} | lr {:.3g} | {:.0f} tokens/s{} | ETA {}", step_, t.steps, mean_loss, lr,
+                   tps, peak_gib >= 0 ? fmt::format(" | peak {:.1f} GiB", peak_gib) : "", hms(eta));
       if (log) {
         nlohmann::json rec = {{"step", step_},
                               {"loss", loss_count > 0 ? nlohmann::json(mean_loss) : nlohmann::json(nullptr)},
@@ -509,6 +517,7 @@ bool Trainer::run(bool resume, bool overwrite) {
                               {"skipped_records", loader().skipped()},
                               {"nonfinite_steps", nonfinite_steps_},
                               {"elapsed_s", elapsed}};
+        if (peak_gib >= 0) rec["device_peak_allocated_gib"] = peak_gib;
         log->write(rec);
       }
       tokens_since = 0, loss_sum = 0, loss_count = 0;
