@@ -98,7 +98,8 @@ struct DecodeOptions {
 // every rank of the DP replica. The encoder runs once through the pipeline and its output is
 // passed on to the decoder stages; then per token the decoder stages run in turn over the new
 // token (each stage keeping its blocks' keys and values) and the last stage's argmax is
-// broadcast along the pipeline. prompt_ids [B] (optional) picks each row's prompt
+// broadcast along the pipeline. With pp > 1 the encoder takes the rows in 2·pp chunks, so that
+// its stages work at once on different chunks (the same predictions). prompt_ids [B] (optional) picks each row's prompt
 // (MicroBatch::prompt_ids: a PromptTable's rows).
 torch::Tensor greedy_decode(mp::PipelineStage& stage, PromptMethod& prompt, const dist::ParallelState& ps,
                             const torch::Tensor& ids, const torch::Tensor& mask, int64_t max_len,
@@ -107,7 +108,7 @@ torch::Tensor greedy_decode(mp::PipelineStage& stage, PromptMethod& prompt, cons
 // Rank classification: candidates are the token ids of each legal label (EOS included) ->
 // [K, B] Σ cross-entropy of each candidate per example, on every rank of the replica. The
 // encoder runs once, and so do the cross-attention's key and value projections of its output;
-// each candidate is one decoder pass.
+// each candidate is one decoder pass (the encoder in row chunks with pp > 1, as greedy_decode).
 torch::Tensor rank_scores(mp::PipelineStage& stage, PromptMethod& prompt, const dist::ParallelState& ps,
                           const torch::Tensor& ids, const torch::Tensor& mask,
                           const std::vector<std::vector<int64_t>>& candidates, const torch::Tensor& prompt_ids = {});
