@@ -23,7 +23,8 @@
 //   encoder  one block's working set: its input and output 2·B·S·d·a, the stack's bias (positions
 //            + padding mask) B·(h/tp)·S²·a, and the larger of attention's q, k, v 3·B·S·i/tp·a plus,
 //            written out, its scores B·(h/tp)·S²·(a + 8) (a copy and an fp32 softmax in and out),
-//            and the feed-forward's B·S·g·f/tp·a;
+//            and the feed-forward's B·S·g·f/tp·a (at pp > 1 evaluation encodes 2·pp row chunks
+//            in turn, so the whole batch's working set is an upper bound there);
 //   decoder  the encoder output B·S·d·a; each decoder block's cache (DecoderCache): the
 //            cross-attention's keys and values of the encoder output 2·B·S·i/tp·a and, when
 //            decoding greedily, the self-attention's of the T positions 2·B·T·i/tp·a; one decoder
