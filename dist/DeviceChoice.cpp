@@ -14,15 +14,23 @@
 namespace ptuner::dist {
 
 int node_local_rank() {
-  for (const char* var : {"OMPI_COMM_WORLD_LOCAL_RANK", "SLURM_LOCALID", "MPI_LOCALRANKID", "LOCAL_RANK"})
-    if (const char* v = std::getenv(var)) return std::atoi(v);
-  MPI_Comm node;
-  PTUNER_CHECK(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node) == MPI_SUCCESS,
-               "MPI_Comm_split_type failed: cannot tell this rank's node-local rank");
-  int r = 0;
-  MPI_Comm_rank(node, &r);
-  MPI_Comm_free(&node);
-  return r;
+  // Worked out once per process: the split below is collective, and only the first call (in the
+  // run's set-up, on every rank) may make it.
+  static const int local = [] {
+    for (const char* var : {"OMPI_COMM_WORLD_LOCAL_RANK", "SLURM_LOCALID", "MPI_LOCALRANKID", "LOCAL_RANK"})
+      if (const char* v = std::getenv(var)) return std::atoi(v);
+    int initialized = 0;
+    MPI_Initialized(&initialized);
+    if (!initialized) return 0;  // a process without MPI (a test): alone on its node
+    MPI_Comm node;
+    PTUNER_CHECK(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node) == MPI_SUCCESS,
+                 "MPI_Comm_split_type failed: cannot tell this rank's node-local rank");
+    int r = 0;
+    MPI_Comm_rank(node, &r);
+    MPI_Comm_free(&node);
+    return r;
+  }();
+  return local;
 }
 
 c10::Device choose_device(const std::string& kind, bool cuda_built, int visible_devices, int local_rank,
@@ -41,8 +49,12 @@ bool cuda_built() { return at::detail::getCUDAHooks().hasCUDART(); }  // false i
 c10::Device choose_device(const std::string& kind, int world_rank) {
   const bool built = cuda_built();
   const int visible = built ? static_cast<int>(torch::cuda::device_count()) : 0;
-  // The node-local rank matters (and is asked for) only where there is a GPU to pick.
-  return choose_device(kind, built, visible, kind != "cpu" && visible > 0 ? node_local_rank() : 0, world_rank);
+  // The node-local rank matters only where there is a GPU to pick, but it is asked for on every
+  // rank that may pick one, whatever it sees: without a launcher's variable it is an MPI split of
+  // the world, which every rank must join (a rank that sees no GPU skipping it would leave the
+  // others waiting in it instead of reaching agree_on_device).
+  const int local = kind != "cpu" && built ? node_local_rank() : 0;
+  return choose_device(kind, built, visible, local, world_rank);
 }
 
 namespace {

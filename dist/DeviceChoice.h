@@ -14,6 +14,8 @@
 
 namespace ptuner::dist {
 
+// Collective over MPI_COMM_WORLD at its first call where no launcher variable gives it (later
+// calls return the first answer).
 int node_local_rank();
 // Whether this LibTorch was built with CUDA (whatever devices the machine has).
 bool cuda_built();

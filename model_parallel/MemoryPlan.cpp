@@ -11,22 +11,29 @@ EvalPlan plan_evaluation(const T5Config& c, const StageSpec& s, const PlanInputs
   const double B = static_cast<double>(in.eval_rows), S = static_cast<double>(in.input_tokens),
                T = static_cast<double>(in.target_tokens), a = static_cast<double>(in.activation_bytes);
   const double tp = in.tp, d = static_cast<double>(c.d_model), hd = static_cast<double>(c.num_heads / in.tp),
-               i_tp = static_cast<double>(c.inner_dim()) / tp,
-               f_tp = static_cast<double>((c.gated() ? 3 : 2) * c.d_ff) / tp,
+               i_tp = static_cast<double>(c.inner_dim()) / tp, f_tp = static_cast<double>(c.d_ff) / tp,
                v_tp = static_cast<double>(c.vocab_size / in.tp), V = static_cast<double>(c.vocab_size);
+  // The feed-forward's [.., d_ff/tp] tensors alive at once: gelu(wi_0 x) · wi_1 x keeps wi_0 x, its
+  // gelu, wi_1 x and the product; relu(wi x) keeps wi x and the relu.
+  const double ffn_live = c.gated() ? 4.0 : 2.0;
+  // Bytes per written-out attention score: the scores and their softmax, in fp32 also a copy of
+  // each in and out of fp32 when the activations are narrower.
+  const double score = a < 4 ? 2 * a + 8 : 2 * a;
   const bool fused = in.fused_attention;
   if (s.has_encoder()) {
-    const double attention = 3 * B * S * i_tp * a + (fused ? 0.0 : B * hd * S * S * (a + 8));
-    const double ffn = B * S * f_tp * a;
+    const double attention = 3 * B * S * i_tp * a + (fused ? 0.0 : B * hd * S * S * score);
+    const double ffn = B * S * ffn_live * f_tp * a;
     e.encoder_bytes = static_cast<int64_t>(2 * B * S * d * a + B * hd * S * S * a + std::max(attention, ffn));
   }
   if (s.has_decoder()) {
     const double blocks = static_cast<double>(s.decoder_end - s.decoder_begin);
     const double cache = blocks * 2 * B * (S + (in.eval_greedy ? T : 0.0)) * i_tp * a;
     const double tq = in.eval_greedy ? 1.0 : T;
-    const double pass = B * tq * f_tp * a + (fused ? 0.0 : B * hd * tq * (S + T) * (a + 8));
+    const double pass = B * tq * ffn_live * f_tp * a + (fused ? 0.0 : B * hd * tq * (S + T) * score);
     double logits = 0;
-    if (s.last) logits = in.eval_greedy ? B * (V + v_tp) * a : B * T * v_tp * (a + 8);
+    // Greedy: the logits gathered over TP beside this rank's; rank: this rank's, and the loss's
+    // fp32 copy, its shift by the maximum and the exponential.
+    if (s.last) logits = in.eval_greedy ? B * (V + v_tp) * a : B * T * v_tp * ((a < 4 ? a : 0.0) + 12);
     e.cache_bytes = static_cast<int64_t>(cache);
     e.decoder_bytes = static_cast<int64_t>(B * S * d * a + cache + pass + logits);
   }

@@ -20,18 +20,22 @@
 // the logits and their gradient: 2·B·T·(V/tp)·4.
 // Evaluation (no gradient; B = eval_rows, the whole batch through every stage, as a pipeline
 // evaluates without micro-batches), one phase at a time:
-//   encoder  one block's working set: its input and output 2·B·S·d·a, the stack's bias (positions
-//            + padding mask) B·(h/tp)·S²·a, and the larger of attention's q, k, v 3·B·S·i/tp·a plus,
-//            written out, its scores B·(h/tp)·S²·(a + 8) (a copy and an fp32 softmax in and out),
-//            and the feed-forward's B·S·g·f/tp·a (at pp > 1 evaluation encodes 2·pp row chunks
-//            in turn, so the whole batch's working set is an upper bound there);
+//   encoder  one block's working set: its input and its normed copy 2·B·S·d·a, the stack's bias
+//            (positions + padding mask) B·(h/tp)·S²·a, and the larger of attention's q, k, v
+//            3·B·S·i/tp·a plus, written out, its scores B·(h/tp)·S²·σ (σ = 2a + 8 below fp32: the
+//            scores, an fp32 copy, the fp32 softmax and its cast back; 2a in fp32), and the
+//            feed-forward's B·S·φ·f/tp·a (φ = 4 gated: wi_0 x, its gelu, wi_1 x, the product;
+//            2 relu) (at pp > 1 evaluation encodes 2·pp row chunks in turn, so the whole
+//            batch's working set is an upper bound there);
 //   decoder  the encoder output B·S·d·a; each decoder block's cache (DecoderCache): the
 //            cross-attention's keys and values of the encoder output 2·B·S·i/tp·a and, when
 //            decoding greedily, the self-attention's of the T positions 2·B·T·i/tp·a; one decoder
 //            pass over Tq positions (greedy: 1 per token; rank: the whole label, at most T): its
-//            feed-forward B·Tq·g·f/tp·a and, written out, cross-attention scores
-//            B·(h/tp)·Tq·(S+T)·(a + 8); on the last stage the logits, greedy: B·V·a gathered over
-//            TP plus this rank's B·(V/tp)·a, rank: B·T·(V/tp)·(a + 8) (in fp32 for the loss).
+//            feed-forward B·Tq·φ·f/tp·a and, written out, cross-attention scores
+//            B·(h/tp)·Tq·(S+T)·σ; on the last stage the logits, greedy: B·V·a gathered over TP
+//            plus this rank's B·(V/tp)·a, rank: B·T·(V/tp)·(a + 12) below fp32, 12 in fp32 (the
+//            logits, the loss's fp32 copy, its shift by the maximum and the exponential).
+//   (`ptuner eval` of N prompts at once evaluates N·B rows.)
 // The decoder cache's term is exact (DecoderCacheMpiTest); the rest are working-set estimates.
 #include <algorithm>
 #include <cstdint>

@@ -112,7 +112,7 @@ torch::Tensor encode_in_chunks(mp::PipelineStage& stage, mp::PipelineLink& link,
                                const torch::Device& device, const torch::Tensor& prompt_ids, const EvalBatch& whole) {
   const int64_t B = ids.size(0);
   const int64_t n = ps.pp_size() > 1 ? std::min<int64_t>(B, 2 * ps.pp_size()) : 1;
-  if (n == 1) return encode_through_pipeline(stage, link, whole);
+  if (n <= 1) return encode_through_pipeline(stage, link, whole);
   std::vector<torch::Tensor> parts;
   for (int64_t c = 0, at = 0; c < n; ++c) {
     const int64_t rows = B / n + (c < B % n ? 1 : 0);

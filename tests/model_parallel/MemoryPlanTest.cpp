@@ -112,11 +112,12 @@ TEST(MemoryPlan, EvaluationCountsTheDecoderCacheAndTheLargerPhase) {
   EXPECT_EQ(training_only.total_bytes(), training_only.weight_bytes + training_only.activation_bytes);
   in.eval_rows = 64;
   const auto greedy = plan_rank(c, stage, 0, 0, in);
-  const int64_t B = 64, S = 512, T = 16, d = 4096, i = 4096, f = 3 * 10240, h = 64, V = 32128, a = 2;
+  // f: the gated feed-forward's four [.., d_ff] tensors alive at once (wi_0 x, gelu, wi_1 x, product).
+  const int64_t B = 64, S = 512, T = 16, d = 4096, i = 4096, f = 4 * 10240, h = 64, V = 32128, a = 2;
   EXPECT_EQ(greedy.eval.cache_bytes, 24 * 2 * B * (S + T) * i * a);  // 12.375 GiB
   // The encoder output, the caches, one decoded token's feed-forward, the gathered logits.
   EXPECT_EQ(greedy.eval.decoder_bytes, B * S * d * a + greedy.eval.cache_bytes + B * f * a + B * 2 * V * a);
-  // One encoder block at a time: its input and output, the stack's bias, the feed-forward.
+  // One encoder block at a time: its input and its normed copy, the stack's bias, the feed-forward.
   EXPECT_EQ(greedy.eval.encoder_bytes, 2 * B * S * d * a + B * h * S * S * a + B * S * f * a);
   EXPECT_NEAR(static_cast<double>(greedy.eval.bytes()) / (1 << 30), 12.64, 0.01);
   EXPECT_EQ(greedy.activation_bytes, training_only.activation_bytes);
@@ -125,10 +126,10 @@ TEST(MemoryPlan, EvaluationCountsTheDecoderCacheAndTheLargerPhase) {
   const auto rank = plan_rank(c, stage, 0, 0, in);
   EXPECT_EQ(rank.eval.cache_bytes, 24 * 2 * B * S * i * a);
   // Written out, an encoder block's attention outweighs its feed-forward: q, k, v and the scores,
-  // 64·64·512² elements in bf16 and in fp32 twice.
+  // 64·64·512² elements in bf16 twice (the scores, the softmax cast back) and in fp32 twice.
   in.fused_attention = false;
   EXPECT_EQ(plan_rank(c, stage, 0, 0, in).eval.encoder_bytes,
-            2 * B * S * d * a + B * h * S * S * a + 3 * B * S * i * a + B * h * S * S * (a + 8));
+            2 * B * S * d * a + B * h * S * S * a + 3 * B * S * i * a + B * h * S * S * (2 * a + 8));
   // A stage without decoder blocks keeps no cache; tp = 8 holds an eighth of the heads.
   const auto stages = split_stages(c, 2, StageCosts::of(c, 512, 16));
   EXPECT_EQ(plan_evaluation(c, stages.at(0), in).cache_bytes, 0);
