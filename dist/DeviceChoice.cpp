@@ -1,12 +1,11 @@
 #include "dist/DeviceChoice.h"
 
 #include <ATen/detail/CUDAHooksInterface.h>
+#include <fmt/format.h>
 #include <mpi.h>
 #include <torch/cuda.h>
 
 #include <cstdlib>
-
-#include <fmt/format.h>
 
 #include "dist/Check.h"
 #include "dist/Communicator.h"
