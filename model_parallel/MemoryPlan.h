@@ -18,8 +18,7 @@
 // (1f1b: min(pp − stage, m); gpipe: m). With recomputation a block keeps only its input
 // (B·S·d·a, or B·(T+S)·d·a in the decoder) plus one block's full activations. The last stage adds
 // the logits and their gradient: 2·B·T·(V/tp)·4.
-// Evaluation (no gradient; B = eval_rows, the whole batch through every stage, as a pipeline
-// evaluates without micro-batches), one phase at a time:
+// Evaluation (no gradient; B = eval_rows, the whole batch on every stage), one phase at a time:
 //   encoder  one block's working set: its input and its normed copy 2·B·S·d·a, the stack's bias
 //            (positions + padding mask) B·(h/tp)·S²·a, and the larger of attention's q, k, v
 //            3·B·S·i/tp·a plus, written out, its scores B·(h/tp)·S²·σ (σ = 2a + 8 below fp32: the

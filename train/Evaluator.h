@@ -99,8 +99,8 @@ struct DecodeOptions {
 // passed on to the decoder stages; then per token the decoder stages run in turn over the new
 // token (each stage keeping its blocks' keys and values) and the last stage's argmax is
 // broadcast along the pipeline. With pp > 1 the encoder takes the rows in 2·pp chunks, so that
-// its stages work at once on different chunks (the same predictions). prompt_ids [B] (optional) picks each row's prompt
-// (MicroBatch::prompt_ids: a PromptTable's rows).
+// its stages work at once on different chunks (the same predictions). prompt_ids [B] (optional)
+// picks each row's prompt (MicroBatch::prompt_ids: a PromptTable's rows).
 torch::Tensor greedy_decode(mp::PipelineStage& stage, PromptMethod& prompt, const dist::ParallelState& ps,
                             const torch::Tensor& ids, const torch::Tensor& mask, int64_t max_len,
                             const torch::Tensor& prompt_ids = {}, const DecodeOptions& options = {});
