@@ -3,7 +3,9 @@
 // ensemble (Lester et al. §5) evaluated in one pass, each batch run once per prompt in one encoder
 // batch; each prompt's metrics and the ensemble's (majority vote of greedy predictions, ties to
 // the earliest prompt given; or, for data.eval_method = "rank", the label of least summed
-// cross-entropy). Ensembles take shallow or residual prompts of one length.
+// cross-entropy). Ensembles take shallow or residual prompts of one length. The metrics are those
+// train logs: data.dev's (or a mixture's dev files', with their average) and each
+// [[data.eval_set]]'s as "<name>/<metric>".
 #include <nlohmann/json.hpp>
 
 #include <fstream>
@@ -48,8 +50,10 @@ Command add_eval(CLI::App& app) {
   return [a]() {
     auto s = setup_run(a->run);
     const auto& c = s.config;
-    // data.dev, or a mixture's dev files (each task's metrics and their average, as train logs them).
-    const bool mixture = c.data.dev.empty() && !train::run_dev_sets(c).empty();
+    // data.dev, or a mixture's dev files (each task's metrics and their average), and the
+    // [[data.eval_set]] files, as train logs them.
+    const auto sets = train::run_dev_sets(c);
+    const bool mixture = c.data.dev.empty() && !sets.empty();
     PTUNER_CHECK(!c.data.dev.empty() || mixture, "{}: data.dev is not set; eval needs a dev file", c.source);
     PTUNER_CHECK(!mixture || (a->prompts.size() == 1 && a->predictions.empty()),
                  "{}: a mixture's dev files are evaluated for one --prompt without --predictions (for an ensemble "
@@ -67,10 +71,7 @@ Command add_eval(CLI::App& app) {
       prompt->check_saved(ck.method, ck.prompt_config, path);
       prompt->load_parameters(ck.params, path);
       train::EvalResult result;
-      if (mixture)
-        result.metrics = train::evaluate_run(frozen.model, *prompt, tokenizer, *s.ps, c);
-      else
-        result = train::evaluate(frozen.model, *prompt, tokenizer, *s.ps, train::EvalOptions::from(c));
+      result.metrics = train::evaluate_run(frozen.model, *prompt, tokenizer, *s.ps, c, &result.predictions);
       if (!a->predictions.empty() && s.ps->is_writer()) write_predictions(a->predictions, result.predictions);
       if (s.ps->is_writer()) {
         nlohmann::json j = result.metrics;
@@ -86,7 +87,18 @@ Command add_eval(CLI::App& app) {
     o.max_input_len = c.data.max_input_length - table->prefix_length();
     PTUNER_CHECK(o.max_input_len > 0, "{}: prompts of {} tokens leave no room within data.max_input_length {}",
                  c.source, table->prefix_length(), c.data.max_input_length);
-    const auto result = train::evaluate_prompts(frozen.model, *table, table->size(), tokenizer, *s.ps, o);
+    auto result = train::evaluate_prompts(frozen.model, *table, table->size(), tokenizer, *s.ps, o);
+    // The [[data.eval_set]] files: each prompt's and the ensemble's metrics there, as "<name>/<metric>".
+    for (auto e : sets) {
+      if (e.name.empty()) continue;
+      e.max_input_len = o.max_input_len;
+      const auto more = train::evaluate_prompts(frozen.model, *table, table->size(), tokenizer, *s.ps, e);
+      for (size_t i = 0; i < more.prompts.size(); ++i)
+        for (const auto& [name, value] : more.prompts[i].metrics)
+          result.prompts[i].metrics[train::dev_set_metric(e.name, name)] = value;
+      for (const auto& [name, value] : more.ensemble.metrics)
+        result.ensemble.metrics[train::dev_set_metric(e.name, name)] = value;
+    }
     if (!a->predictions.empty() && s.ps->is_writer()) write_predictions(a->predictions, result.ensemble.predictions);
     if (s.ps->is_writer()) {
       nlohmann::json j;

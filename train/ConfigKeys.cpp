@@ -68,6 +68,10 @@ const std::vector<ConfigKey>& table() {
        "`[[data.mixture]]` tables with `task`, `train` and an optional `rate` and `dev`: a multi-task mixture "
        "instead of `data.train` (see below); `rate` (> 0, for every entry or none) overrides `data.mixing`; `dev` "
        "files are each evaluated, with their average (instead of `data.dev`)"},
+      {"data", "eval_set", PTUNER_FIELD(data.eval_set), {},
+       "`[[data.eval_set]]` tables with `dev` and an optional `name` (default: the task) and `task` (default: "
+       "`data.task`): further dev sets evaluated beside `data.dev` or the mixture's, as `name/metric` (see below); "
+       "not in the mixture's average"},
       {"data", "mixing", PTUNER_FIELD(data.mixing), one_of({"proportional", "temperature"}),
        "`proportional`: rate ∝ min(n, K); `temperature`: rate ∝ min(n, K)^(1/T) (n = a task's training "
        "examples)"},
@@ -222,6 +226,11 @@ std::string toml_of(const T& v) {
     std::string s = "{task = " + toml_string(v.task) + ", train = " + toml_string(v.train);
     if (v.rate > 0) s += ", rate = " + toml_double(v.rate);
     if (!v.dev.empty()) s += ", dev = " + toml_string(v.dev);
+    return s + "}";
+  } else if constexpr (std::is_same_v<T, RunConfig::Data::EvalSetEntry>) {
+    std::string s = "{dev = " + toml_string(v.dev);
+    if (!v.name.empty()) s += ", name = " + toml_string(v.name);
+    if (!v.task.empty()) s += ", task = " + toml_string(v.task);
     return s + "}";
   } else {
     std::string s;

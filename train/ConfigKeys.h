@@ -22,7 +22,8 @@ using FieldOf = T& (*)(RunConfig&);
 using ConfigField =
     std::variant<FieldOf<std::string>, FieldOf<bool>, FieldOf<int>, FieldOf<int64_t>, FieldOf<uint64_t>,
                  FieldOf<double>, FieldOf<std::vector<std::string>>, FieldOf<std::vector<int64_t>>,
-                 FieldOf<std::vector<RunConfig::Data::MixtureEntry>>>;
+                 FieldOf<std::vector<RunConfig::Data::MixtureEntry>>,
+                 FieldOf<std::vector<RunConfig::Data::EvalSetEntry>>>;
 
 // A check of one key's value alone (checks across keys stay in RunConfig::validate).
 struct ConfigCheck {

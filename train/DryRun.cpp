@@ -91,13 +91,25 @@ std::vector<std::string> dry_run(const RunConfig& c, const dist::ParallelState& 
   PTUNER_CHECK(!c.data.train.empty() || !c.data.mixture.empty(), "{}: neither data.train nor [[data.mixture]] is set",
                c.source);
   // Evaluation.
-  const DevLabels labels = check_eval_needs(c);
-  if (c.train.eval_every > 0)
-    out.push_back(c.data.dev.empty()
-                      ? fmt::format("the mixture's {} dev files: {} examples, {} labeled; evaluated every {} steps",
-                                    run_dev_sets(c).size(), labels.examples, labels.labeled, c.train.eval_every)
-                      : fmt::format("data.dev {}: {} examples, {} labeled; evaluated every {} steps", c.data.dev,
-                                    labels.examples, labels.labeled, c.train.eval_every));
+  const auto labels = check_eval_needs(c);
+  if (c.train.eval_every > 0) {
+    const auto sets = run_dev_sets(c);
+    DevLabels mixture;
+    int64_t mixture_files = 0;
+    for (size_t i = 0; i < sets.size(); ++i) {
+      if (!sets[i].averaged) continue;
+      mixture.examples += labels[i].examples, mixture.labeled += labels[i].labeled, ++mixture_files;
+    }
+    if (mixture_files > 0)
+      out.push_back(fmt::format("the mixture's {} dev files: {} examples, {} labeled; evaluated every {} steps",
+                                mixture_files, mixture.examples, mixture.labeled, c.train.eval_every));
+    for (size_t i = 0; i < sets.size(); ++i) {
+      if (sets[i].averaged) continue;
+      out.push_back(fmt::format("{} {}{}: {} examples, {} labeled; evaluated every {} steps", sets[i].key,
+                                sets[i].path, sets[i].name.empty() ? "" : " (as " + sets[i].name + "/…)",
+                                labels[i].examples, labels[i].labeled, c.train.eval_every));
+    }
+  }
   // The run directory.
   if (resume) {
     check_resumable(c);

@@ -214,8 +214,10 @@ std::string majority_vote(const std::vector<std::string>& predictions) {
 
 namespace {
 
-// The options of one dev file; prompt.class_labels serve the free-text task of data.task alone.
-EvalOptions eval_options(const RunConfig& c, const std::string& task, const std::string& path, bool class_labels) {
+// The options of one dev file. prompt.class_labels serve the free-text task of data.task alone:
+// `no_class_labels` is null where they apply, else why they do not (for the error).
+EvalOptions eval_options(const RunConfig& c, const std::string& task, const std::string& path,
+                         const char* no_class_labels) {
   EvalOptions o;
   o.path = path;
   o.batch_size = c.eval_batch_size();
@@ -227,30 +229,43 @@ EvalOptions eval_options(const RunConfig& c, const std::string& task, const std:
   o.task_prefix = c.data.task_prefix;
   if (c.data.eval_method == "rank") {
     o.rank_labels = data::task_spec(task).labels;
-    if (o.rank_labels.empty() && class_labels) o.rank_labels = c.prompt.class_labels;
+    if (o.rank_labels.empty() && !no_class_labels) o.rank_labels = c.prompt.class_labels;
     PTUNER_CHECK(!o.rank_labels.empty(),
                  "{}: data.eval_method = \"rank\" scores a task's legal labels, but task '{}' has free-text "
                  "targets ({}use \"greedy\")",
-                 c.source, task,
-                 class_labels ? "set prompt.class_labels to the labels to score, or "
-                              : "a mixture's dev sets do not take prompt.class_labels: ");
+                 c.source, task, no_class_labels ? no_class_labels : "set prompt.class_labels to the labels to score, or ");
   }
   return o;
 }
 
 }  // namespace
 
-EvalOptions EvalOptions::from(const RunConfig& c) { return eval_options(c, c.data.task, c.data.dev, true); }
+EvalOptions EvalOptions::from(const RunConfig& c) { return eval_options(c, c.data.task, c.data.dev, nullptr); }
 
 EvalOptions EvalOptions::for_task(const RunConfig& c, const std::string& task, const std::string& path) {
-  return eval_options(c, task, path, false);
+  return eval_options(c, task, path, "a mixture's dev sets do not take prompt.class_labels: ");
 }
 
 std::vector<EvalOptions> run_dev_sets(const RunConfig& c) {
   std::vector<EvalOptions> out;
   if (!c.data.dev.empty()) out.push_back(EvalOptions::from(c));
-  for (const auto& m : c.data.mixture)
-    if (!m.dev.empty()) out.push_back(EvalOptions::for_task(c, m.task, m.dev));
+  for (size_t i = 0; i < c.data.mixture.size(); ++i) {
+    const auto& m = c.data.mixture[i];
+    if (m.dev.empty()) continue;
+    out.push_back(EvalOptions::for_task(c, m.task, m.dev));
+    out.back().name = m.task;
+    out.back().averaged = true;
+    out.back().key = fmt::format("data.mixture[{}].dev", i);
+  }
+  for (size_t i = 0; i < c.data.eval_set.size(); ++i) {
+    const auto e = c.data.eval_set_entry(i);
+    // prompt.class_labels serve data.task's free text, here as on data.dev (one task trained).
+    const bool own_task = c.data.mixture.empty() && e.task == c.data.task;
+    out.push_back(eval_options(c, e.task, e.dev,
+                               own_task ? nullptr : "prompt.class_labels serve data.task of a one-task run alone: "));
+    out.back().name = e.name;
+    out.back().key = fmt::format("data.eval_set[{}].dev", i);
+  }
   return out;
 }
 
@@ -285,30 +300,29 @@ void check_dev_labels(const DevLabels& labels, const EvalOptions& o) {
                  labels.examples);
 }
 
-DevLabels check_eval_needs(const RunConfig& c) {
+std::vector<DevLabels> check_eval_needs(const RunConfig& c) {
   if (c.train.eval_every <= 0) return {};
   const auto sets = run_dev_sets(c);  // rank classification's labels checked here
   PTUNER_CHECK(!sets.empty(), "{}: train.eval_every = {} needs data.dev{}", c.source, c.train.eval_every,
                c.data.mixture.empty() ? "" : " or a dev file in [[data.mixture]]");
-  const bool mixture = c.data.dev.empty();
-  DevLabels all;
+  std::vector<DevLabels> out;
   std::vector<std::string> metrics;  // what train.best_metric may name
-  if (mixture) metrics.push_back("average");
+  if (c.data.dev.empty()) metrics.push_back("average");
   for (const auto& o : sets) {
-    const std::string key = mixture ? "data.mixture (" + o.task + ").dev" : "data.dev";
-    PTUNER_CHECK(std::filesystem::exists(o.path), "{}: {} {} does not exist", c.source, key, o.path);
+    PTUNER_CHECK(std::filesystem::exists(o.path), "{}: {} {} does not exist", c.source, o.key, o.path);
     // A dev set with labels to score (a test split has none).
-    const DevLabels labels = count_dev_labels(o);
-    check_dev_labels(labels, o);
-    all.examples += labels.examples;
-    all.labeled += labels.labeled;
-    for (const auto& m : data::task_spec(o.task).metrics) metrics.push_back(mixture ? mixture_metric(o.task, m) : m);
+    out.push_back(count_dev_labels(o));
+    check_dev_labels(out.back(), o);
+    for (const auto& m : data::task_spec(o.task).metrics) metrics.push_back(o.name.empty() ? m : dev_set_metric(o.name, m));
   }
   if (c.train.best_metric != "auto")
     PTUNER_CHECK(std::find(metrics.begin(), metrics.end(), c.train.best_metric) != metrics.end(),
                  "{}: train.best_metric '{}' is not a metric of {} (it has: {})", c.source, c.train.best_metric,
-                 mixture ? "the mixture's dev sets" : "task '" + c.data.task + "'", fmt::join(metrics, ", "));
-  return all;
+                 c.data.dev.empty()         ? "the mixture's dev sets"
+                 : c.data.eval_set.empty() ? "task '" + c.data.task + "'"
+                                           : "the dev sets",
+                 fmt::join(metrics, ", "));
+  return out;
 }
 
 const std::vector<std::string>& auto_metric_order() {
@@ -316,7 +330,7 @@ const std::vector<std::string>& auto_metric_order() {
   return order;
 }
 
-std::string mixture_metric(const std::string& task, const std::string& metric) { return task + "/" + metric; }
+std::string dev_set_metric(const std::string& name, const std::string& metric) { return name + "/" + metric; }
 
 std::string select_metric(const std::map<std::string, double>& metrics, const std::string& wanted) {
   if (wanted != "auto") {
@@ -447,20 +461,28 @@ EvalResult evaluate(mp::T5Model& model, PromptMethod& prompt, const data::Tokeni
 }
 
 std::map<std::string, double> evaluate_run(mp::T5Model& model, PromptMethod& prompt, const data::Tokenizer& tokenizer,
-                                           const dist::ParallelState& ps, const RunConfig& config) {
-  const auto sets = run_dev_sets(config);
-  if (sets.empty()) return {};
-  if (!config.data.dev.empty()) return evaluate(model, prompt, tokenizer, ps, sets.front()).metrics;
+                                           const dist::ParallelState& ps, const RunConfig& config,
+                                           std::vector<std::string>* dev_predictions) {
   std::map<std::string, double> out;
   double scores = 0, examples = 0;
-  for (const auto& o : sets) {
-    const auto metrics = evaluate(model, prompt, tokenizer, ps, o).metrics;
-    for (const auto& [name, value] : metrics) out[mixture_metric(o.task, name)] = value;
-    scores += data::task_score(data::task_spec(o.task), metrics);
-    examples += metrics.at("examples");
+  int64_t averaged = 0;
+  for (const auto& o : run_dev_sets(config)) {
+    auto result = evaluate(model, prompt, tokenizer, ps, o);
+    if (o.name.empty()) {  // data.dev's
+      out.insert(result.metrics.begin(), result.metrics.end());
+      if (dev_predictions) *dev_predictions = std::move(result.predictions);
+      continue;
+    }
+    for (const auto& [name, value] : result.metrics) out[dev_set_metric(o.name, name)] = value;
+    if (!o.averaged) continue;
+    scores += data::task_score(data::task_spec(o.task), result.metrics);
+    examples += result.metrics.at("examples");
+    ++averaged;
   }
-  out["average"] = scores / static_cast<double>(sets.size());
-  out["examples"] = examples;
+  if (averaged > 0) {
+    out["average"] = scores / static_cast<double>(averaged);
+    out["examples"] = examples;
+  }
   return out;
 }
 

@@ -27,6 +27,12 @@ struct EvalOptions {
   // Rank classification when not empty: each example's prediction is the label whose tokens
   // have the least cross-entropy given the input, instead of a greedy decoding.
   std::vector<std::string> rank_labels;
+  // As a run's dev set (run_dev_sets): its metrics' prefix in evaluate_run ("<name>/<metric>";
+  // empty: data.dev's, unprefixed), whether it enters a mixture's average, and the config key
+  // that gave the file (for errors).
+  std::string name;
+  bool averaged = false;
+  std::string key = "data.dev";
 
   // The dev set of a run: data.dev, read as data.task, lengths net of the prompt.
   static EvalOptions from(const RunConfig& config);
@@ -34,8 +40,9 @@ struct EvalOptions {
   static EvalOptions for_task(const RunConfig& config, const std::string& task, const std::string& path);
 };
 
-// A run's dev sets: data.dev (as data.task), or every [[data.mixture]] entry's dev (as its task),
-// in the mixture's order; none when neither is set.
+// A run's dev sets: its main one, data.dev (as data.task) or every [[data.mixture]] entry's dev
+// (as its task, named by it, averaged), in the mixture's order; then every [[data.eval_set]] (named
+// by its name); none when no dev file is set.
 std::vector<EvalOptions> run_dev_sets(const RunConfig& config);
 
 // The dev set's labels (data::is_labeled: what the metric scores). check_dev_labels refuses a
@@ -53,17 +60,17 @@ void check_dev_labels(const DevLabels& labels, const EvalOptions& o);
 
 // What a run's periodic evaluation (train.eval_every > 0) will need, checked before its first
 // step: data.dev set and present, rank classification's labels, labels in the dev set
-// (check_dev_labels) and train.best_metric among the task's metrics. Returns the dev set's
-// labels ({0, 0} without evaluation).
-DevLabels check_eval_needs(const RunConfig& config);
+// (check_dev_labels) and train.best_metric among the dev sets' metrics. Returns each dev set's
+// labels, in run_dev_sets' order (none without evaluation).
+std::vector<DevLabels> check_eval_needs(const RunConfig& config);
 
 // The metric `wanted` names, or for "auto" a mixture's "average", else the task's first of
 // accuracy, exact_match, f1; an unknown name is an error listing the metrics there are.
 std::string select_metric(const std::map<std::string, double>& metrics, const std::string& wanted);
 // The order "auto" tries: average, accuracy, exact_match, f1 (select_metric, and `ptuner report`).
 const std::vector<std::string>& auto_metric_order();
-// A mixture task's metric as evaluate_run names it: "<task>/<metric>".
-std::string mixture_metric(const std::string& task, const std::string& metric);
+// A named dev set's metric as evaluate_run names it: "<name>/<metric>" (a mixture's: by task).
+std::string dev_set_metric(const std::string& name, const std::string& metric);
 
 struct EvalResult {
   std::map<std::string, double> metrics;  // the task's official metrics over the whole dev set
@@ -129,12 +136,15 @@ std::string majority_vote(const std::vector<std::string>& predictions);
 EvalResult evaluate(mp::T5Model& model, PromptMethod& prompt, const data::Tokenizer& tokenizer,
                     const dist::ParallelState& ps, const EvalOptions& options);
 
-// A run's periodic evaluation over run_dev_sets(config). One dev set (data.dev): its metrics, as
-// evaluate() gives them. A mixture's: each task's metrics as "<task>/<metric>" (with
-// "<task>/examples"), "average": the mean over the tasks of their scores (data::task_score, the
-// GLUE / SuperGLUE / T5 average), and "examples": the sum. Empty without dev sets.
+// A run's periodic evaluation over run_dev_sets(config). data.dev: its metrics, as evaluate()
+// gives them. A mixture's: each task's metrics as "<task>/<metric>" (with "<task>/examples"),
+// "average": the mean over the tasks of their scores (data::task_score, the GLUE / SuperGLUE / T5
+// average), and "examples": the sum. Each [[data.eval_set]]: its metrics as "<name>/<metric>",
+// in no average or sum. Empty without dev sets. `dev_predictions`, when given, gets data.dev's
+// predictions.
 std::map<std::string, double> evaluate_run(mp::T5Model& model, PromptMethod& prompt, const data::Tokenizer& tokenizer,
-                                           const dist::ParallelState& ps, const RunConfig& config);
+                                           const dist::ParallelState& ps, const RunConfig& config,
+                                           std::vector<std::string>* dev_predictions = nullptr);
 
 // N prompts in one pass over the dev set (a prompt ensemble, Lester et al. §5): `prompt` picks
 // each row's prompt by MicroBatch::prompt_ids (a PromptTable; with n = 1, any method and no ids),

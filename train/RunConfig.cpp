@@ -1,8 +1,10 @@
 #include "train/RunConfig.h"
 
+#include <fmt/ranges.h>
 #include <toml++/toml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <fstream>
 #include <limits>
 #include <map>
@@ -102,42 +104,69 @@ void apply_override(toml::table& root, const std::string& item, const std::strin
   t->insert_or_assign(key, *parsed["v"].node());
 }
 
-// [[data.mixture]]: an array of tables, each with task, train and an optional rate and dev.
-void read_mixture(const toml::node& node, std::vector<RunConfig::Data::MixtureEntry>& out,
-                  const std::string& source) {
+// An array of tables ([[data.mixture]], [[data.eval_set]]): each a table of known keys only.
+// `what` says what a table holds, for the errors.
+std::vector<const toml::table*> table_array(const toml::node& node, const std::string& key, const std::string& what,
+                                            const std::set<std::string>& known, const std::string& source) {
   const auto* arr = node.as_array();
-  out.clear();
-  PTUNER_CHECK(arr, "{}: data.mixture must be an array of tables ([[data.mixture]] with task and train)",
-               source);
-  PTUNER_CHECK(!arr->empty(), "{}: data.mixture is empty: give at least one [[data.mixture]] with task and train",
-               source);
-  const std::set<std::string> known = {"task", "train", "rate", "dev"};
+  PTUNER_CHECK(arr, "{}: {} must be an array of tables ([[{}]] with {})", source, key, key, what);
+  PTUNER_CHECK(!arr->empty(), "{}: {} is empty: give at least one [[{}]] with {}", source, key, key, what);
+  std::vector<const toml::table*> out;
   for (size_t i = 0; i < arr->size(); ++i) {
     const auto* t = (*arr)[i].as_table();
-    PTUNER_CHECK(t, "{}: data.mixture[{}] must be a table with task and train", source, i);
-    for (const auto& [key, value] : *t) {
-      const std::string k(key.str());
-      PTUNER_CHECK(known.count(k), "{}: unknown key 'data.mixture[{}].{}' (known keys of [[data.mixture]]: dev, rate, task, train)",
-                   source, i, k);
+    PTUNER_CHECK(t, "{}: {}[{}] must be a table with {}", source, key, i, what);
+    for (const auto& [name, value] : *t) {
+      const std::string k(name.str());
+      PTUNER_CHECK(known.count(k), "{}: unknown key '{}[{}].{}' (known keys of [[{}]]: {})", source, key, i, k, key,
+                   fmt::join(known, ", "));
     }
+    out.push_back(t);
+  }
+  return out;
+}
+
+// table[name] as a non-empty string into `out`, when the table has it; required: it must.
+void table_string(const toml::table& t, const char* name, bool required, std::string& out, const std::string& key,
+                  size_t i, const std::string& source) {
+  if (!required && !t.contains(name)) return;
+  auto v = t[name].value<std::string>();
+  PTUNER_CHECK(v.has_value() && !v->empty(), "{}: {}[{}].{} must be {}", source, key, i, name,
+               required ? "set (a non-empty string)" : "a non-empty string");
+  out = *v;
+}
+
+// [[data.mixture]]: each with task, train and an optional rate and dev.
+void read_mixture(const toml::node& node, std::vector<RunConfig::Data::MixtureEntry>& out,
+                  const std::string& source) {
+  const std::string key = "data.mixture";
+  out.clear();
+  const auto tables = table_array(node, key, "task and train", {"task", "train", "rate", "dev"}, source);
+  for (size_t i = 0; i < tables.size(); ++i) {
+    const auto& t = *tables[i];
     RunConfig::Data::MixtureEntry e;
-    for (const auto* key : {"task", "train"}) {
-      auto v = (*t)[key].value<std::string>();
-      PTUNER_CHECK(v.has_value() && !v->empty(), "{}: data.mixture[{}].{} must be set (a non-empty string)", source,
-                   i, key);
-      (std::string(key) == "task" ? e.task : e.train) = *v;
-    }
-    if (auto r = (*t)["rate"]) {
+    table_string(t, "task", true, e.task, key, i, source);
+    table_string(t, "train", true, e.train, key, i, source);
+    if (auto r = t["rate"]) {
       auto v = r.value<double>();
       PTUNER_CHECK(v.has_value() && *v > 0, "{}: data.mixture[{}].rate must be a number > 0", source, i);
       e.rate = *v;
     }
-    if (auto d = (*t)["dev"]) {
-      auto v = d.value<std::string>();
-      PTUNER_CHECK(v.has_value() && !v->empty(), "{}: data.mixture[{}].dev must be a non-empty string (a dev file)",
-                   source, i);
-      e.dev = *v;
-    }
+    table_string(t, "dev", false, e.dev, key, i, source);
+    out.push_back(e);
+  }
+}
+
+// [[data.eval_set]]: each with dev and an optional name and task.
+void read_eval_set(const toml::node& node, std::vector<RunConfig::Data::EvalSetEntry>& out,
+                   const std::string& source) {
+  const std::string key = "data.eval_set";
+  out.clear();
+  const auto tables = table_array(node, key, "dev (and an optional name and task)", {"name", "task", "dev"}, source);
+  for (size_t i = 0; i < tables.size(); ++i) {
+    RunConfig::Data::EvalSetEntry e;
+    table_string(*tables[i], "dev", true, e.dev, key, i, source);
+    table_string(*tables[i], "name", false, e.name, key, i, source);
+    table_string(*tables[i], "task", false, e.task, key, i, source);
     out.push_back(e);
   }
 }
@@ -184,6 +213,8 @@ void read_value(const toml::node& node, const std::string& key, T& out, const st
       PTUNER_CHECK(e.is_integer(), "{}: {} must be an array of integers", source, key);
       out.push_back(*e.value<int64_t>());
     }
+  } else if constexpr (std::is_same_v<T, std::vector<RunConfig::Data::EvalSetEntry>>) {
+    read_eval_set(node, out, source);
   } else {
     static_assert(std::is_same_v<T, std::vector<RunConfig::Data::MixtureEntry>>, "a ConfigField type without a reader");
     read_mixture(node, out, source);
@@ -253,6 +284,37 @@ void RunConfig::validate() const {
     }
   }
   {
+    // Further dev sets: a known task, a name of their own (the metrics' prefix) and a main dev set
+    // beside them (it selects checkpoint-best unless train.best_metric names one of them).
+    std::map<std::string, std::string> named;  // prefix -> what gave it
+    for (const auto& m : data.mixture)
+      if (!m.dev.empty()) named.emplace(m.task, "the [[data.mixture]] entry of task '" + m.task + "'");
+    for (size_t i = 0; i < data.eval_set.size(); ++i) {
+      const auto e = data.eval_set_entry(i);
+      bool known = false;
+      for (const auto& spec : data::task_specs()) known = known || spec.name == e.task;
+      PTUNER_CHECK(known, "{}: data.eval_set[{}].task: unknown task '{}' (known: {})", s, i, e.task,
+                   data::known_task_names());
+      const bool plain = std::all_of(e.name.begin(), e.name.end(), [](char ch) {
+        return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '-' || ch == '.';
+      });
+      PTUNER_CHECK(plain && e.name != "average" && e.name != "examples",
+                   "{}: data.eval_set[{}].name '{}' cannot name metrics: use letters, digits, '_', '-' and '.', and "
+                   "neither 'average' nor 'examples'",
+                   s, i, e.name);
+      const auto [it, fresh] = named.emplace(e.name, fmt::format("data.eval_set[{}]", i));
+      PTUNER_CHECK(fresh, "{}: data.eval_set[{}] is named '{}' as {} is: its metrics would be mixed up (give it a name "
+                   "of its own)",
+                   s, i, e.name, it->second);
+    }
+    const bool main_dev =
+        !data.dev.empty() || std::any_of(data.mixture.begin(), data.mixture.end(), [](const auto& m) { return !m.dev.empty(); });
+    PTUNER_CHECK(data.eval_set.empty() || main_dev,
+                 "{}: data.eval_set is evaluated beside a main dev set: set data.dev (or a [[data.mixture]] entry's "
+                 "dev) as well",
+                 s);
+  }
+  {
     size_t explicit_rates = 0;
     for (const auto& m : data.mixture) explicit_rates += m.rate > 0 ? 1 : 0;
     PTUNER_CHECK(explicit_rates == 0 || explicit_rates == data.mixture.size(),
@@ -299,6 +361,13 @@ void RunConfig::validate() const {
                s);
   PTUNER_CHECK(prompt.init != "file" || !prompt.init_file.empty(), "{}: prompt.init = \"file\" needs prompt.init_file",
                s);
+}
+
+RunConfig::Data::EvalSetEntry RunConfig::Data::eval_set_entry(size_t i) const {
+  auto e = eval_set.at(i);
+  if (e.task.empty()) e.task = task;
+  if (e.name.empty()) e.name = e.task;
+  return e;
 }
 
 int64_t RunConfig::micro_batch_size() const {

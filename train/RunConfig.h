@@ -48,6 +48,18 @@ struct RunConfig {
       std::string dev;   // optional: its dev file
     };
     std::vector<MixtureEntry> mixture;
+    // Further dev sets ([[data.eval_set]] tables), evaluated beside the main one (data.dev or the
+    // mixture's) at every evaluation, as Lester et al.'s out-of-domain MRQA sets or MNLI's
+    // mismatched dev: their metrics are "<name>/<metric>", and they enter neither a mixture's
+    // average nor, unless train.best_metric names one of them, the choice of checkpoint-best.
+    struct EvalSetEntry {
+      std::string name;  // the metrics' prefix; empty: the task's name
+      std::string task;  // how to read the file; empty: data.task
+      std::string dev;   // required: the dev file
+    };
+    std::vector<EvalSetEntry> eval_set;
+    // eval_set[i] with its defaults filled in (name and task).
+    EvalSetEntry eval_set_entry(size_t i) const;
     std::string mixing = "proportional";  // proportional | temperature (T5's rules)
     int64_t mixing_cap = 524288;          // K = 2^19: a task counts min(examples, K)
     double mixing_temperature = 1.0;      // T ("temperature" only): rates ∝ min(n, K)^(1/T)

@@ -1,6 +1,8 @@
 #include "train/RunReport.h"
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <filesystem>
 
 #include "dist/Check.h"
@@ -52,10 +54,11 @@ RunSummary RunSummary::read(const std::string& dir) {
   r.final_loss = r.losses.back();
   r.tokens_per_s = with_tokens > 0 ? tokens / static_cast<double>(with_tokens) : 0;
   for (const auto& [step, j] : eval_lines) {
-    r.eval_steps.push_back(step);
-    for (const auto& [key, value] : j.items())
-      if (key.rfind("eval_", 0) == 0 && !report_counts_examples(key) && value.is_number())
-        r.eval[key.substr(5)].push_back(value.get<double>());
+    for (const auto& [key, value] : j.items()) {
+      if (key.rfind("eval_", 0) != 0 || report_counts_examples(key) || !value.is_number()) continue;
+      r.eval_steps[key.substr(5)].push_back(step);
+      r.eval[key.substr(5)].push_back(value.get<double>());
+    }
   }
   // The checkpoint: its config (layout, the metric the run kept its best by) and prompt size.
   std::string wanted = "auto";
@@ -77,9 +80,16 @@ RunSummary RunSummary::read(const std::string& dir) {
       if (r.metric.empty()) r.metric = r.eval.begin()->first;
     }
     const auto& values = r.eval.at(r.metric);
+    const auto& at = r.eval_steps.at(r.metric);
     r.final_metric = values.back();
     for (size_t i = 0; i < values.size(); ++i)
-      if (r.best_step < 0 || values[i] > r.best_metric) r.best_metric = values[i], r.best_step = r.eval_steps[i];
+      if (r.best_step < 0 || values[i] > r.best_metric) r.best_metric = values[i], r.best_step = at[i];
+    const auto& best_line = eval_lines.at(r.best_step);
+    for (const auto& [name, unused] : r.eval) {
+      if (name.find('/') == std::string::npos || name == r.metric) continue;
+      const auto it = best_line.find("eval_" + name);
+      r.at_best[name] = it != best_line.end() ? it->get<double>() : std::numeric_limits<double>::quiet_NaN();
+    }
   }
   return r;
 }
@@ -101,6 +111,15 @@ std::string report_table(const std::vector<RunSummary>& runs) {
                        r.tokens_per_s, r.wall_s, r.trainable > 0 ? std::to_string(r.trainable) : "—",
                        r.method.empty() ? "—" : r.method, r.layout.empty() ? "—" : r.layout);
   }
+  bool named = false;
+  for (const auto& r : runs) named = named || !r.at_best.empty();
+  if (!named) return out;
+  out += "\nNamed dev sets (a mixture's tasks, `[[data.eval_set]]` files) at each run's best step:\n\n"
+         "| run | best step (by) | metric | value |\n|---|---|---|---|\n";
+  for (const auto& r : runs)
+    for (const auto& [name, value] : r.at_best)
+      out += fmt::format("| {} | {} ({}) | {} | {} |\n", r.name, r.best_step, r.metric, name,
+                         std::isnan(value) ? "—" : fmt::format("{:.4f}", value));
   return out;
 }
 

@@ -423,6 +423,11 @@ void Trainer::restore(const Checkpoint& ck, const std::string& path) {
       std::string s = fmt::format("{}|{}|{}|{}|{}|{}", c.data.task, c.data.dev, c.data.eval_method,
                                   c.data.eval_max_examples, c.train.best_metric, fmt::join(c.prompt.class_labels, ","));
       for (const auto& m : c.data.mixture) s += "|" + m.task + "=" + m.dev;
+      // A further dev set counts where train.best_metric names its metric; else it may come and go.
+      for (size_t i = 0; i < c.data.eval_set.size(); ++i) {
+        const auto e = c.data.eval_set_entry(i);
+        if (c.train.best_metric.rfind(e.name + "/", 0) == 0) s += "|" + e.name + "(" + e.task + ")=" + e.dev;
+      }
       return s;
     };
     if (measure(saved) != measure(config_)) {
@@ -528,7 +533,14 @@ bool Trainer::run(bool resume, bool overwrite) {
       if (!m.empty()) {
         const std::string metric = select_metric(m, t.best_metric);
         const double value = m.at(metric);
-        spdlog::info("eval at step {}: {} = {:.4f} over {} examples", step_, metric, value, m["examples"]);
+        // The further dev sets' first official metrics after the one that keeps checkpoint-best.
+        std::string more;
+        for (size_t i = 0; i < config_.data.eval_set.size(); ++i) {
+          const auto e = config_.data.eval_set_entry(i);
+          const auto name = dev_set_metric(e.name, data::task_spec(e.task).metrics.at(0));
+          if (name != metric) more += fmt::format("; {} = {:.4f}", name, m.at(name));
+        }
+        spdlog::info("eval at step {}: {} = {:.4f} over {} examples{}", step_, metric, value, m["examples"], more);
         nlohmann::json rec = {{"step", step_}};
         for (const auto& [k, v] : m) rec["eval_" + k] = v;
         if (log) log->write(rec);

@@ -233,6 +233,35 @@ TEST_F(Cli, ReportTablesMetricsAndPlotsThem) {
   auto none = run("report " + root_ + "/model");
   EXPECT_NE(none.code, 0);
   EXPECT_NE(none.output.find(root_ + "/model/metrics.jsonl does not exist"), std::string::npos) << none.output;
+  // A further dev set added on resume at step 6 (step 8 has it, 2, 4 and 6 not): the report and its plot
+  // take each metric at its own steps, and the second table gives it at the best step ("—" where
+  // that evaluation did not have it).
+  const std::string sets = root_ + "/report-sets";
+  std::filesystem::copy(dir, sets, std::filesystem::copy_options::recursive);
+  auto more = run("train " + root_ + "/run.toml --set 'run.dir=\"" + sets + "\"' --set train.steps=8 --set " +
+                  "train.eval_every=2 --set train.log_every=1 --resume --set 'data.eval_set=[{name=\"again\", dev=\"" +
+                  root_ + "/dev.jsonl\"}]'");
+  ASSERT_EQ(more.code, 0) << more.output;
+  auto rs = run("report " + sets);
+  ASSERT_EQ(rs.code, 0) << rs.output;
+  {
+    double top = -1, again = -1;
+    int64_t top_step = -1;
+    std::ifstream lines(sets + "/metrics.jsonl");
+    for (std::string line; std::getline(lines, line);) {
+      const auto j = nlohmann::json::parse(line);
+      if (!j.contains("eval_exact_match") || j["eval_exact_match"].get<double>() <= top) continue;
+      top = j["eval_exact_match"].get<double>(), top_step = j["step"].get<int64_t>();
+      again = j.contains("eval_again/exact_match") ? j["eval_again/exact_match"].get<double>() : -1;
+    }
+    const std::string named = fmt::format("| report-sets | {} (exact_match) | again/exact_match | {} |", top_step,
+                                          again < 0 ? "—" : fmt::format("{:.4f}", again));
+    EXPECT_NE(rs.output.find(named), std::string::npos) << named << "\n" << rs.output;
+  }
+  EXPECT_EQ(ptuner::testing::read_file(sets + "/report.png").substr(0, 8), "\x89PNG\r\n\x1a\n");
+  const auto data = nlohmann::json::parse(ptuner::testing::read_file(sets + "/report-data.json"));
+  EXPECT_EQ(data["runs"][0]["eval_steps"]["again/exact_match"], (std::vector<int64_t>{8}));
+  EXPECT_EQ(data["runs"][0]["eval_steps"]["exact_match"], (std::vector<int64_t>{2, 4, 6, 8}));
   // A run killed while writing a line: the report drops the cut last line (as a resume does) and
   // tables the rest; a bad line before the last is an error naming the file and line.
   const std::string cut = root_ + "/report-cut";
@@ -289,6 +318,10 @@ TEST_F(Cli, PaperConfigsFitTheirLayoutAndPassADryRun) {
                                                    {"STS-B", "STS-B/dev.tsv"}, {"MNLI", "MNLI/train.tsv"},
                                                    {"QNLI", "QNLI/dev.tsv"}, {"RTE", "RTE-GLUE/dev.tsv"}};
   for (const auto& [task, file] : glue) link(fixtures + file, "data/glue/" + task + "/train.tsv");
+  // MRQA 2019 as shipped (train/ and dev/ .jsonl.gz): the one fixture stands for each file.
+  for (const char* file : {"train/SQuAD", "dev/SQuAD", "dev/TextbookQA", "dev/BioASQ", "dev/RACE",
+                           "dev/RelationExtraction", "dev/DuoRC.ParaphraseRC", "dev/DROP"})
+    link(fixtures + "MRQA/SQuAD-dev.jsonl.gz", std::string("data/mrqa/") + file + ".jsonl.gz");
   // The SPoT source's last checkpoint: a 100-token prompt of the t5.1.1-xxl preset's frozen model.
   {
     const auto source = ptuner::train::RunConfig::from_string(
@@ -321,15 +354,25 @@ TEST_F(Cli, PaperConfigsFitTheirLayoutAndPassADryRun) {
                 std::string::npos)
           << name << ": " << dry.output;
     }
+    if (name == "lester-ood-xxl-squad") {
+      EXPECT_NE(dry.output.find("data.dev data/mrqa/dev/SQuAD.jsonl.gz: "), std::string::npos) << dry.output;
+      EXPECT_NE(dry.output.find("data.eval_set[5].dev data/mrqa/dev/DROP.jsonl.gz (as drop/…): "), std::string::npos)
+          << dry.output;
+    }
     if (name == "spot-xxl-source-glue") {
       for (const char* task : {"cola", "sst2", "mrpc", "qqp", "stsb", "mnli", "qnli", "glue_rte"}) {
         EXPECT_NE(dry.output.find("(" + std::string(task) + "): "), std::string::npos) << task << ": " << dry.output;
       }
     }
   }
-  // Lester (XXL), SPoT (XXL: the GLUE source and 8 targets), residual (base) and deep (XXL) on the 8 SuperGLUE tasks.
-  EXPECT_EQ(suites, (std::map<std::string, int>{
-                        {"deep-xxl", 8}, {"lester-xxl", 8}, {"residual-base", 8}, {"spot-xxl", 8}, {"spot-xxl-source", 1}}));
+  // Lester (XXL), SPoT (XXL: the GLUE source and 8 targets), residual (base) and deep (XXL) on the 8 SuperGLUE tasks;
+  // Lester's domain shift (SQuAD, six out-of-domain MRQA sets).
+  EXPECT_EQ(suites, (std::map<std::string, int>{{"deep-xxl", 8},
+                                                {"lester-xxl", 8},
+                                                {"lester-ood-xxl", 1},
+                                                {"residual-base", 8},
+                                                {"spot-xxl", 8},
+                                                {"spot-xxl-source", 1}}));
   // A dry run fails as the run would: a missing training file, named; a SPoT target whose source has not run.
   auto missing = run("train " + root_ + "/run.toml --set 'data.train=\"" + root_ + "/none.jsonl\"' --dry-run");
   EXPECT_EQ(missing.code, 1);
@@ -357,6 +400,23 @@ TEST_F(Cli, TrainThenEvalPrintsMetricsAsJson) {
   EXPECT_EQ(j["examples"].get<double>(), 8.0);
   EXPECT_EQ(j["step"].get<int64_t>(), 4);
   EXPECT_GE(j["exact_match"].get<double>(), 0.0);
+  // A further dev set (the dev file again, and 5 other rows) beside data.dev: its metrics under its
+  // name; --predictions still writes data.dev's, one per example.
+  ptuner::testing::write_sentiment_jsonl(root_ + "/other-dev.jsonl", 5, 7);
+  auto more = run("eval " + root_ + "/run.toml --prompt " + root_ + "/run/checkpoint-last.h5 --set 'data.eval_set=[{name=" +
+                  "\"again\", dev=\"" + root_ + "/dev.jsonl\"}, {name=\"other\", dev=\"" + root_ +
+                  "/other-dev.jsonl\"}]' --predictions " + root_ + "/eval-predictions.txt");
+  ASSERT_EQ(more.code, 0) << more.output;
+  auto m = nlohmann::json::parse(more.output.substr(more.output.rfind("{\"again")));
+  EXPECT_EQ(m["again/exact_match"], j["exact_match"]);
+  EXPECT_EQ(m["exact_match"], j["exact_match"]);
+  EXPECT_EQ(m["again/examples"].get<double>(), 8.0);
+  EXPECT_EQ(m["other/examples"].get<double>(), 5.0);
+  EXPECT_EQ(m["examples"].get<double>(), 8.0);
+  std::ifstream predictions(root_ + "/eval-predictions.txt");
+  int lines = 0;
+  for (std::string line; std::getline(predictions, line);) ++lines;
+  EXPECT_EQ(lines, 8);
 }
 
 TEST_F(Cli, PromptToolsExportImportRankEnsembleAndPredict) {
@@ -382,6 +442,16 @@ TEST_F(Cli, PromptToolsExportImportRankEnsembleAndPredict) {
   auto e = nlohmann::json::parse(en.output.substr(en.output.rfind("{\"ensemble")));
   EXPECT_EQ(e["prompts"].size(), 2u);
   EXPECT_EQ(e["prompts"][0]["exact_match"], e["ensemble"]["exact_match"]);
+  // … and on a further dev set (data.dev again): each prompt's and the ensemble's metrics under its name.
+  auto en2 = run("eval " + root_ + "/run.toml --prompt " + ck + " --prompt " + root_ + "/imported.h5 --set " +
+                 "'data.eval_set=[{name=\"again\", dev=\"" + root_ + "/dev.jsonl\"}]'");
+  ASSERT_EQ(en2.code, 0) << en2.output;
+  auto e2 = nlohmann::json::parse(en2.output.substr(en2.output.rfind("{\"ensemble")));
+  for (const auto& m : {e2["prompts"][0], e2["prompts"][1], e2["ensemble"]}) {
+    EXPECT_EQ(m["again/exact_match"], m["exact_match"]) << e2.dump();
+    EXPECT_EQ(m["again/examples"].get<double>(), 8.0);
+  }
+  EXPECT_EQ(e2["ensemble"]["exact_match"], e["ensemble"]["exact_match"]);
   // Predict: rows of two tasks in one file.
   std::ofstream(root_ + "/rows.jsonl") << "{\"task\": \"a\", \"inputs\": \"review: the food was great\"}\n"
                                        << "{\"task\": \"b\", \"inputs\": \"review: the room was cold\"}\n";

@@ -122,14 +122,16 @@ TEST(MixtureDev, ConfigChecksNameTheEntries) {
               check_eval_needs(ptuner::testing::tiny_trainer_config(
                   "x", {"data.train=\"\"", "data.dev=\"\"", "train.eval_every=2",
                         "data.mixture=[{task = \"cola\", train = \"a\", dev = \"/nonexistent/dev.tsv\"}]"}));
-            }).find("data.mixture (cola).dev /nonexistent/dev.tsv does not exist"),
+            }).find("data.mixture[0].dev /nonexistent/dev.tsv does not exist"),
             std::string::npos);
   EXPECT_NE(mixture_error([&] { check_eval_needs(mixture_config("x", true, {"train.eval_every=2", "train.best_metric=\"accuracy\""})); })
                 .find("train.best_metric 'accuracy' is not a metric of the mixture's dev sets (it has: average, "
                       "sst2/accuracy, cola/matthews_corr, cola/accuracy)"),
             std::string::npos);
   const auto labels = check_eval_needs(mixture_config("x", true, {"train.eval_every=2", "train.best_metric=\"cola/accuracy\""}));
-  EXPECT_EQ(labels.examples, 48 + 12);
+  ASSERT_EQ(labels.size(), 2u);
+  EXPECT_EQ(labels[0].examples, 48);
+  EXPECT_EQ(labels[1].examples, 12);
   EXPECT_NE(mixture_error([&] { check_eval_needs(mixture_config("x", false, {"train.eval_every=2"})); })
                 .find("train.eval_every = 2 needs data.dev or a dev file in [[data.mixture]]"),
             std::string::npos);
@@ -189,6 +191,37 @@ TEST(MixtureDev, EachTaskIsScoredAndTheBestCheckpointKeptByTheAverage) {
   bool refused = false;
   for (const auto& change : resume_changes(saved, other)) refused = refused || (change.key == "data.mixture" && change.refused);
   EXPECT_TRUE(refused);
+}
+
+// A [[data.eval_set]] beside a mixture's dev sets: scored under its name, outside the average.
+// Here SST-2's dev again as "sst2_again": its metrics equal the mixture's SST-2 ones, and the
+// average and the example count stay those of the mixture's two tasks.
+TEST(MixtureDev, AFurtherDevSetIsScoredOutsideTheAverage) {
+  const auto c = mixture_config("mixture-eval-set", true,
+                                {"train.steps=4", "train.eval_every=2", "optim.lr=0.3",
+                                 "data.eval_set=[{name = \"sst2_again\", task = \"sst2\", dev = \"" + sst2_file() + "\"}]"});
+  const auto sets = run_dev_sets(c);
+  ASSERT_EQ(sets.size(), 3u);
+  EXPECT_TRUE(sets[1].averaged);
+  EXPECT_FALSE(sets[2].averaged);
+  EXPECT_EQ(sets[2].key, "data.eval_set[0].dev");
+  EXPECT_EQ(sets[2].rank_labels, sets[0].rank_labels);  // SST-2's labels, scored by rank
+  auto& ps = ptuner::testing::single_rank();
+  Trainer t(c, ps);
+  t.run(false);
+  int64_t evals = 0;
+  std::ifstream in(c.run.dir + "/metrics.jsonl");
+  for (std::string line; std::getline(in, line);) {
+    const auto j = nlohmann::json::parse(line);
+    if (!j.contains("eval_average")) continue;
+    ++evals;
+    EXPECT_DOUBLE_EQ(j["eval_sst2_again/accuracy"].get<double>(), j["eval_sst2/accuracy"].get<double>());
+    EXPECT_DOUBLE_EQ(j["eval_sst2_again/examples"].get<double>(), 48);
+    EXPECT_DOUBLE_EQ(j["eval_examples"].get<double>(), 60);
+    EXPECT_DOUBLE_EQ(j["eval_average"].get<double>(),
+                     (j["eval_sst2/accuracy"].get<double>() + j["eval_cola/matthews_corr"].get<double>()) / 2);
+  }
+  EXPECT_EQ(evals, 2);
 }
 
 }  // namespace

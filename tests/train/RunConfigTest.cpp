@@ -246,6 +246,13 @@ std::vector<RoundTrip> round_trips() {
       {{"data.eval_method=rank"}, [](const RunConfig& c) { EXPECT_EQ(c.data.eval_method, "rank"); }},
       {{"data.prefetch=0"}, [](const RunConfig& c) { EXPECT_EQ(c.data.prefetch, 0); }},
       {{"data.tokenizer_threads=3"}, [](const RunConfig& c) { EXPECT_EQ(c.data.tokenizer_threads, 3); }},
+      {{"data.eval_set=[{dev=\"ood.jsonl\", name=\"ood\"}]", "data.dev=\"d.jsonl\""},
+       [](const RunConfig& c) {
+         ASSERT_EQ(c.data.eval_set.size(), 1u);
+         EXPECT_EQ(c.data.eval_set[0].dev, "ood.jsonl");
+         EXPECT_EQ(c.data.eval_set[0].name, "ood");
+         EXPECT_EQ(c.data.eval_set[0].task, "");
+       }},
       {{"data.mixture=[{task=\"rte\", train=\"r.jsonl\", rate=2}]"},
        [](const RunConfig& c) {
          ASSERT_EQ(c.data.mixture.size(), 1u);
@@ -485,6 +492,59 @@ TEST(ConfigKeys, ReadmeTableIsTheGeneratedOne) {
          "`launch/update-readme-config` (after building the `ptuner` target), or paste the output of "
          "`ptuner config keys --markdown` between the config-keys markers.";
   EXPECT_NE(table.find("| `train.steps` | int | `1000` | > 0 | optimizer steps |"), std::string::npos);
+}
+
+TEST(RunConfig, EvalSetsTakeTheirDefaultsAndErrorsNameTheEntry) {
+  // Lester et al.'s domain shift: SQuAD trained and selected on its dev, six MRQA sets beside it.
+  const auto c = RunConfig::from_string(kMinimal, "cfg.toml",
+                                        {"data.task=mrqa", "data.dev=\"SQuAD-dev.jsonl.gz\"",
+                                         "data.eval_set=[{dev=\"TextbookQA.jsonl.gz\", name=\"textbookqa\"}, "
+                                         "{dev=\"BioASQ.jsonl.gz\", name=\"bioasq\"}, {dev=\"mm.tsv\", task=\"mnli\"}]"});
+  ASSERT_EQ(c.data.eval_set.size(), 3u);
+  EXPECT_EQ(c.data.eval_set_entry(0).task, "mrqa");  // data.task's
+  EXPECT_EQ(c.data.eval_set_entry(1).name, "bioasq");
+  EXPECT_EQ(c.data.eval_set_entry(2).name, "mnli");  // the task's
+  EXPECT_EQ(c.data.eval_set_entry(2).task, "mnli");
+  EXPECT_EQ(c.data.eval_set[2].name, "");            // defaults are filled in on use, not stored
+  EXPECT_EQ(key_named("data.eval_set").toml_value(c),
+            "[{dev = \"TextbookQA.jsonl.gz\", name = \"textbookqa\"}, {dev = \"BioASQ.jsonl.gz\", name = \"bioasq\"}, "
+            "{dev = \"mm.tsv\", task = \"mnli\"}]");
+  auto err = [](std::vector<std::string> o) {
+    o.push_back("data.dev=\"d.jsonl\"");
+    return error_of(kMinimal, o);
+  };
+  EXPECT_NE(err({"data.eval_set=[{dev=\"a\", file=\"b\"}]"})
+                .find("cfg.toml: unknown key 'data.eval_set[0].file' (known keys of [[data.eval_set]]: dev, name, task)"),
+            std::string::npos);
+  EXPECT_NE(err({"data.eval_set=[{name=\"a\"}]"}).find("cfg.toml: data.eval_set[0].dev must be set"),
+            std::string::npos);
+  EXPECT_NE(err({"data.eval_set=[{dev=\"a\", name=\"\"}]"}).find("data.eval_set[0].name must be a non-empty string"),
+            std::string::npos);
+  EXPECT_NE(err({"data.eval_set=[]"}).find("cfg.toml: data.eval_set is empty"), std::string::npos);
+  EXPECT_NE(err({"data.eval_set=[{dev=\"a\", task=\"squad\"}]"})
+                .find("cfg.toml: data.eval_set[0].task: unknown task 'squad' (known: boolq"),
+            std::string::npos);
+  EXPECT_NE(err({"data.eval_set=[{dev=\"a\", name=\"mnli/mm\"}]"})
+                .find("data.eval_set[0].name 'mnli/mm' cannot name metrics"),
+            std::string::npos);
+  EXPECT_NE(err({"data.eval_set=[{dev=\"a\", name=\"average\"}]"}).find("data.eval_set[0].name 'average' cannot"),
+            std::string::npos);
+  // Two sets of data.task without names would both be "jsonl".
+  EXPECT_NE(err({"data.eval_set=[{dev=\"a\"}, {dev=\"b\"}]"})
+                .find("data.eval_set[1] is named 'jsonl' as data.eval_set[0] is: its metrics would be mixed up"),
+            std::string::npos);
+  EXPECT_NE(error_of(kMixture, {"data.dev=\"\"", "data.mixture=[{task=\"rte\", train=\"r\", dev=\"rd\"}]",
+                                "data.eval_set=[{dev=\"a\", task=\"rte\"}]"})
+                .find("data.eval_set[0] is named 'rte' as the [[data.mixture]] entry of task 'rte' is"),
+            std::string::npos);
+  // Beside a main dev set only: it keeps checkpoint-best unless train.best_metric names another.
+  EXPECT_NE(error_of(kMinimal, {"data.eval_set=[{dev=\"a\"}]"})
+                .find("data.eval_set is evaluated beside a main dev set: set data.dev (or a [[data.mixture]] entry's "
+                      "dev) as well"),
+            std::string::npos);
+  EXPECT_EQ(error_of(kMixture, {"data.dev=\"\"", "data.mixture=[{task=\"rte\", train=\"r\", dev=\"rd\"}]",
+                                "data.eval_set=[{dev=\"a\", task=\"rte\", name=\"rte_again\"}]"}),
+            "");
 }
 
 TEST(LrSchedule, ShapesByHand) {
