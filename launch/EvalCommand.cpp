@@ -1,13 +1,14 @@
 // ptuner eval CONFIG.toml --prompt CHECKPOINT.h5 [--prompt …] [--predictions FILE]: metrics as JSON
 // on stdout. One prompt: that checkpoint's method as the config describes it. Several: a prompt
-// ensemble (Lester et al. §5) evaluated in one pass, each batch run once per prompt in one encoder
-// batch; each prompt's metrics and the ensemble's (majority vote of greedy predictions, ties to
+// ensemble (Lester et al.'s "Prompt Ensembling") evaluated in one pass, each batch run once per
+// prompt in one encoder batch; each prompt's metrics and the ensemble's (majority vote of greedy predictions, ties to
 // the earliest prompt given; or, for data.eval_method = "rank", the label of least summed
 // cross-entropy). Ensembles take shallow or residual prompts of one length. The metrics are those
 // train logs: data.dev's (or a mixture's dev files', with their average) and each
 // [[data.eval_set]]'s as "<name>/<metric>".
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 
@@ -59,6 +60,10 @@ Command add_eval(CLI::App& app) {
                  "{}: a mixture's dev files are evaluated for one --prompt without --predictions (for an ensemble "
                  "or predictions of one task, --set data.mixture without its dev files and data.task, data.dev)",
                  c.source);
+    // Every dev file present before the model loads (a typo in a further set's path would otherwise
+    // surface after the main set's evaluation, losing it).
+    for (const auto& o : sets)
+      PTUNER_CHECK(std::filesystem::exists(o.path), "{}: {} {} does not exist", c.source, o.key, o.path);
     train::check_prompt_method(c);  // before the model loads
     data::Tokenizer tokenizer(c.tokenizer_path());
     auto frozen = train::build_frozen_model(c, *s.ps);

@@ -146,7 +146,7 @@ std::map<std::string, double> evaluate_run(mp::T5Model& model, PromptMethod& pro
                                            const dist::ParallelState& ps, const RunConfig& config,
                                            std::vector<std::string>* dev_predictions = nullptr);
 
-// N prompts in one pass over the dev set (a prompt ensemble, Lester et al. §5): `prompt` picks
+// N prompts in one pass over the dev set (a prompt ensemble, Lester et al.'s "Prompt Ensembling"): `prompt` picks
 // each row's prompt by MicroBatch::prompt_ids (a PromptTable; with n = 1, any method and no ids),
 // each batch runs N times over in one encoder batch of N × B rows. Each prompt's metrics, and
 // the ensemble's: majority vote of the greedy predictions (majority_vote), or for rank

@@ -105,12 +105,14 @@ void apply_override(toml::table& root, const std::string& item, const std::strin
 }
 
 // An array of tables ([[data.mixture]], [[data.eval_set]]): each a table of known keys only.
-// `what` says what a table holds, for the errors.
+// `what` says what a table holds, for the errors; an empty array is one only where `may_be_empty`.
 std::vector<const toml::table*> table_array(const toml::node& node, const std::string& key, const std::string& what,
-                                            const std::set<std::string>& known, const std::string& source) {
+                                            const std::set<std::string>& known, bool may_be_empty,
+                                            const std::string& source) {
   const auto* arr = node.as_array();
   PTUNER_CHECK(arr, "{}: {} must be an array of tables ([[{}]] with {})", source, key, key, what);
-  PTUNER_CHECK(!arr->empty(), "{}: {} is empty: give at least one [[{}]] with {}", source, key, key, what);
+  PTUNER_CHECK(may_be_empty || !arr->empty(), "{}: {} is empty: give at least one [[{}]] with {}", source, key, key,
+               what);
   std::vector<const toml::table*> out;
   for (size_t i = 0; i < arr->size(); ++i) {
     const auto* t = (*arr)[i].as_table();
@@ -140,7 +142,7 @@ void read_mixture(const toml::node& node, std::vector<RunConfig::Data::MixtureEn
                   const std::string& source) {
   const std::string key = "data.mixture";
   out.clear();
-  const auto tables = table_array(node, key, "task and train", {"task", "train", "rate", "dev"}, source);
+  const auto tables = table_array(node, key, "task and train", {"task", "train", "rate", "dev"}, false, source);
   for (size_t i = 0; i < tables.size(); ++i) {
     const auto& t = *tables[i];
     RunConfig::Data::MixtureEntry e;
@@ -161,7 +163,9 @@ void read_eval_set(const toml::node& node, std::vector<RunConfig::Data::EvalSetE
                    const std::string& source) {
   const std::string key = "data.eval_set";
   out.clear();
-  const auto tables = table_array(node, key, "dev (and an optional name and task)", {"name", "task", "dev"}, source);
+  // Empty: no further sets (`--set 'data.eval_set=[]'` drops a config's).
+  const auto tables =
+      table_array(node, key, "dev (and an optional name and task)", {"name", "task", "dev"}, true, source);
   for (size_t i = 0; i < tables.size(); ++i) {
     RunConfig::Data::EvalSetEntry e;
     table_string(*tables[i], "dev", true, e.dev, key, i, source);
@@ -290,6 +294,11 @@ void RunConfig::validate() const {
     for (const auto& m : data.mixture)
       if (!m.dev.empty()) named.emplace(m.task, "the [[data.mixture]] entry of task '" + m.task + "'");
     for (size_t i = 0; i < data.eval_set.size(); ++i) {
+      // A mixture's data.task reads no file unless data.dev is set: a set names its own task there.
+      PTUNER_CHECK(!data.eval_set[i].task.empty() || data.mixture.empty() || !data.dev.empty(),
+                   "{}: data.eval_set[{}].task must be set in a mixture evaluated on its entries' dev files "
+                   "(data.task, '{}', reads none of them)",
+                   s, i, data.task);
       const auto e = data.eval_set_entry(i);
       bool known = false;
       for (const auto& spec : data::task_specs()) known = known || spec.name == e.task;

@@ -77,6 +77,9 @@ RunSummary RunSummary::read(const std::string& dir) {
     } else {
       for (const auto& m : auto_metric_order())
         if (r.metric.empty() && r.eval.count(m)) r.metric = m;
+      // Else the first metric of the main dev set (no "/"), before a named set's.
+      for (const auto& [name, values] : r.eval)
+        if (r.metric.empty() && name.find('/') == std::string::npos) r.metric = name;
       if (r.metric.empty()) r.metric = r.eval.begin()->first;
     }
     const auto& values = r.eval.at(r.metric);
@@ -88,7 +91,8 @@ RunSummary RunSummary::read(const std::string& dir) {
     for (const auto& [name, unused] : r.eval) {
       if (name.find('/') == std::string::npos || name == r.metric) continue;
       const auto it = best_line.find("eval_" + name);
-      r.at_best[name] = it != best_line.end() ? it->get<double>() : std::numeric_limits<double>::quiet_NaN();
+      r.at_best[name] = it != best_line.end() && it->is_number() ? it->get<double>()
+                                                                  : std::numeric_limits<double>::quiet_NaN();
     }
   }
   return r;

@@ -540,7 +540,11 @@ bool Trainer::run(bool resume, bool overwrite) {
           const auto name = dev_set_metric(e.name, data::task_spec(e.task).metrics.at(0));
           if (name != metric) more += fmt::format("; {} = {:.4f}", name, m.at(name));
         }
-        spdlog::info("eval at step {}: {} = {:.4f} over {} examples{}", step_, metric, value, m["examples"], more);
+        // The examples behind the metric: its own set's where train.best_metric names a set's.
+        const auto slash = metric.find('/');
+        const auto counted = slash == std::string::npos ? std::string("examples") : metric.substr(0, slash) + "/examples";
+        spdlog::info("eval at step {}: {} = {:.4f} over {} examples{}", step_, metric, value,
+                     m.count(counted) ? m.at(counted) : 0.0, more);
         nlohmann::json rec = {{"step", step_}};
         for (const auto& [k, v] : m) rec["eval_" + k] = v;
         if (log) log->write(rec);

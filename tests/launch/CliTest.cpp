@@ -413,6 +413,13 @@ TEST_F(Cli, TrainThenEvalPrintsMetricsAsJson) {
   EXPECT_EQ(m["again/examples"].get<double>(), 8.0);
   EXPECT_EQ(m["other/examples"].get<double>(), 5.0);
   EXPECT_EQ(m["examples"].get<double>(), 8.0);
+  // A missing set's file is named before the model loads.
+  auto missing = run("eval " + root_ + "/run.toml --prompt " + root_ + "/run/checkpoint-last.h5 --set " +
+                     "'data.eval_set=[{name=\"other\", dev=\"" + root_ + "/none.jsonl\"}]'");
+  EXPECT_EQ(missing.code, 1);
+  EXPECT_NE(missing.output.find("data.eval_set[0].dev " + root_ + "/none.jsonl does not exist"), std::string::npos)
+      << missing.output;
+  EXPECT_EQ(missing.output.find("loaded "), std::string::npos) << missing.output;
   std::ifstream predictions(root_ + "/eval-predictions.txt");
   int lines = 0;
   for (std::string line; std::getline(predictions, line);) ++lines;

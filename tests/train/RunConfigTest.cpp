@@ -520,7 +520,8 @@ TEST(RunConfig, EvalSetsTakeTheirDefaultsAndErrorsNameTheEntry) {
             std::string::npos);
   EXPECT_NE(err({"data.eval_set=[{dev=\"a\", name=\"\"}]"}).find("data.eval_set[0].name must be a non-empty string"),
             std::string::npos);
-  EXPECT_NE(err({"data.eval_set=[]"}).find("cfg.toml: data.eval_set is empty"), std::string::npos);
+  EXPECT_EQ(err({"data.eval_set=[]"}), "");  // no further sets: drops a config's
+  EXPECT_TRUE(RunConfig::from_string(kMinimal, "cfg.toml", {"data.eval_set=[]"}).data.eval_set.empty());
   EXPECT_NE(err({"data.eval_set=[{dev=\"a\", task=\"squad\"}]"})
                 .find("cfg.toml: data.eval_set[0].task: unknown task 'squad' (known: boolq"),
             std::string::npos);
@@ -536,6 +537,11 @@ TEST(RunConfig, EvalSetsTakeTheirDefaultsAndErrorsNameTheEntry) {
   EXPECT_NE(error_of(kMixture, {"data.dev=\"\"", "data.mixture=[{task=\"rte\", train=\"r\", dev=\"rd\"}]",
                                 "data.eval_set=[{dev=\"a\", task=\"rte\"}]"})
                 .find("data.eval_set[0] is named 'rte' as the [[data.mixture]] entry of task 'rte' is"),
+            std::string::npos);
+  EXPECT_NE(error_of(kMixture, {"data.dev=\"\"", "data.mixture=[{task=\"rte\", train=\"r\", dev=\"rd\"}]",
+                                "data.eval_set=[{dev=\"a\", name=\"other\"}]"})
+                .find("data.eval_set[0].task must be set in a mixture evaluated on its entries' dev files (data.task, "
+                      "'boolq', reads none of them)"),
             std::string::npos);
   // Beside a main dev set only: it keeps checkpoint-best unless train.best_metric names another.
   EXPECT_NE(error_of(kMinimal, {"data.eval_set=[{dev=\"a\"}]"})
