@@ -5,13 +5,16 @@
 // the earliest prompt given; or, for data.eval_method = "rank", the label of least summed
 // cross-entropy). Ensembles take shallow or residual prompts of one length. The metrics are those
 // train logs: data.dev's (or a mixture's dev files', with their average) and each
-// [[data.eval_set]]'s as "<name>/<metric>".
+// [[data.eval_set]]'s as "<name>/<metric>". --submission writes data.dev's predictions (a test
+// split's) as the GLUE / SuperGLUE leaderboard file of its task (data/Submission.h).
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 
+#include "data/Submission.h"
 #include "data/Tokenizer.h"
 #include "dist/Check.h"
 #include "dist/JsonText.h"
@@ -31,12 +34,34 @@ struct EvalArgs {
   RunArgs run;
   std::vector<std::string> prompts;
   std::string predictions;
+  std::string submission;
 };
 
 void write_predictions(const std::string& path, const std::vector<std::string>& predictions) {
   std::ofstream out(path);
   PTUNER_CHECK(out.good(), "cannot write {}", path);
   for (const auto& p : predictions) out << p << '\n';
+}
+
+// data.dev's predictions as its task's leaderboard file: `path` itself, or the leaderboard's
+// name for it inside `path` where that is a directory (or ends in '/').
+void write_submission(const std::string& path, const train::EvalOptions& dev,
+                      const std::vector<std::string>& predictions) {
+  const auto s = data::leaderboard_submission(dev.task, dev.path, train::read_dev_examples(dev), predictions);
+  const bool into_dir = std::filesystem::is_directory(path) || (!path.empty() && path.back() == '/');
+  if (into_dir) std::filesystem::create_directories(path);
+  const std::string file = into_dir ? (std::filesystem::path(path) / s.file_name).string() : path;
+  {
+    std::ofstream out(file, std::ios::binary);
+    out << s.text;
+    out.flush();
+    PTUNER_CHECK(out.good(), "cannot write {}", file);
+  }
+  if (s.not_a_label > 0)
+    spdlog::warn("{}: {} of the {} predictions were no legal label of task '{}' and are written as '{}' (rank "
+                 "classification, data.eval_method = \"rank\", gives none)",
+                 file, s.not_a_label, predictions.size(), dev.task, s.written_instead);
+  spdlog::info("leaderboard file {} ({} for {}): {} records", file, s.file_name, dev.path, s.records);
 }
 }  // namespace
 
@@ -48,6 +73,9 @@ Command add_eval(CLI::App& app) {
       ->required();
   app.add_option("--predictions", a->predictions,
                  "write every dev example's prediction (an ensemble's: the ensemble's), one per line, in file order");
+  app.add_option("--submission", a->submission,
+                 "write data.dev's predictions (a test split's) as its task's GLUE / SuperGLUE leaderboard file: "
+                 "this file, or the leaderboard's file name (BoolQ.jsonl, MNLI-mm.tsv, ...) in this directory");
   return [a]() {
     auto s = setup_run(a->run);
     const auto& c = s.config;
@@ -56,14 +84,18 @@ Command add_eval(CLI::App& app) {
     const auto sets = train::run_dev_sets(c);
     const bool mixture = c.data.dev.empty() && !sets.empty();
     PTUNER_CHECK(!c.data.dev.empty() || mixture, "{}: data.dev is not set; eval needs a dev file", c.source);
-    PTUNER_CHECK(!mixture || (a->prompts.size() == 1 && a->predictions.empty()),
-                 "{}: a mixture's dev files are evaluated for one --prompt without --predictions (for an ensemble "
-                 "or predictions of one task, --set data.mixture without its dev files and data.task, data.dev)",
+    PTUNER_CHECK(!mixture || (a->prompts.size() == 1 && a->predictions.empty() && a->submission.empty()),
+                 "{}: a mixture's dev files are evaluated for one --prompt without --predictions or --submission (for "
+                 "an ensemble or predictions of one task, --set data.mixture without its dev files and data.task, "
+                 "data.dev)",
                  c.source);
     // Every dev file present before the model loads (a typo in a further set's path would otherwise
     // surface after the main set's evaluation, losing it).
     for (const auto& o : sets)
       PTUNER_CHECK(std::filesystem::exists(o.path), "{}: {} {} does not exist", c.source, o.key, o.path);
+    PTUNER_CHECK(a->submission.empty() || data::has_leaderboard_file(c.data.task),
+                 "{}: --submission writes a GLUE or SuperGLUE leaderboard file, and data.task '{}' has none", c.source,
+                 c.data.task);
     train::check_prompt_method(c);  // before the model loads
     data::Tokenizer tokenizer(c.tokenizer_path());
     auto frozen = train::build_frozen_model(c, *s.ps);
@@ -78,6 +110,8 @@ Command add_eval(CLI::App& app) {
       train::EvalResult result;
       result.metrics = train::evaluate_run(frozen.model, *prompt, tokenizer, *s.ps, c, &result.predictions);
       if (!a->predictions.empty() && s.ps->is_writer()) write_predictions(a->predictions, result.predictions);
+      if (!a->submission.empty() && s.ps->is_writer())
+        write_submission(a->submission, train::EvalOptions::from(c), result.predictions);
       if (s.ps->is_writer()) {
         nlohmann::json j = result.metrics;
         j["step"] = ck.step;
@@ -105,6 +139,7 @@ Command add_eval(CLI::App& app) {
         result.ensemble.metrics[train::dev_set_metric(e.name, name)] = value;
     }
     if (!a->predictions.empty() && s.ps->is_writer()) write_predictions(a->predictions, result.ensemble.predictions);
+    if (!a->submission.empty() && s.ps->is_writer()) write_submission(a->submission, o, result.ensemble.predictions);
     if (s.ps->is_writer()) {
       nlohmann::json j;
       j["prompts"] = nlohmann::json::array();

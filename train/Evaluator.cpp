@@ -269,6 +269,15 @@ std::vector<EvalOptions> run_dev_sets(const RunConfig& c) {
   return out;
 }
 
+std::vector<data::TextToTextExample> read_dev_examples(const EvalOptions& o) {
+  auto reader = open_dev_reader(o);
+  std::vector<data::TextToTextExample> out;
+  data::TextToTextExample ex;
+  while ((o.max_examples <= 0 || static_cast<int64_t>(out.size()) < o.max_examples) && reader->next(ex))
+    out.push_back(ex);
+  return out;
+}
+
 DevLabels count_dev_labels(const EvalOptions& o) {
   auto reader = open_dev_reader(o);
   DevLabels labels;

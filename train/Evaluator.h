@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "data/TextToTextExample.h"
 #include "data/Tokenizer.h"
 #include "dist/ParallelState.h"
 #include "model_parallel/PipelineStage.h"
@@ -56,6 +57,8 @@ struct DevLabels {
   int64_t labeled = 0;
 };
 DevLabels count_dev_labels(const EvalOptions& o);
+// The dev file's examples in file order (up to max_examples), as evaluation reads them.
+std::vector<data::TextToTextExample> read_dev_examples(const EvalOptions& o);
 void check_dev_labels(const DevLabels& labels, const EvalOptions& o);
 
 // What a run's periodic evaluation (train.eval_every > 0) will need, checked before its first

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <sstream>
 #include <nlohmann/json.hpp>
 
 #include "tests/TestSupport.h"
@@ -169,6 +170,30 @@ TEST_F(Cli, DataStatsOnATestSplitSuggestsEval) {
   EXPECT_FALSE(j.contains("accuracy"));
   const std::string predictions = ptuner::testing::read_file(root_ + "/rte-test-predictions.txt");
   EXPECT_EQ(std::count(predictions.begin(), predictions.end(), '\n'), 2);
+  // The leaderboard file: SuperGLUE's RTE.jsonl in the directory given, one {"idx", "label"} per
+  // row; by rank classification every label is legal.
+  auto sub = run("eval " + root_ + "/run.toml --set 'data.task=\"rte\"' --set 'data.dev=\"" + file +
+                 "\"' --set 'data.eval_method=\"rank\"' --prompt " + root_ +
+                 "/rte-eval-run/checkpoint-last.h5 --submission " + root_ + "/submission/");
+  ASSERT_EQ(sub.code, 0) << sub.output;
+  const std::string rte = ptuner::testing::read_file(root_ + "/submission/RTE.jsonl");
+  ASSERT_EQ(std::count(rte.begin(), rte.end(), '\n'), 2) << rte;
+  std::istringstream rows(rte);
+  int idx = 0;
+  for (std::string row; std::getline(rows, row); ++idx) {
+    const auto line = nlohmann::json::parse(row);
+    EXPECT_EQ(line["idx"], idx);
+    EXPECT_TRUE(line["label"] == "entailment" || line["label"] == "not_entailment") << row;
+  }
+  EXPECT_EQ(sub.output.find("no legal label"), std::string::npos) << sub.output;
+  // A task without a leaderboard is refused before the model loads.
+  auto none = run("eval " + root_ + "/run.toml --prompt " + root_ + "/rte-eval-run/checkpoint-last.h5 --submission " +
+                  root_ + "/submission/");
+  EXPECT_EQ(none.code, 1);
+  EXPECT_NE(none.output.find("--submission writes a GLUE or SuperGLUE leaderboard file, and data.task 'jsonl' has none"),
+            std::string::npos)
+      << none.output;
+  EXPECT_EQ(none.output.find("loaded "), std::string::npos) << none.output;
 }
 
 // ptuner eval of a mixture's dev files: each task's metrics and their average, as training logs them.
