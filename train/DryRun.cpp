@@ -94,6 +94,8 @@ std::vector<std::string> dry_run(const RunConfig& c, const dist::ParallelState& 
   const auto labels = check_eval_needs(c);
   if (c.train.eval_every > 0) {
     const auto sets = run_dev_sets(c);
+    const std::string every =
+        c.train.eval_every == 1 ? "evaluated every step" : fmt::format("evaluated every {} steps", c.train.eval_every);
     DevLabels mixture;
     int64_t mixture_files = 0;
     for (size_t i = 0; i < sets.size(); ++i) {
@@ -101,13 +103,13 @@ std::vector<std::string> dry_run(const RunConfig& c, const dist::ParallelState& 
       mixture.examples += labels[i].examples, mixture.labeled += labels[i].labeled, ++mixture_files;
     }
     if (mixture_files > 0)
-      out.push_back(fmt::format("the mixture's {} dev files: {} examples, {} labeled; evaluated every {} steps",
-                                mixture_files, mixture.examples, mixture.labeled, c.train.eval_every));
+      out.push_back(fmt::format("the mixture's {} dev files: {} examples, {} labeled; {}", mixture_files,
+                                mixture.examples, mixture.labeled, every));
     for (size_t i = 0; i < sets.size(); ++i) {
       if (sets[i].averaged) continue;
-      out.push_back(fmt::format("{} {}{}: {} examples, {} labeled; evaluated every {} steps", sets[i].key,
-                                sets[i].path, sets[i].name.empty() ? "" : " (as " + sets[i].name + "/…)",
-                                labels[i].examples, labels[i].labeled, c.train.eval_every));
+      out.push_back(fmt::format("{} {}{}: {} examples, {} labeled; {}", sets[i].key, sets[i].path,
+                                sets[i].name.empty() ? "" : " (as " + sets[i].name + "/…)", labels[i].examples,
+                                labels[i].labeled, every));
     }
   }
   // The run directory.
