@@ -269,6 +269,13 @@ def summary(work, out, mode, sizes):
             return {"error": f"{name}: {e}"}
 
     s = {"mode": mode, "parity": load("parity.json"), "bf16": load("curves.json"), "sizes": {}}
+    # The sizes asked for, then any other that an earlier call on this machine benched (a second
+    # call for one size keeps the other's row).
+    sizes = list(sizes)
+    for name in sorted(os.listdir(work)):
+        if name.startswith("bench-") and name.endswith(".json") and not name.endswith("-peer-batch.json"):
+            if name[len("bench-"):-len(".json")] not in sizes:
+                sizes.append(name[len("bench-"):-len(".json")])
     for size in sizes:
         bench, peer_run = load(f"bench-{size}.json"), load(f"peer-{size}.json")
         row = {}

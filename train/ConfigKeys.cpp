@@ -102,7 +102,8 @@ const std::vector<ConfigKey>& table() {
        "`--resume`"},
       {"train", "best_metric", PTUNER_FIELD(train.best_metric), {},
        "keeps `checkpoint-best.h5` by this dev metric (`auto`: a mixture's `average`, else accuracy, else "
-       "exact_match, else f1; a mixture's task metric as `task/metric`)"},
+       "exact_match, else f1 of the main dev set; a mixture's task metric as `task/metric`, a "
+       "`[[data.eval_set]]` metric as `name/metric`)"},
       {"train", "z_loss", PTUNER_FIELD(train.z_loss), at_least(0), "z-loss coefficient (Lester et al.: 1e-4)"},
       {"train", "recompute", PTUNER_FIELD(train.recompute), {}, "recompute each block's activations in backward"},
 

@@ -124,16 +124,24 @@ std::unique_ptr<Optimizer> make_optimizer(const RunConfig& c) {
 
 namespace {
 
-// The config, once its prompt method is known to exist: a typo fails before the model loads.
-const RunConfig& with_known_prompt_method(const RunConfig& c) {
+// The config, once what needs no weights is checked: a typo in the prompt method or in a data
+// file's path fails before the model loads (an XXL load takes minutes), not after.
+const RunConfig& checked_before_loading(const RunConfig& c) {
   check_prompt_method(c);
+  auto exists = [&](const std::string& key, const std::string& path) {
+    PTUNER_CHECK(path.empty() || std::filesystem::exists(path), "{}: {} {} does not exist", c.source, key, path);
+  };
+  exists("data.train", c.data.train);
+  for (size_t i = 0; i < c.data.mixture.size(); ++i)
+    exists(fmt::format("data.mixture[{}].train", i), c.data.mixture[i].train);
+  check_eval_needs(c);  // every dev file exists and has labels to score
   return c;
 }
 
 }  // namespace
 
 Trainer::Trainer(const RunConfig& config, const dist::ParallelState& ps)
-    : config_(with_known_prompt_method(config)), ps_(ps), tokenizer_(config.tokenizer_path()), frozen_(build_frozen_model(config, ps)),
+    : config_(checked_before_loading(config)), ps_(ps), tokenizer_(config.tokenizer_path()), frozen_(build_frozen_model(config, ps)),
       schedule_(config.optim.schedule, config.optim.lr, config.optim.warmup_steps, config.train.steps),
       best_metric_(-std::numeric_limits<double>::infinity()) {
   check_tokenizer_fits(tokenizer_, frozen_.config, frozen_.source);
@@ -153,8 +161,6 @@ Trainer::Trainer(const RunConfig& config, const dist::ParallelState& ps)
   prompt_initialised_ = !resuming_without_source;
   optimizer_ = make_optimizer(config_);
   loader_options_ = training_loader_options(config_, ps_.dp_rank(), ps_.dp_size());
-  // What evaluation will need, checked before step 1 rather than at the first evaluation.
-  check_eval_needs(config_);
   // Opened now when the config names training data (a bad file fails here, before any step);
   // otherwise when first needed, so that a caller feeding its own batches needs none.
   if (has_training_data()) loader();

@@ -59,6 +59,26 @@ std::string eval_set_error(const RunConfig& c) {
   return "";
 }
 
+// A mistyped data file fails before the frozen model loads (minutes at XXL): here the model
+// directory does not exist either, and the error is the data file's.
+TEST(EvalSet, AMissingDataFileFailsBeforeTheModelLoads) {
+  auto error_of = [](std::vector<std::string> extra) {
+    extra.push_back("model.path=\"/nonexistent-model\"");
+    try {
+      Trainer t(eval_set_config("missing", extra), ptuner::testing::single_rank());
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  EXPECT_NE(error_of({"train.eval_every=2", "data.eval_set=[{name = \"ood\", dev = \"/nonexistent/ood.jsonl\"}]"})
+                .find("data.eval_set[0].dev /nonexistent/ood.jsonl does not exist"),
+            std::string::npos);
+  EXPECT_NE(error_of({"data.train=\"/nonexistent/train.jsonl\""}).find("data.train /nonexistent/train.jsonl does not exist"),
+            std::string::npos);
+  EXPECT_NE(error_of({}).find("/nonexistent-model"), std::string::npos);  // the files exist: the model's error
+}
+
 TEST(EvalSet, EachSetIsScoredUnderItsNameAndTheMainDevKeepsTheBest) {
   const auto c = eval_set_config("eval-set", {"train.steps=8", "train.eval_every=1", "optim.lr=1.0"});
   const auto sets = run_dev_sets(c);
